@@ -1,0 +1,48 @@
+# agentguard: PGXS build, plus the command-line tool, tests and demo.
+#
+#   make && make install      build and install (PG_CONFIG=... picks the server)
+#   make test                 set up what is missing, install, run every suite
+#   make demo                 set up what is missing and walk through the story
+#   make bench                benchmarks, printed as ratios to no extension
+#   make fuzz                 the codec fuzzer, FUZZ_SECONDS long
+
+EXTENSION = agentguard
+MODULE_big = agentguard
+OBJS = src/agentguard.o src/session.o src/guard.o src/utility.o \
+	src/ledger.o src/request.o src/token.o
+DATA = sql/agentguard--1.0.sql
+PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
+
+PG_CONFIG ?= pg_config
+# the server headers count as system headers: their own unused parameters are
+# not ours to warn about, and every warning left is about agentguard code
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CFLAGS = -Wall -Wextra
+SHLIB_LINK = -lcrypto
+
+REGRESS = setup agents refusals exemptions routes modes switch
+REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf
+ISOLATION = labels
+ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
+TAP_TESTS = 1
+
+EXTRA_CLEAN = tmp_regress tmp_isolation tmp_check results output_iso \
+	regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+include mk/cli.mk
+
+all: $(AG_CLI)
+install: install-cli
+clean: clean-cli
+
+# Everything a fresh Debian machine needs, then every suite, run as an
+# unprivileged user (the server refuses to run as root).
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh
+
+.PHONY: test demo

@@ -1,0 +1,87 @@
+#!/bin/bash
+# make test: set up what a fresh Debian machine lacks, build, install, and run
+# every suite (pg_regress, isolation, TAP, a short fuzz run) against
+# throwaway clusters.  The server will not run as root, so as root the suites
+# run as the unprivileged "postgres" user in a copy of the tree.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+scripts/setup.sh || exit 1
+PG_CONFIG=${PG_CONFIG:-pg_config}
+export PG_CONFIG
+
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
+"${sudo[@]}" make -s PG_CONFIG="$PG_CONFIG" install >/dev/null || exit 1
+
+if [ "$(id -u)" -eq 0 ]; then
+	work=$(mktemp -d "${TMPDIR:-/tmp}/agentguard-test.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	cp -a "$top/." "$work/"
+	chown -R postgres: "$work"
+	chmod 755 "$work"
+	run() { (cd "$work" && runuser -u postgres -- env PATH="$PATH" "$@"); }
+else
+	work=$top
+	run() { (cd "$work" && "$@"); }
+fi
+
+passed=0
+failed=0
+failed_suites=()
+
+# count_results SUITE LOG STATUS: adds the suite's test counts to the totals
+count_results() {
+	local suite=$1 log=$2 status=$3 ok bad
+	case $suite in
+	regress | isolation)
+		ok=$(grep -cE '^(ok [0-9]+|test .* \.\.\. ok|     [a-z_0-9]+ +\.\.\. ok)' "$log")
+		bad=$(grep -cE '^(not ok [0-9]+|test .* \.\.\. FAILED|     [a-z_0-9]+ +\.\.\. FAILED)|\.\.\. FAILED' "$log")
+		;;
+	tap)
+		ok=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | tail -n 1)
+		ok=${ok:-0}
+		bad=$(grep -cE '^not ok' "$log")
+		ok=$((ok - bad))
+		;;
+	*)
+		ok=0 bad=0
+		[ "$status" -eq 0 ] && ok=1 || bad=1
+		;;
+	esac
+	[ "$status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	[ "$status" -ne 0 ] && failed_suites+=("$suite")
+}
+
+suite() {
+	local name=$1 status log
+	shift
+	log=$(mktemp)
+	echo "== $name"
+	run "$@" 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	count_results "$name" "$log" "$status"
+	rm -f "$log"
+	if [ "$status" -ne 0 ]; then
+		for f in regression.diffs output_iso/regression.diffs; do
+			[ -f "$work/$f" ] && { echo "---- $f"; cat "$work/$f"; }
+		done
+		for f in "$work"/tmp_check/log/regress_log_*; do
+			[ -f "$f" ] && { echo "---- $f (last lines)"; tail -n 40 "$f"; }
+		done
+	fi
+}
+
+m=(make -s PG_CONFIG="$PG_CONFIG")
+suite regress "${m[@]}" installcheck ISOLATION= TAP_TESTS=
+suite isolation "${m[@]}" installcheck REGRESS= TAP_TESTS=
+suite tap "${m[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v
+suite fuzz "${m[@]}" fuzz-short
+
+echo
+[ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

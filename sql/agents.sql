@@ -1,0 +1,128 @@
+-- Who is an agent: labels, membership, SET ROLE, SESSION AUTHORIZATION,
+-- superusers, and agentguard.scope.
+\set VERBOSITY terse
+SELECT current_user AS dba \gset
+SELECT agentguard.is_agent_session() AS superuser_is_agent;
+
+-- label values: exactly 'agent', 'trusted' and NULL
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'Agent';
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS '';
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'trusted';
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS NULL;
+SECURITY LABEL ON ROLE ag_human IS 'agent';  -- the only provider is agentguard
+SECURITY LABEL ON ROLE ag_human IS NULL;
+CREATE TABLE labelled_table(i int);
+SECURITY LABEL FOR agentguard ON TABLE labelled_table IS 'agent';
+DROP TABLE labelled_table;
+SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
+WHERE l.provider = 'agentguard' ORDER BY 1;
+
+-- labelling needs a superuser, even for a CREATEROLE role
+CREATE ROLE ag_rolemaker CREATEROLE;
+SET ROLE ag_rolemaker;
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'trusted';
+RESET ROLE;
+DROP ROLE ag_rolemaker;
+
+CREATE FUNCTION whoami() RETURNS text LANGUAGE sql AS
+$$ SELECT masked(session_user) || '/' || masked(current_user) || ' agent=' || agentguard.is_agent_session() $$;
+
+-- the labelled role itself, via SET SESSION AUTHORIZATION and via SET ROLE
+SET SESSION AUTHORIZATION ag_agent;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+SET ROLE ag_agent;
+SELECT whoami();
+RESET ROLE;
+SELECT whoami();
+
+-- membership, direct and indirect
+SET SESSION AUTHORIZATION ag_member;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION ag_nested;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+
+-- an agent that switches to a role without a label stays an agent
+GRANT ag_human TO ag_agent;
+SET SESSION AUTHORIZATION ag_agent;
+SET ROLE ag_human;
+SELECT whoami();
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+REVOKE ag_human FROM ag_agent;
+
+-- superuser status alone is not membership of a labelled role
+SELECT whoami();
+
+-- a role's own label decides over what it inherits; agent wins over trusted
+CREATE ROLE ag_trusted_group NOLOGIN;
+SECURITY LABEL FOR agentguard ON ROLE ag_trusted_group IS 'trusted';
+CREATE ROLE ag_both LOGIN IN ROLE ag_trusted_group, ag_agent_group;
+CREATE ROLE ag_own_trusted LOGIN IN ROLE ag_agent_group;
+SECURITY LABEL FOR agentguard ON ROLE ag_own_trusted IS 'trusted';
+SET SESSION AUTHORIZATION ag_both;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION ag_own_trusted;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+
+-- labels and memberships changed now take effect at once
+SET SESSION AUTHORIZATION ag_human;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+GRANT ag_agent_group TO ag_human;
+SET SESSION AUTHORIZATION ag_human;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+REVOKE ag_agent_group FROM ag_human;
+SET SESSION AUTHORIZATION ag_human;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'agent';
+SET SESSION AUTHORIZATION ag_human;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS NULL;
+SET SESSION AUTHORIZATION ag_human;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+
+-- scope = all: everyone but trusted roles
+SET agentguard.scope = 'all';
+SELECT whoami();
+SET SESSION AUTHORIZATION ag_human;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+-- the login role decides: a superuser cannot leave protection by becoming
+-- a trusted role with SET SESSION AUTHORIZATION
+SET SESSION AUTHORIZATION ag_dba;
+SELECT whoami();
+RESET SESSION AUTHORIZATION;
+-- the DBA's session is now protected too: RESET is its way back
+RESET agentguard.scope;
+SELECT whoami();
+ALTER ROLE ag_dba SET agentguard.scope = 'all';
+ALTER ROLE ag_human SET agentguard.scope = 'all';
+\c - ag_dba
+SELECT masked(session_user), agentguard.is_agent_session();
+\c - ag_human
+SELECT masked(session_user), agentguard.is_agent_session();
+\c - :dba
+ALTER ROLE ag_dba RESET agentguard.scope;
+ALTER ROLE ag_human RESET agentguard.scope;
+\set VERBOSITY terse
+
+-- an agent session of a superuser cannot change labels
+SET SESSION AUTHORIZATION ag_super;
+SELECT whoami();
+SECURITY LABEL FOR agentguard ON ROLE ag_super IS NULL;
+SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'trusted';
+RESET SESSION AUTHORIZATION;
+SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
+WHERE l.provider = 'agentguard' ORDER BY 1;
+
+DROP ROLE ag_both, ag_own_trusted, ag_trusted_group;
+DROP FUNCTION whoami();

@@ -1,0 +1,91 @@
+/*
+ * agentguard.h
+ *		Declarations shared by the server-side files of agentguard.
+ *
+ * Layering: agentguard.c (settings, hooks) -> utility.c / dml.c (what a
+ * statement destroys) -> guard.c (the one decision) -> ledger.c, session.c
+ * -> request.c (no PostgreSQL includes).
+ */
+#ifndef AGENTGUARD_H
+#define AGENTGUARD_H
+
+#include "postgres.h"
+
+#include "catalog/objectaddress.h"
+#include "nodes/pg_list.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+
+/* settings, defined in agentguard.c */
+typedef enum AgMode
+{
+	AG_MODE_OFF,
+	AG_MODE_OBSERVE,
+	AG_MODE_ENFORCE
+} AgMode;
+
+typedef enum AgScope
+{
+	AG_SCOPE_AGENTS,
+	AG_SCOPE_ALL
+} AgScope;
+
+typedef enum AgQuarantineDrops
+{
+	AG_QUARANTINE_OFF,
+	AG_QUARANTINE_AGENTS,
+	AG_QUARANTINE_ALL
+} AgQuarantineDrops;
+
+extern int	ag_mode;
+extern int	ag_scope;
+extern int	ag_max_rows;
+extern int	ag_max_token_ttl;
+extern int	ag_quarantine_drops;
+extern char *ag_retention;
+extern int	ag_max_requests;
+extern char *ag_environment;
+extern bool ag_agent_switch;
+
+/* session.c: who is an agent */
+extern void ag_session_init(void);
+extern bool ag_session_is_agent(void);
+extern void ag_session_latch_switch(void);
+extern bool ag_session_switch_latched(void);
+extern bool ag_object_created_in_this_xact(Oid classId, Oid objectId,
+										   int32 subId);
+extern void ag_session_note_created(Oid classId, Oid objectId, int32 subId);
+
+/*
+ * A destructive statement, as the hooks describe it to guard.c.  targets
+ * are schema-qualified identities (char *), in the order the statement
+ * names them.
+ */
+typedef struct AgStatement
+{
+	const char *action;			/* "DROP TABLE", "TRUNCATE", ... */
+	const char *verb;			/* plain words: "drop table", ... */
+	List	   *targets;
+	const char *text;			/* the statement alone, trimmed */
+	int			textlen;
+} AgStatement;
+
+/* guard.c: the one decision */
+typedef enum AgVerdict
+{
+	AG_ALLOW,					/* nothing to protect, or mode off */
+	AG_OBSERVED,				/* observe mode: warned, let it run */
+	AG_CONFIRMED				/* a confirmation covers it; it was used */
+} AgVerdict;
+
+extern void ag_statement_text(const char *source, int location, int len,
+							  const char **text, int *textlen);
+extern AgVerdict ag_guard(const AgStatement *stmt, const char *reason);
+extern void ag_refuse_outright(const char *what, const char *why);
+
+/* utility.c */
+extern void ag_install_utility_hook(void);
+extern void ag_install_object_access_hook(void);
+
+#endif							/* AGENTGUARD_H */

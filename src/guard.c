@@ -1,0 +1,173 @@
+/*
+ * guard.c
+ *		The one decision every hook asks for: let a destructive statement of
+ *		an agent session run, refuse it with a request code, or use up a
+ *		confirmation that covers it.
+ *
+ * Keeping it in one place keeps the error text, the request code and the
+ * audit line identical whichever hook found the statement.
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "agentguard.h"
+#include "request.h"
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/*
+ * The statement alone out of a possibly multi-statement source string, with
+ * surrounding white space removed.  location -1 means the whole string, and
+ * len 0 means "to the end", as in RawStmt.
+ */
+void
+ag_statement_text(const char *source, int location, int len,
+				  const char **text, int *textlen)
+{
+	int			total = source ? strlen(source) : 0;
+	int			start = 0;
+	int			end = total;
+
+	if (location >= 0 && location <= total)
+	{
+		start = location;
+		if (len > 0 && location + len <= total)
+			end = location + len;
+	}
+	while (start < end && is_blank(source[start]))
+		start++;
+	while (end > start && is_blank(source[end - 1]))
+		end--;
+	*text = source ? source + start : "";
+	*textlen = end - start;
+}
+
+static char *
+join_targets(List *targets, const char *separator)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, targets)
+	{
+		if (buf.len > 0)
+			appendStringInfoString(&buf, separator);
+		appendStringInfoString(&buf, (const char *) lfirst(lc));
+	}
+	return buf.data;
+}
+
+/*
+ * Build the request for a statement.  Returns its text form, and the
+ * decoded view in *request (strings pointing into palloc'd memory).
+ */
+static char *
+build_request(const AgStatement *stmt, AgRequest *request)
+{
+	uint8	   *body;
+	size_t		len;
+	const char *err = NULL;
+	char	   *code;
+	char	   *database = get_database_name(MyDatabaseId);
+	ListCell   *lc;
+
+	memset(request, 0, sizeof(*request));
+	request->system_identifier = GetSystemIdentifier();
+	request->environment = ag_str(ag_environment);
+	request->database = ag_str(database ? database : "");
+	request->role = ag_str(GetUserNameFromId(GetAuthenticatedUserId(), false));
+	request->action = ag_str(stmt->action);
+	if (list_length(stmt->targets) > AG_MAX_TARGETS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: refused to %s %d objects in one statement",
+						stmt->verb, list_length(stmt->targets)),
+				 errdetail("One request can name at most %d objects.", AG_MAX_TARGETS),
+				 errhint("Split the statement into smaller ones, each of which can be approved.")));
+	foreach(lc, stmt->targets)
+		request->targets[request->ntargets++] = ag_str(lfirst(lc));
+	ag_request_set_statement(request, stmt->text, stmt->textlen);
+
+	body = palloc(AG_REQUEST_MAX_BYTES);
+	len = ag_request_encode(request, body, AG_REQUEST_MAX_BYTES, &err);
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: refused to %s %s", stmt->verb,
+						join_targets(stmt->targets, ", ")),
+				 errdetail("No request can be made for this statement: %s.", err),
+				 errhint("Split the statement into smaller ones, each of which can be approved.")));
+	code = palloc(ag_code_length(len) + 1);
+	ag_code_format(AG_REQUEST_PREFIX, body, len, code);
+	return code;
+}
+
+static void
+log_outcome(const char *outcome, const AgStatement *stmt, const AgRequest *request,
+			const char *code)
+{
+	ereport(LOG,
+			(errmsg("agentguard: %s role=%s database=%s action=\"%s\" objects=\"%s\" request=%s",
+					outcome,
+					quote_identifier(pnstrdup(request->role.ptr, request->role.len)),
+					quote_identifier(pnstrdup(request->database.ptr, request->database.len)),
+					stmt->action, join_targets(stmt->targets, ", "), code),
+			 errhidestmt(true),
+			 errhidecontext(true)));
+}
+
+AgVerdict
+ag_guard(const AgStatement *stmt, const char *reason)
+{
+	AgRequest  *request;
+	char	   *code;
+	char	   *objects;
+
+	if (ag_mode == AG_MODE_OFF)
+		return AG_ALLOW;
+
+	request = palloc(sizeof(AgRequest));
+	code = build_request(stmt, request);
+	objects = join_targets(stmt->targets, ", ");
+
+	if (ag_mode == AG_MODE_OBSERVE)
+	{
+		log_outcome("observed", stmt, request, code);
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: would refuse to %s %s%s%s (observe mode)",
+						stmt->verb, objects, reason ? ": " : "", reason ? reason : ""),
+				 errdetail("request: %s\nIn enforce mode this statement needs a DBA's signed confirmation.", code)));
+		return AG_OBSERVED;
+	}
+
+	log_outcome("refused", stmt, request, code);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agentguard: refused to %s %s%s%s",
+					stmt->verb, objects, reason ? ": " : "", reason ? reason : ""),
+			 errdetail("request: %s\nAgent sessions need a DBA's signed confirmation for statements that destroy data.", code),
+			 errhint("Ask a DBA to approve the request (agentguard approve), then run the same statement again.")));
+	pg_unreachable();
+}
+
+void
+ag_refuse_outright(const char *what, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agentguard: agent sessions cannot %s", what),
+			 errdetail("%s", why),
+			 errhint("A DBA does this from a session that is not an agent session; no confirmation changes that.")));
+}

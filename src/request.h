@@ -1,0 +1,188 @@
+/*
+ * request.h
+ *		Request codes and confirmation tokens: the words that travel between
+ *		the database, the DBA's terminal and the approval page.
+ *
+ * Nothing here includes PostgreSQL headers, so the server, the agentguard
+ * command-line tool and the fuzzers all decode with the same code.  Decoders
+ * never allocate: they return views into the caller's buffer.
+ *
+ * Request code, text form: "agr1." base64url(body), no padding.  Body (all
+ * integers big-endian, str = u16 length then bytes, no NUL inside):
+ *		u8		version (1)
+ *		u64		cluster system identifier
+ *		str		environment name ("" shows as "unnamed")
+ *		str		database
+ *		str		role (the role that logged in)
+ *		str		action ("DROP TABLE", "TRUNCATE", "DELETE", ...)
+ *		u16		number of targets, then that many str (schema-qualified)
+ *		u8[32]	SHA-256 of the whole statement text
+ *		u8		flags (AG_REQ_STATEMENT_CUT: the text below is a prefix)
+ *		str		statement text, at most AG_STATEMENT_SHOWN_MAX bytes
+ * The same statement from the same role always gives the same code.
+ *
+ * Token, text form: "agt1." base64url(body).  Body:
+ *		u8		version (1)
+ *		u16		length of the request body, then the request body
+ *		u8[8]	signer key id (first 8 bytes of SHA-256 of the public key)
+ *		i64		issued at, i64 expires at (Unix seconds)
+ *		u8[16]	random nonce
+ *		u8[64]	Ed25519 signature over AG_TOKEN_CONTEXT then all of the above
+ *
+ * Public key text form: "agk1." base64url(32 raw bytes).  Private keys are
+ * PKCS#8 PEM files, as OpenSSL and WebCrypto both read them.
+ */
+#ifndef AGENTGUARD_REQUEST_H
+#define AGENTGUARD_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define AG_REQUEST_PREFIX		"agr1."
+#define AG_TOKEN_PREFIX			"agt1."
+#define AG_PUBKEY_PREFIX		"agk1."
+#define AG_PREFIX_LEN			5
+
+#define AG_REQUEST_VERSION		1
+#define AG_TOKEN_VERSION		1
+#define AG_TOKEN_CONTEXT		"agentguard token v1"
+
+#define AG_MAX_TARGETS			256
+#define AG_STATEMENT_SHOWN_MAX	2048
+/* largest request body accepted; keeps every code well under 100 kB */
+#define AG_REQUEST_MAX_BYTES	32768
+#define AG_TOKEN_MAX_BYTES		(AG_REQUEST_MAX_BYTES + 128)
+
+#define AG_HASH_LEN				32
+#define AG_KEY_ID_LEN			8
+#define AG_NONCE_LEN			16
+#define AG_SIGNATURE_LEN		64
+#define AG_PUBKEY_LEN			32
+
+#define AG_REQ_STATEMENT_CUT	0x01
+
+/* a view of bytes owned by somebody else; not NUL-terminated */
+typedef struct AgStr
+{
+	const char *ptr;
+	size_t		len;
+} AgStr;
+
+typedef struct AgRequest
+{
+	uint64_t	system_identifier;
+	AgStr		environment;
+	AgStr		database;
+	AgStr		role;
+	AgStr		action;
+	int			ntargets;
+	AgStr		targets[AG_MAX_TARGETS];
+	uint8_t		statement_hash[AG_HASH_LEN];
+	uint8_t		flags;
+	AgStr		statement;		/* shown text; all of it unless CUT */
+} AgRequest;
+
+typedef struct AgToken
+{
+	AgRequest	request;
+	const uint8_t *request_body;	/* the request's canonical bytes */
+	size_t		request_len;
+	uint8_t		key_id[AG_KEY_ID_LEN];
+	int64_t		issued_at;
+	int64_t		expires_at;
+	uint8_t		nonce[AG_NONCE_LEN];
+	uint8_t		signature[AG_SIGNATURE_LEN];
+	const uint8_t *signed_part;		/* everything the signature covers */
+	size_t		signed_len;
+} AgToken;
+
+/* Which part of a request a token was not issued for, in binding order. */
+typedef enum AgMismatch
+{
+	AG_MATCH = 0,
+	AG_WRONG_CLUSTER,
+	AG_WRONG_ENVIRONMENT,
+	AG_WRONG_DATABASE,
+	AG_WRONG_ROLE,
+	AG_WRONG_ACTION,
+	AG_WRONG_TARGET,
+	AG_WRONG_STATEMENT
+} AgMismatch;
+
+/* ---- request.c: request codes, base64url, hashing ---- */
+
+extern AgStr ag_str(const char *cstring);
+
+/*
+ * Fill r->statement_hash, r->statement and r->flags from the full statement
+ * text; r->statement points into stmt.
+ */
+extern void ag_request_set_statement(AgRequest *r, const char *stmt, size_t len);
+
+/*
+ * Canonical body of r into out (cap bytes).  Returns the body length, or 0
+ * when r breaks a limit (too many targets, a field too long, a NUL byte, or
+ * a body above AG_REQUEST_MAX_BYTES); *err then says which.
+ */
+extern size_t ag_request_encode(const AgRequest *r, uint8_t *out, size_t cap,
+								const char **err);
+
+/* Text form "agr1.<base64url>" of a body; out needs ag_code_length(len)+1. */
+extern size_t ag_code_length(size_t body_len);
+extern void ag_code_format(const char *prefix, const uint8_t *body,
+						   size_t len, char *out);
+
+/*
+ * Decode a body.  Strings in *r point into body.  Returns false and sets
+ * *err to a one-line reason on any defect; never reads past len.
+ */
+extern bool ag_request_decode(const uint8_t *body, size_t len, AgRequest *r,
+							  const char **err);
+
+/*
+ * Parse the text form (prefix, base64url, body) into buf (cap bytes) and
+ * decode it.  Surrounding white space is ignored.
+ */
+extern bool ag_request_parse(const char *text, size_t textlen, uint8_t *buf,
+							 size_t cap, size_t *bodylen, AgRequest *r,
+							 const char **err);
+
+/* First binding in which "actual" differs from what "approved" names. */
+extern AgMismatch ag_request_compare(const AgRequest *approved,
+									 const AgRequest *actual);
+extern const char *ag_mismatch_name(AgMismatch m);
+
+/*
+ * Plain-words description, several lines, environment first.  Writes at most
+ * cap bytes including the NUL; returns the length it needed.
+ */
+extern size_t ag_request_describe(const AgRequest *r, char *out, size_t cap);
+
+extern size_t ag_base64url_length(size_t nbytes);
+extern void ag_base64url_encode(const uint8_t *in, size_t len, char *out);
+/* returns decoded length, or -1 on a character outside the alphabet,
+ * padding, a length that no encoding produces, or more than cap bytes */
+extern long ag_base64url_decode(const char *in, size_t len, uint8_t *out,
+								size_t cap);
+
+extern void ag_sha256(const void *data, size_t len, uint8_t out[AG_HASH_LEN]);
+
+/* ---- token.c: tokens, keys, Ed25519 ---- */
+
+extern bool ag_token_decode(const uint8_t *body, size_t len, AgToken *t,
+							const char **err);
+extern bool ag_token_parse(const char *text, size_t textlen, uint8_t *buf,
+						   size_t cap, AgToken *t, const char **err);
+extern bool ag_token_verify(const AgToken *t,
+							const uint8_t public_key[AG_PUBKEY_LEN]);
+
+extern bool ag_pubkey_parse(const char *text, size_t len,
+							uint8_t out[AG_PUBKEY_LEN], const char **err);
+/* out needs AG_PREFIX_LEN + 43 + 1 bytes */
+#define AG_PUBKEY_TEXT_LEN (AG_PREFIX_LEN + 43)
+extern void ag_pubkey_format(const uint8_t key[AG_PUBKEY_LEN], char *out);
+extern void ag_key_id(const uint8_t key[AG_PUBKEY_LEN],
+					  uint8_t out[AG_KEY_ID_LEN]);
+
+#endif							/* AGENTGUARD_REQUEST_H */

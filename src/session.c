@@ -1,0 +1,334 @@
+/*
+ * session.c
+ *		Is this session an agent?  Role labels, role membership, the one-way
+ *		switch, and the objects this transaction created.
+ *
+ * The answer is asked on every guarded statement of every session, so it
+ * is cached per (login role, session user, current user) and only recomputed
+ * when one of those changes or when pg_authid or pg_auth_members send an
+ * invalidation.  Label changes make their own pg_authid invalidation (see
+ * agentguard_relabel), because pg_shseclabel has no syscache that would.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_shseclabel.h"
+#include "commands/seclabel.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "agentguard.h"
+
+#define AG_LABEL_PROVIDER "agentguard"
+
+typedef enum AgLabel
+{
+	AG_LABEL_NONE,
+	AG_LABEL_TRUSTED,
+	AG_LABEL_AGENT
+} AgLabel;
+
+typedef struct LabelledRole
+{
+	Oid			roleid;
+	AgLabel		label;
+} LabelledRole;
+
+/* every role that carries an agentguard label, read from pg_shseclabel */
+static LabelledRole *labelled_roles = NULL;
+static int	labelled_count = 0;
+static int	labelled_capacity = 0;
+static bool labels_valid = false;
+
+/* the last answer, and the roles it was for */
+static bool answer_valid = false;
+static Oid	answer_login_role = InvalidOid;
+static Oid	answer_session_user = InvalidOid;
+static Oid	answer_current_user = InvalidOid;
+static bool answer_any_agent = false;
+static bool answer_login_trusted = false;
+
+static bool switch_latched = false;
+
+/* objects (other than whole relations) created in the current transaction */
+static List *created_objects = NIL;
+
+static void
+forget_labels(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
+{
+	labels_valid = false;
+	answer_valid = false;
+}
+
+static void
+forget_answer(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
+{
+	answer_valid = false;
+}
+
+static void
+load_labels(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	labelled_count = 0;
+	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_shseclabel row = (Form_pg_shseclabel) GETSTRUCT(tuple);
+		bool		isnull;
+		Datum		provider;
+		Datum		label;
+		char	   *value;
+
+		if (row->classoid != AuthIdRelationId)
+			continue;
+		provider = heap_getattr(tuple, Anum_pg_shseclabel_provider,
+								RelationGetDescr(rel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(provider), AG_LABEL_PROVIDER) != 0)
+			continue;
+		label = heap_getattr(tuple, Anum_pg_shseclabel_label,
+							 RelationGetDescr(rel), &isnull);
+		if (isnull)
+			continue;
+		value = TextDatumGetCString(label);
+
+		if (labelled_count == labelled_capacity)
+		{
+			labelled_capacity = Max(16, labelled_capacity * 2);
+			if (labelled_roles == NULL)
+				labelled_roles = MemoryContextAlloc(TopMemoryContext,
+													labelled_capacity * sizeof(LabelledRole));
+			else
+				labelled_roles = repalloc(labelled_roles,
+										  labelled_capacity * sizeof(LabelledRole));
+		}
+		labelled_roles[labelled_count].roleid = row->objoid;
+		labelled_roles[labelled_count].label =
+			strcmp(value, "agent") == 0 ? AG_LABEL_AGENT : AG_LABEL_TRUSTED;
+		labelled_count++;
+		pfree(value);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	labels_valid = true;
+}
+
+/*
+ * A role's own label decides.  Without one, the labelled roles it belongs
+ * to decide, and agent wins over trusted.  Membership is real membership:
+ * superuser status is not membership in anything.
+ */
+static AgLabel
+effective_label(Oid roleid)
+{
+	AgLabel		inherited = AG_LABEL_NONE;
+
+	for (int i = 0; i < labelled_count; i++)
+		if (labelled_roles[i].roleid == roleid)
+			return labelled_roles[i].label;
+
+	for (int i = 0; i < labelled_count; i++)
+	{
+		if (labelled_roles[i].label <= inherited)
+			continue;
+		if (is_member_of_role_nosuper(roleid, labelled_roles[i].roleid))
+			inherited = labelled_roles[i].label;
+	}
+	return inherited;
+}
+
+bool
+ag_session_is_agent(void)
+{
+	Oid			login_role;
+	Oid			session_user;
+	Oid			current_user;
+
+	if (switch_latched)
+		return true;
+	/* only client backends and background workers run as a role */
+	if (MyBackendType != B_BACKEND && MyBackendType != B_BG_WORKER)
+		return false;
+
+	login_role = GetAuthenticatedUserId();
+	session_user = GetSessionUserId();
+	current_user = GetUserId();
+
+	if (!answer_valid ||
+		login_role != answer_login_role ||
+		session_user != answer_session_user ||
+		current_user != answer_current_user)
+	{
+		AgLabel		login_label;
+
+		/* every statement runs in a transaction; outside one, keep what we knew */
+		if (!IsTransactionState())
+			return answer_valid && (answer_any_agent ||
+									(ag_scope == AG_SCOPE_ALL && !answer_login_trusted));
+		if (!labels_valid)
+			load_labels();
+
+		login_label = effective_label(login_role);
+		answer_any_agent = login_label == AG_LABEL_AGENT ||
+			effective_label(session_user) == AG_LABEL_AGENT ||
+			effective_label(current_user) == AG_LABEL_AGENT;
+		answer_login_trusted = login_label == AG_LABEL_TRUSTED;
+		answer_login_role = login_role;
+		answer_session_user = session_user;
+		answer_current_user = current_user;
+		answer_valid = true;
+	}
+
+	if (answer_any_agent)
+		return true;
+	return ag_scope == AG_SCOPE_ALL && !answer_login_trusted;
+}
+
+void
+ag_session_latch_switch(void)
+{
+	switch_latched = true;
+}
+
+bool
+ag_session_switch_latched(void)
+{
+	return switch_latched;
+}
+
+/*
+ * The label provider.  Core lets any CREATEROLE role run SECURITY LABEL on
+ * roles, so the hook itself insists on a superuser, as both current and
+ * session user so that neither SET ROLE nor a SECURITY DEFINER function can
+ * lend the right.
+ */
+static void
+agentguard_relabel(const ObjectAddress *object, const char *seclabel)
+{
+	if (ag_session_is_agent())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: agent sessions cannot change agentguard labels"),
+				 errhint("A DBA labels roles from a session that is not an agent.")));
+	if (object->classId != AuthIdRelationId)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("agentguard: labels apply only to roles"),
+				 errhint("Use SECURITY LABEL FOR agentguard ON ROLE name IS 'agent'.")));
+	if (seclabel != NULL &&
+		strcmp(seclabel, "agent") != 0 && strcmp(seclabel, "trusted") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: \"%s\" is not a valid agentguard label", seclabel),
+				 errdetail("Valid labels are 'agent', 'trusted' and NULL, which removes the label.")));
+	if (!superuser() || !superuser_arg(GetSessionUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: only superusers can label roles for agentguard")));
+
+	/* make every backend, this one included, read the labels again */
+	CacheInvalidateCatalog(AuthIdRelationId);
+}
+
+static void
+forget_created_objects(XactEvent event, void *arg pg_attribute_unused())
+{
+	/* the list lives in TopTransactionContext, which is going away */
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			created_objects = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+ag_session_note_created(Oid classId, Oid objectId, int32 subId)
+{
+	MemoryContext old;
+	ObjectAddress *address;
+
+	/* whole relations are known from the relation cache */
+	if (classId == RelationRelationId && subId == 0)
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	address = palloc(sizeof(ObjectAddress));
+	address->classId = classId;
+	address->objectId = objectId;
+	address->objectSubId = subId;
+	created_objects = lappend(created_objects, address);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Relations are judged by the relation cache's creation bookkeeping, which
+ * survives ALTERs (pg_class xmin does not) and is reset on rollback of the
+ * creating subtransaction.  Columns of such a relation are new too.
+ */
+bool
+ag_object_created_in_this_xact(Oid classId, Oid objectId, int32 subId)
+{
+	ListCell   *lc;
+
+	if (classId == RelationRelationId)
+	{
+		Relation	rel = RelationIdGetRelation(objectId);
+
+		if (rel != NULL)
+		{
+			bool		created = rel->rd_createSubid != InvalidSubTransactionId;
+
+			RelationClose(rel);
+			if (created || subId == 0)
+				return created;
+		}
+	}
+	foreach(lc, created_objects)
+	{
+		ObjectAddress *address = lfirst(lc);
+
+		if (address->classId == classId && address->objectId == objectId &&
+			address->objectSubId == subId)
+			return true;
+	}
+	return false;
+}
+
+void
+ag_session_init(void)
+{
+	register_label_provider(AG_LABEL_PROVIDER, agentguard_relabel);
+	CacheRegisterSyscacheCallback(AUTHOID, forget_labels, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_answer, (Datum) 0);
+	RegisterXactCallback(forget_created_objects, NULL);
+}
+
+PG_FUNCTION_INFO_V1(agentguard_is_agent_session);
+
+/* lets a DBA (and the tests) see how agentguard classifies this session */
+Datum
+agentguard_is_agent_session(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(ag_session_is_agent());
+}

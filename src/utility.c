@@ -1,0 +1,612 @@
+/*
+ * utility.c
+ *		Which utility statements destroy what: the ProcessUtility hook, and
+ *		the object-access backstop that sees every object a statement drops
+ *		or truncates, cascades included.
+ *
+ * The ProcessUtility hook names the statement's own targets, so the request
+ * code says what the agent typed.  The backstop catches what the statement
+ * takes with it that the typed names do not show (DROP SCHEMA ... CASCADE of
+ * a new schema into which an old table was moved, DROP OWNED, DROP
+ * EXTENSION with member tables, TRUNCATE ... CASCADE), and asks guard.c
+ * about the same statement.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_namespace.h"
+#include "commands/dbcommands.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "agentguard.h"
+
+/*
+ * One per utility statement of an agent session being run, innermost
+ * first: the backstop needs the statement that caused a drop.
+ */
+typedef struct UtilityFrame
+{
+	Node	   *parsetree;
+	const char *text;
+	int			textlen;
+	AgStatement *statement;		/* NULL unless the statement is destructive */
+	bool		permitted;		/* observed or confirmed: let its drops go */
+	struct UtilityFrame *outer;
+} UtilityFrame;
+
+static UtilityFrame *current_frame = NULL;
+
+static ProcessUtility_hook_type prev_utility_hook = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static bool
+object_exempt(const ObjectAddress *address)
+{
+	Oid			namespace;
+
+	if (address->classId == RelationRelationId)
+	{
+		if (get_rel_persistence(address->objectId) == RELPERSISTENCE_TEMP)
+			return true;
+	}
+	else if (address->classId == NamespaceRelationId)
+	{
+		if (isAnyTempNamespace(address->objectId))
+			return true;
+	}
+	else if (address->classId != AuthIdRelationId &&
+			 address->classId != DatabaseRelationId)
+	{
+		namespace = get_object_namespace(address);
+		if (OidIsValid(namespace) && isAnyTempNamespace(namespace))
+			return true;
+	}
+	return ag_object_created_in_this_xact(address->classId, address->objectId,
+										  address->objectSubId);
+}
+
+static AgStatement *
+new_statement(const UtilityFrame *frame, const char *action, const char *verb)
+{
+	AgStatement *statement = palloc0(sizeof(AgStatement));
+
+	statement->action = action;
+	statement->verb = verb;
+	statement->text = frame->text;
+	statement->textlen = frame->textlen;
+	return statement;
+}
+
+/*
+ * Adds the object to the statement's targets; remembers whether any target
+ * is one the rules protect.
+ */
+static void
+add_target(AgStatement *statement, const ObjectAddress *address, bool *protected)
+{
+	char	   *identity = getObjectIdentity(address, true);
+
+	if (identity == NULL)
+		return;
+	statement->targets = lappend(statement->targets, identity);
+	if (!object_exempt(address))
+		*protected = true;
+}
+
+static bool
+relkind_matches(ObjectType type, char relkind)
+{
+	switch (type)
+	{
+		case OBJECT_TABLE:
+			return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE;
+		case OBJECT_VIEW:
+			return relkind == RELKIND_VIEW;
+		case OBJECT_MATVIEW:
+			return relkind == RELKIND_MATVIEW;
+		case OBJECT_SEQUENCE:
+			return relkind == RELKIND_SEQUENCE;
+		case OBJECT_FOREIGN_TABLE:
+			return relkind == RELKIND_FOREIGN_TABLE;
+		case OBJECT_INDEX:
+			return relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX;
+		default:
+			return false;
+	}
+}
+
+/*
+ * The DROP kinds the contract protects, with their words.  Anything else
+ * (triggers, rules, policies, extensions, ...) is left to the backstop,
+ * which looks at what it actually drops.
+ */
+static bool
+drop_kind(ObjectType type, const char **action, const char **verb)
+{
+	switch (type)
+	{
+#define KIND(t, a, v) case t: *action = a; *verb = v; return true
+			KIND(OBJECT_TABLE, "DROP TABLE", "drop table");
+			KIND(OBJECT_VIEW, "DROP VIEW", "drop view");
+			KIND(OBJECT_MATVIEW, "DROP MATERIALIZED VIEW", "drop materialized view");
+			KIND(OBJECT_SEQUENCE, "DROP SEQUENCE", "drop sequence");
+			KIND(OBJECT_FOREIGN_TABLE, "DROP FOREIGN TABLE", "drop foreign table");
+			KIND(OBJECT_INDEX, "DROP INDEX", "drop index");
+			KIND(OBJECT_SCHEMA, "DROP SCHEMA", "drop schema");
+			KIND(OBJECT_FUNCTION, "DROP FUNCTION", "drop function");
+			KIND(OBJECT_PROCEDURE, "DROP PROCEDURE", "drop procedure");
+			KIND(OBJECT_ROUTINE, "DROP ROUTINE", "drop routine");
+			KIND(OBJECT_AGGREGATE, "DROP AGGREGATE", "drop aggregate");
+			KIND(OBJECT_TYPE, "DROP TYPE", "drop type");
+			KIND(OBJECT_DOMAIN, "DROP DOMAIN", "drop domain");
+#undef KIND
+		default:
+			return false;
+	}
+}
+
+static AgStatement *
+classify_drop(const UtilityFrame *frame, DropStmt *drop, bool *protected)
+{
+	const char *action;
+	const char *verb;
+	AgStatement *statement;
+	bool		drops_relations;
+	ListCell   *lc;
+
+	if (!drop_kind(drop->removeType, &action, &verb))
+		return NULL;
+	drops_relations = drop->removeType == OBJECT_TABLE ||
+		drop->removeType == OBJECT_VIEW || drop->removeType == OBJECT_MATVIEW ||
+		drop->removeType == OBJECT_SEQUENCE || drop->removeType == OBJECT_INDEX ||
+		drop->removeType == OBJECT_FOREIGN_TABLE;
+	statement = new_statement(frame, action, verb);
+
+	foreach(lc, drop->objects)
+	{
+		ObjectAddress address;
+
+		if (drops_relations)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList(castNode(List, lfirst(lc)));
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+			/* missing, or of another kind: the server's own error follows */
+			if (!OidIsValid(relid) ||
+				!relkind_matches(drop->removeType, get_rel_relkind(relid)))
+				continue;
+			ObjectAddressSet(address, RelationRelationId, relid);
+		}
+		else
+		{
+			Relation	relation = NULL;
+
+			/* the lock the drop itself takes next, so no upgrade can deadlock */
+			address = get_object_address(drop->removeType, lfirst(lc),
+										 &relation, AccessExclusiveLock, true);
+			if (!OidIsValid(address.objectId))
+				continue;
+		}
+		add_target(statement, &address, protected);
+	}
+	return statement;
+}
+
+static AgStatement *
+classify_truncate(const UtilityFrame *frame, TruncateStmt *truncate, bool *protected)
+{
+	AgStatement *statement = new_statement(frame, "TRUNCATE", "truncate");
+	ListCell   *lc;
+
+	foreach(lc, truncate->relations)
+	{
+		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+		ObjectAddress address;
+
+		if (!OidIsValid(relid))
+			continue;
+		ObjectAddressSet(address, RelationRelationId, relid);
+		add_target(statement, &address, protected);
+	}
+	return statement;
+}
+
+static AgStatement *
+classify_alter_table(const UtilityFrame *frame, AlterTableStmt *alter, bool *protected)
+{
+	AgStatement *statement;
+	bool		drops = false;
+	bool		retypes = false;
+	Oid			relid;
+	ListCell   *lc;
+
+	if (alter->objtype != OBJECT_TABLE && alter->objtype != OBJECT_FOREIGN_TABLE)
+		return NULL;
+	relid = RangeVarGetRelid(alter->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return NULL;
+
+	statement = new_statement(frame, NULL, NULL);
+	foreach(lc, alter->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		ObjectAddress address;
+		AttrNumber	attnum;
+
+		if (cmd->subtype == AT_DropColumn)
+			drops = true;
+		else if (cmd->subtype == AT_AlterColumnType)
+			retypes = true;
+		else
+			continue;
+		attnum = get_attnum(relid, cmd->name);
+		if (attnum == InvalidAttrNumber)
+			continue;
+		ObjectAddressSubSet(address, RelationRelationId, relid, attnum);
+		add_target(statement, &address, protected);
+	}
+	if (!drops && !retypes)
+		return NULL;
+	if (drops && retypes)
+	{
+		statement->action = "ALTER TABLE DROP COLUMN, ALTER COLUMN TYPE";
+		statement->verb = "drop or change the type of columns";
+	}
+	else if (drops)
+	{
+		statement->action = "ALTER TABLE DROP COLUMN";
+		statement->verb = "drop column";
+	}
+	else
+	{
+		statement->action = "ALTER TABLE ALTER COLUMN TYPE";
+		statement->verb = "change the type of column";
+	}
+	return statement;
+}
+
+static AgStatement *
+classify_roles(const UtilityFrame *frame, List *roles, const char *action,
+			   const char *verb, bool *protected)
+{
+	AgStatement *statement = new_statement(frame, action, verb);
+	ListCell   *lc;
+
+	foreach(lc, roles)
+	{
+		Oid			roleid = get_rolespec_oid(lfirst(lc), true);
+		ObjectAddress address;
+
+		if (!OidIsValid(roleid))
+			continue;
+		ObjectAddressSet(address, AuthIdRelationId, roleid);
+		add_target(statement, &address, protected);
+	}
+	return statement;
+}
+
+/*
+ * The destructive statement this is, or NULL.  *protected says whether any
+ * of its existing targets is one the rules protect (not temporary, not
+ * created in this transaction).
+ */
+static AgStatement *
+classify(const UtilityFrame *frame, bool *protected)
+{
+	Node	   *parsetree = frame->parsetree;
+
+	*protected = false;
+	switch (nodeTag(parsetree))
+	{
+		case T_DropStmt:
+			return classify_drop(frame, (DropStmt *) parsetree, protected);
+		case T_TruncateStmt:
+			return classify_truncate(frame, (TruncateStmt *) parsetree, protected);
+		case T_AlterTableStmt:
+			return classify_alter_table(frame, (AlterTableStmt *) parsetree, protected);
+		case T_DropdbStmt:
+			{
+				DropdbStmt *dropdb = (DropdbStmt *) parsetree;
+				AgStatement *statement = new_statement(frame, "DROP DATABASE", "drop database");
+				Oid			dbid = get_database_oid(dropdb->dbname, true);
+				ObjectAddress address;
+
+				if (OidIsValid(dbid))
+				{
+					ObjectAddressSet(address, DatabaseRelationId, dbid);
+					add_target(statement, &address, protected);
+				}
+				return statement;
+			}
+		case T_DropRoleStmt:
+			return classify_roles(frame, ((DropRoleStmt *) parsetree)->roles,
+								  "DROP ROLE", "drop role", protected);
+		case T_DropOwnedStmt:
+			{
+				AgStatement *statement =
+					classify_roles(frame, ((DropOwnedStmt *) parsetree)->roles,
+								   "DROP OWNED", "drop everything owned by", protected);
+
+				/* what a role owns is never all new */
+				*protected = statement->targets != NIL;
+				return statement;
+			}
+		default:
+			return NULL;
+	}
+}
+
+static bool
+names_agentguard(List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(strVal(lfirst(lc)), "agentguard") == 0)
+			return true;
+	return false;
+}
+
+/*
+ * ALTER ROLE/DATABASE ... SET or RESET of an agentguard setting.  The check
+ * hooks see SET (it is validated) but not RESET, so both are judged here;
+ * turning agentguard.agent on is the one change an agent may make.
+ */
+static void
+refuse_setting_defaults(VariableSetStmt *setstmt)
+{
+	if (setstmt->kind == VAR_RESET_ALL)
+		ag_refuse_outright("reset all settings of a role or database",
+						   "RESET ALL would remove the agentguard settings a DBA chose.");
+	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
+		return;
+	if (setstmt->kind == VAR_SET_VALUE && strcmp(setstmt->name, "agentguard.agent") == 0)
+	{
+		bool		on;
+
+		if (parse_bool(ExtractSetVariableArgs(setstmt), &on) && on)
+			return;
+	}
+	ag_refuse_outright("change agentguard settings",
+					   "Only turning agentguard.agent on is allowed in an agent session.");
+}
+
+/*
+ * Statements an agent session may never run, confirmed or not: they would
+ * switch the guard off or reach outside the database.
+ */
+static void
+refuse_forbidden(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterRoleSetStmt:
+			refuse_setting_defaults(((AlterRoleSetStmt *) parsetree)->setstmt);
+			break;
+		case T_AlterDatabaseSetStmt:
+			refuse_setting_defaults(((AlterDatabaseSetStmt *) parsetree)->setstmt);
+			break;
+		case T_AlterSystemStmt:
+			ag_refuse_outright("run ALTER SYSTEM",
+							   "ALTER SYSTEM could change agentguard's own settings.");
+			break;
+		case T_LoadStmt:
+			ag_refuse_outright("run LOAD",
+							   "Loading code into the server could switch agentguard off.");
+			break;
+		case T_CopyStmt:
+			if (((CopyStmt *) parsetree)->is_program)
+				ag_refuse_outright("run COPY TO or FROM PROGRAM",
+								   "A program run by the server could do anything to its files.");
+			break;
+		case T_AlterExtensionStmt:
+			if (strcmp(((AlterExtensionStmt *) parsetree)->extname, "agentguard") == 0)
+				ag_refuse_outright("alter the agentguard extension",
+								   "The extension's objects hold its signers, tokens and quarantine.");
+			break;
+		case T_AlterExtensionContentsStmt:
+			if (strcmp(((AlterExtensionContentsStmt *) parsetree)->extname, "agentguard") == 0)
+				ag_refuse_outright("alter the agentguard extension",
+								   "The extension's objects hold its signers, tokens and quarantine.");
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION &&
+				names_agentguard(((DropStmt *) parsetree)->objects))
+				ag_refuse_outright("drop the agentguard extension",
+								   "The extension's objects hold its signers, tokens and quarantine.");
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				  ProcessUtilityContext context, ParamListInfo params,
+				  QueryEnvironment *queryEnv, DestReceiver *dest,
+				  QueryCompletion *qc)
+{
+	if (prev_utility_hook)
+		prev_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+						  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+static void
+agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest,
+				   QueryCompletion *qc)
+{
+	UtilityFrame frame;
+	bool		protected;
+
+	if (ag_mode == AG_MODE_OFF || !ag_session_is_agent())
+	{
+		call_next_utility(pstmt, queryString, readOnlyTree, context, params,
+						  queryEnv, dest, qc);
+		return;
+	}
+
+	frame.parsetree = pstmt->utilityStmt;
+	ag_statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len,
+					  &frame.text, &frame.textlen);
+	frame.permitted = false;
+	frame.outer = current_frame;
+
+	refuse_forbidden(frame.parsetree);
+	frame.statement = classify(&frame, &protected);
+	if (frame.statement && protected)
+		frame.permitted = ag_guard(frame.statement, NULL) != AG_ALLOW;
+
+	current_frame = &frame;
+	PG_TRY();
+	{
+		call_next_utility(pstmt, queryString, readOnlyTree, context, params,
+						  queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		current_frame = frame.outer;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * What the backstop protects when a statement takes it along: anything
+ * holding rows or definitions others use.  Indexes, constraints, TOAST and
+ * sequences owned by a column go with their table and come back with it;
+ * dropping them alone destroys no data.
+ */
+static bool
+backstop_protects(Oid classId, Oid objectId, int subId)
+{
+	char		relkind;
+	Oid			owner_table;
+	int32		owner_column;
+
+	if (classId == NamespaceRelationId)
+		return true;
+	if (classId != RelationRelationId)
+		return false;
+	relkind = get_rel_relkind(objectId);
+	if (subId != 0)
+		return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
+			relkind == RELKIND_FOREIGN_TABLE;
+	switch (relkind)
+	{
+		case RELKIND_RELATION:
+		case RELKIND_PARTITIONED_TABLE:
+		case RELKIND_MATVIEW:
+		case RELKIND_VIEW:
+		case RELKIND_FOREIGN_TABLE:
+			return true;
+		case RELKIND_SEQUENCE:
+			return !sequenceIsOwned(objectId, DEPENDENCY_AUTO, &owner_table, &owner_column) &&
+				!sequenceIsOwned(objectId, DEPENDENCY_INTERNAL, &owner_table, &owner_column);
+		default:
+			return false;
+	}
+}
+
+static void
+backstop(Oid classId, Oid objectId, int subId, const char *what)
+{
+	ObjectAddress address;
+	AgStatement *statement;
+	char	   *identity;
+	char	   *reason;
+
+	if (current_frame && current_frame->permitted)
+		return;
+	ObjectAddressSubSet(address, classId, objectId, subId);
+	if (object_exempt(&address))
+		return;
+
+	identity = getObjectIdentity(&address, true);
+	if (identity == NULL)
+		return;
+	reason = psprintf("it would also %s %s %s", what,
+					  getObjectTypeDescription(&address, true), identity);
+
+	if (current_frame && current_frame->statement)
+		statement = current_frame->statement;
+	else if (current_frame)
+	{
+		/* a statement whose name does not say it destroys, DROP EXTENSION say */
+		statement = new_statement(current_frame,
+								  GetCommandTagName(CreateCommandTag(current_frame->parsetree)),
+								  "run a statement that would");
+		statement->targets = list_make1(identity);
+	}
+	else
+	{
+		UtilityFrame outside = {0};
+
+		ag_statement_text(debug_query_string, -1, 0, &outside.text, &outside.textlen);
+		statement = new_statement(&outside, "DROP", what);
+		statement->targets = list_make1(identity);
+	}
+	if (ag_guard(statement, reason) != AG_ALLOW && current_frame)
+		current_frame->permitted = true;
+}
+
+static void
+agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+						 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (ag_mode == AG_MODE_OFF)
+		return;
+
+	switch (access)
+	{
+		case OAT_POST_CREATE:
+			if (!(classId == RelationRelationId && subId == 0) &&
+				ag_session_is_agent())
+				ag_session_note_created(classId, objectId, subId);
+			break;
+		case OAT_DROP:
+			if ((((ObjectAccessDrop *) arg)->dropflags & PERFORM_DELETION_INTERNAL) == 0 &&
+				ag_session_is_agent() &&
+				backstop_protects(classId, objectId, subId))
+				backstop(classId, objectId, subId, "drop");
+			break;
+		case OAT_TRUNCATE:
+			if (ag_session_is_agent())
+				backstop(RelationRelationId, objectId, 0, "truncate");
+			break;
+		default:
+			break;
+	}
+}
+
+void
+ag_install_utility_hook(void)
+{
+	prev_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = agentguard_utility;
+}
+
+void
+ag_install_object_access_hook(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = agentguard_object_access;
+}
