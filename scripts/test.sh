@@ -21,7 +21,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	cp -a "$top/." "$work/"
 	chown -R postgres: "$work"
 	chmod 755 "$work"
-	run() { (cd "$work" && runuser -u postgres -- env PATH="$PATH" "$@"); }
+	run() { (cd "$work" && runuser -u postgres -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" "$@"); }
 else
 	work=$top
 	run() { (cd "$work" && "$@"); }

@@ -330,5 +330,6 @@ PG_FUNCTION_INFO_V1(agentguard_is_agent_session);
 Datum
 agentguard_is_agent_session(PG_FUNCTION_ARGS)
 {
+	AcceptInvalidationMessages();
 	PG_RETURN_BOOL(ag_session_is_agent());
 }

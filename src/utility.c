@@ -29,6 +29,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 
 #include "agentguard.h"
@@ -456,6 +457,11 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	UtilityFrame frame;
 	bool		protected;
 
+	/*
+	 * A label or membership granted since this transaction last took a lock
+	 * must bind this statement, not only the ones after its next lock.
+	 */
+	AcceptInvalidationMessages();
 	if (ag_mode == AG_MODE_OFF || !ag_session_is_agent())
 	{
 		call_next_utility(pstmt, queryString, readOnlyTree, context, params,
@@ -525,12 +531,12 @@ backstop_protects(Oid classId, Oid objectId, int subId)
 }
 
 static void
-backstop(Oid classId, Oid objectId, int subId, const char *what)
+backstop(Oid classId, Oid objectId, int subId, const char *action, const char *verb)
 {
 	ObjectAddress address;
 	AgStatement *statement;
 	char	   *identity;
-	char	   *reason;
+	char	   *reason = NULL;
 
 	if (current_frame && current_frame->permitted)
 		return;
@@ -541,25 +547,28 @@ backstop(Oid classId, Oid objectId, int subId, const char *what)
 	identity = getObjectIdentity(&address, true);
 	if (identity == NULL)
 		return;
-	reason = psprintf("it would also %s %s %s", what,
-					  getObjectTypeDescription(&address, true), identity);
 
-	if (current_frame && current_frame->statement)
-		statement = current_frame->statement;
-	else if (current_frame)
+	if (current_frame)
 	{
-		/* a statement whose name does not say it destroys, DROP EXTENSION say */
-		statement = new_statement(current_frame,
-								  GetCommandTagName(CreateCommandTag(current_frame->parsetree)),
-								  "run a statement that would");
-		statement->targets = list_make1(identity);
+		reason = psprintf("it would also %s %s %s", verb,
+						  getObjectTypeDescription(&address, true), identity);
+		statement = current_frame->statement;
+		if (statement == NULL)
+		{
+			/* a statement whose name does not say it destroys: DROP EXTENSION, say */
+			statement = new_statement(current_frame,
+									  GetCommandTagName(CreateCommandTag(current_frame->parsetree)),
+									  "run");
+			statement->targets = list_make1(identity);
+		}
 	}
 	else
 	{
+		/* reached without a utility statement of an agent session around it */
 		UtilityFrame outside = {0};
 
 		ag_statement_text(debug_query_string, -1, 0, &outside.text, &outside.textlen);
-		statement = new_statement(&outside, "DROP", what);
+		statement = new_statement(&outside, action, verb);
 		statement->targets = list_make1(identity);
 	}
 	if (ag_guard(statement, reason) != AG_ALLOW && current_frame)
@@ -586,11 +595,11 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			if ((((ObjectAccessDrop *) arg)->dropflags & PERFORM_DELETION_INTERNAL) == 0 &&
 				ag_session_is_agent() &&
 				backstop_protects(classId, objectId, subId))
-				backstop(classId, objectId, subId, "drop");
+				backstop(classId, objectId, subId, "DROP", "drop");
 			break;
 		case OAT_TRUNCATE:
 			if (ag_session_is_agent())
-				backstop(RelationRelationId, objectId, 0, "truncate");
+				backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
 			break;
 		default:
 			break;
