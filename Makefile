@@ -29,8 +29,17 @@ TAP_TESTS = 1
 EXTRA_CLEAN = tmp_regress tmp_isolation tmp_check results output_iso \
 	regression.diffs regression.out
 
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# On a fresh machine the server headers may not be there yet: "make test"
+# and "make demo" install them, so they must work without PGXS.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+else
+all install installcheck:
+	@echo "PostgreSQL's server headers (PGXS) were not found by $(PG_CONFIG)." >&2
+	@echo "Run scripts/setup.sh (or make test / make demo, which run it) first." >&2
+	@false
+endif
 include mk/cli.mk
 
 all: $(AG_CLI)
