@@ -20,7 +20,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions routes modes switch
+REGRESS = setup agents refusals exemptions routes modes switch confirm
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf
 ISOLATION = labels
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
@@ -41,6 +41,9 @@ all install installcheck:
 	@false
 endif
 include mk/cli.mk
+
+# the tests sign with the installed agentguard program, as a DBA would
+export PATH := $(shell $(PG_CONFIG) --bindir 2>/dev/null):$(PATH)
 
 all: $(AG_CLI)
 install: install-cli

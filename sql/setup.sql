@@ -36,6 +36,22 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 GRANT EXECUTE ON FUNCTION public.try(text) TO PUBLIC;
 
+-- Why a statement was refused: the message and the DETAIL without its
+-- request line (which holds this cluster's identifier), times masked.
+CREATE FUNCTION public.why(stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE msg text; detail text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ran';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    RETURN msg || ' / ' || regexp_replace(
+        regexp_replace(detail, '^request: \S+\n?', ''),
+        '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', '<time>', 'g');
+END $$;
+GRANT EXECUTE ON FUNCTION public.why(text) TO PUBLIC;
+
 -- The request code a statement is refused with, or NULL if it runs.
 CREATE FUNCTION public.request_of(stmt text) RETURNS text
 LANGUAGE plpgsql AS $$

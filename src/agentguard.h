@@ -84,6 +84,12 @@ extern void ag_statement_text(const char *source, int location, int len,
 extern AgVerdict ag_guard(const AgStatement *stmt, const char *reason);
 extern void ag_refuse_outright(const char *what, const char *why);
 
+/* ledger.c: confirmations in the database's own tables */
+struct AgRequest;
+extern bool ag_ledger_use(const uint8 *body, size_t len,
+						  const struct AgRequest *request, const char *code,
+						  char **why_not);
+
 /* utility.c */
 extern void ag_install_utility_hook(void);
 extern void ag_install_object_access_hook(void);

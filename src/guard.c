@@ -68,13 +68,18 @@ join_targets(List *targets, const char *separator)
 	return buf.data;
 }
 
-/*
- * Build the request for a statement.  Returns its text form, and the
- * decoded view in *request (strings pointing into palloc'd memory).
- */
-static char *
-build_request(const AgStatement *stmt, AgRequest *request)
+typedef struct BuiltRequest
 {
+	AgRequest	request;		/* strings point into palloc'd memory */
+	uint8	   *body;
+	size_t		len;
+	char	   *code;			/* text form, "agr1.<base64url>" */
+} BuiltRequest;
+
+static void
+build_request(const AgStatement *stmt, BuiltRequest *built)
+{
+	AgRequest  *request = &built->request;
 	uint8	   *body;
 	size_t		len;
 	const char *err = NULL;
@@ -101,6 +106,8 @@ build_request(const AgStatement *stmt, AgRequest *request)
 
 	body = palloc(AG_REQUEST_MAX_BYTES);
 	len = ag_request_encode(request, body, AG_REQUEST_MAX_BYTES, &err);
+	built->body = body;
+	built->len = len;
 	if (len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -110,7 +117,7 @@ build_request(const AgStatement *stmt, AgRequest *request)
 				 errhint("Split the statement into smaller ones, each of which can be approved.")));
 	code = palloc(ag_code_length(len) + 1);
 	ag_code_format(AG_REQUEST_PREFIX, body, len, code);
-	return code;
+	built->code = code;
 }
 
 static void
@@ -130,15 +137,19 @@ log_outcome(const char *outcome, const AgStatement *stmt, const AgRequest *reque
 AgVerdict
 ag_guard(const AgStatement *stmt, const char *reason)
 {
+	BuiltRequest *built;
 	AgRequest  *request;
 	char	   *code;
 	char	   *objects;
+	char	   *why_not = NULL;
 
 	if (ag_mode == AG_MODE_OFF)
 		return AG_ALLOW;
 
-	request = palloc(sizeof(AgRequest));
-	code = build_request(stmt, request);
+	built = palloc(sizeof(BuiltRequest));
+	build_request(stmt, built);
+	request = &built->request;
+	code = built->code;
 	objects = join_targets(stmt->targets, ", ");
 
 	if (ag_mode == AG_MODE_OBSERVE)
@@ -152,12 +163,19 @@ ag_guard(const AgStatement *stmt, const char *reason)
 		return AG_OBSERVED;
 	}
 
+	if (ag_ledger_use(built->body, built->len, request, code, &why_not))
+	{
+		log_outcome("confirmed statement ran", stmt, request, code);
+		return AG_CONFIRMED;
+	}
+
 	log_outcome("refused", stmt, request, code);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("agentguard: refused to %s %s%s%s",
 					stmt->verb, objects, reason ? ": " : "", reason ? reason : ""),
-			 errdetail("request: %s\nAgent sessions need a DBA's signed confirmation for statements that destroy data.", code),
+			 errdetail("request: %s\n%s", code,
+					   why_not ? why_not : "Agent sessions need a DBA's signed confirmation for statements that destroy data."),
 			 errhint("Ask a DBA to approve the request (agentguard approve), then run the same statement again.")));
 	pg_unreachable();
 }

@@ -1,18 +1,163 @@
 /*
  * ledger.c
- *		The SQL face of requests and confirmations: inspecting codes and
- *		tokens, signers, confirmations and their single use.
+ *		Signers, confirmations and their single use, and the audit table:
+ *		the parts of agentguard that live in the database's own tables.
+ *
+ * The tables belong to the extension's owner and nobody else may write
+ * them, so every access here runs as that owner (the way the server runs
+ * maintenance as a table's owner), whoever the calling session is.  A token
+ * is used up by an UPDATE in the transaction of the statement it approves:
+ * if that statement fails or rolls back, so does the use, and two sessions
+ * presenting the same token serialize on the row, so only one succeeds.
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "agentguard.h"
 #include "request.h"
 
 PG_FUNCTION_INFO_V1(agentguard_inspect);
+PG_FUNCTION_INFO_V1(agentguard_add_signer);
+PG_FUNCTION_INFO_V1(agentguard_remove_signer);
+PG_FUNCTION_INFO_V1(agentguard_confirm);
+
+/* identity switched to for SPI, and what to switch back to */
+typedef struct LedgerSession
+{
+	Oid			saved_user;
+	int			saved_sec_context;
+} LedgerSession;
+
+static Oid
+ledger_owner(void)
+{
+	Oid			namespace = get_namespace_oid("agentguard", true);
+	HeapTuple	tuple;
+	Oid			owner;
+
+	if (!OidIsValid(namespace))
+		return InvalidOid;
+	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace));
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * Connect SPI as the owner of agentguard's tables.  Returns false when the
+ * extension is not installed in this database.  An error in between is
+ * cleaned up by transaction (or subtransaction) abort, which restores the
+ * user and closes SPI.
+ */
+static bool
+ledger_open(LedgerSession *ls)
+{
+	Oid			owner = ledger_owner();
+
+	if (!OidIsValid(owner))
+		return false;
+	GetUserIdAndSecContext(&ls->saved_user, &ls->saved_sec_context);
+	SetUserIdAndSecContext(owner, ls->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "agentguard: SPI_connect failed");
+	return true;
+}
+
+static void
+ledger_close(LedgerSession *ls)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(ls->saved_user, ls->saved_sec_context);
+}
+
+static Datum
+bytea_datum(const void *data, size_t len)
+{
+	bytea	   *result = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(result, VARHDRSZ + len);
+	memcpy(VARDATA(result), data, len);
+	return PointerGetDatum(result);
+}
+
+static Datum
+text_datum(const char *s)
+{
+	return PointerGetDatum(cstring_to_text(s));
+}
+
+static Datum
+agstr_datum(AgStr s)
+{
+	return PointerGetDatum(cstring_to_text_with_len(s.ptr, s.len));
+}
+
+static int
+ledger_exec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL,
+											false, 0);
+
+	if (ret != expected)
+		elog(ERROR, "agentguard: ledger query failed (%s): %s",
+			 SPI_result_code_string(ret), sql);
+	return (int) SPI_processed;
+}
+
+static char *
+result_text(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+static bool
+result_bool(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/* times in messages are UTC and ISO, whatever the session's DateStyle */
+#define SQL_UTC_TIME(column) \
+	"to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"')"
+
+static char *
+show_unix_time(int64 seconds)
+{
+	pg_time_t	t = (pg_time_t) seconds;
+	char		buf[64];
+
+	pg_strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", pg_gmtime(&t));
+	return pstrdup(buf);
+}
+
+static char *
+show_duration(int64 seconds)
+{
+	if (seconds % 3600 == 0)
+		return psprintf("%lldh", (long long) (seconds / 3600));
+	if (seconds % 60 == 0)
+		return psprintf("%lldmin", (long long) (seconds / 60));
+	return psprintf("%llds", (long long) seconds);
+}
 
 static char *
 describe_request(const AgRequest *request)
@@ -24,10 +169,476 @@ describe_request(const AgRequest *request)
 	return out;
 }
 
-static const char *
-show_unix_time(int64 seconds)
+static char *
+hex(const uint8 *bytes, size_t len)
 {
-	return timestamptz_to_str(time_t_to_timestamptz((pg_time_t) seconds));
+	char	   *out = palloc(len * 2 + 1);
+
+	for (size_t i = 0; i < len; i++)
+		sprintf(out + 2 * i, "%02x", bytes[i]);
+	return out;
+}
+
+static char *
+request_objects(const AgRequest *request)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < request->ntargets; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
+	}
+	return buf.data;
+}
+
+static void
+ledger_audit(const char *event, const char *action, const char *objects,
+			 const char *request, const char *detail)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	values[0] = text_datum(event);
+	values[1] = action ? text_datum(action) : (Datum) 0;
+	values[2] = objects ? text_datum(objects) : (Datum) 0;
+	values[3] = request ? text_datum(request) : (Datum) 0;
+	values[4] = detail ? text_datum(detail) : (Datum) 0;
+	for (int i = 1; i < 5; i++)
+		if (values[i] == (Datum) 0)
+			nulls[i] = 'n';
+	if (SPI_execute_with_args("INSERT INTO agentguard.audit (event, action, objects, request, detail) "
+							  "VALUES ($1, $2, $3, $4, $5)",
+							  5, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "agentguard: could not write the audit table");
+}
+
+static void
+refuse_signer_management(void)
+{
+	if (ag_session_is_agent())
+		ag_refuse_outright("manage agentguard signers",
+						   "Signers decide which approvals the database accepts.");
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: only superusers can manage signers")));
+}
+
+static void
+parse_public_key(text *key, uint8 out[AG_PUBKEY_LEN])
+{
+	const char *err = NULL;
+
+	if (!ag_pubkey_parse(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), out, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: that is not a usable public key: %s", err),
+				 errhint("Pass the line \"agentguard keygen\" printed, which begins with \"%s\".",
+						 AG_PUBKEY_PREFIX)));
+}
+
+/* agentguard.add_signer(name, public_key) */
+Datum
+agentguard_add_signer(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	text	   *key_text = PG_GETARG_TEXT_PP(1);
+	uint8		key[AG_PUBKEY_LEN];
+	uint8		key_id[AG_KEY_ID_LEN];
+	char		canonical[AG_PUBKEY_TEXT_LEN + 1];
+	LedgerSession ls;
+	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
+	Datum		values[3];
+
+	refuse_signer_management();
+	parse_public_key(key_text, key);
+	ag_pubkey_format(key, canonical);
+	ag_key_id(key, key_id);
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: a signer needs a name")));
+
+	ledger_open(&ls);
+	values[0] = text_datum(name);
+	values[1] = text_datum(canonical);
+	values[2] = bytea_datum(key_id, AG_KEY_ID_LEN);
+
+	ledger_exec("SELECT name FROM agentguard.signers WHERE key_id = $3 AND name <> $1",
+				3, types, values, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("agentguard: this public key already belongs to signer \"%s\"",
+						result_text(0, 1)),
+				 errhint("Each signer needs a key of its own; make one with agentguard keygen.")));
+	ledger_exec("SELECT removed_at IS NULL FROM agentguard.signers WHERE name = $1",
+				3, types, values, SPI_OK_SELECT);
+	if (SPI_processed > 0 && result_bool(0, 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("agentguard: a signer named \"%s\" already exists", name),
+				 errhint("To give it a new key, run agentguard.remove_signer('%s') first.", name)));
+
+	/* a removed signer may come back, with a new key or its old one */
+	ledger_exec("INSERT INTO agentguard.signers (name, public_key, key_id) VALUES ($1, $2, $3) "
+				"ON CONFLICT (name) DO UPDATE SET public_key = $2, key_id = $3, "
+				"added_at = now(), added_by = session_user, removed_at = NULL, removed_by = NULL",
+				3, types, values, SPI_OK_INSERT);
+	ledger_audit("add_signer", NULL, NULL, NULL,
+				 psprintf("signer %s, key id %s", name, hex(key_id, AG_KEY_ID_LEN)));
+	ledger_close(&ls);
+
+	ereport(LOG,
+			(errmsg("agentguard: signer added role=%s name=%s key_id=%s",
+					quote_identifier(GetUserNameFromId(GetSessionUserId(), false)),
+					quote_identifier(name), hex(key_id, AG_KEY_ID_LEN)),
+			 errhidestmt(true)));
+	PG_RETURN_VOID();
+}
+
+/* agentguard.remove_signer(name) */
+Datum
+agentguard_remove_signer(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	LedgerSession ls;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	refuse_signer_management();
+	ledger_open(&ls);
+	values[0] = text_datum(name);
+	if (ledger_exec("UPDATE agentguard.signers SET removed_at = now(), removed_by = session_user "
+					"WHERE name = $1 AND removed_at IS NULL",
+					1, types, values, SPI_OK_UPDATE) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("agentguard: there is no signer named \"%s\"", name),
+				 errhint("SELECT name FROM agentguard.signers WHERE removed_at IS NULL lists them.")));
+	ledger_audit("remove_signer", NULL, NULL, NULL, psprintf("signer %s", name));
+	ledger_close(&ls);
+
+	ereport(LOG,
+			(errmsg("agentguard: signer removed role=%s name=%s",
+					quote_identifier(GetUserNameFromId(GetSessionUserId(), false)),
+					quote_identifier(name)),
+			 errhidestmt(true)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Why a token's signature cannot be trusted in this database, or NULL when
+ * it can; *detail gives the facts.  *signer is the signer's name when one
+ * is known.
+ */
+static const char *
+signature_problem(const AgToken *token, char **signer, char **detail)
+{
+	Oid			types[1] = {BYTEAOID};
+	Datum		values[1];
+	uint8		key[AG_PUBKEY_LEN];
+	char	   *public_key;
+	char	   *removed_at;
+
+	*signer = NULL;
+	values[0] = bytea_datum(token->key_id, AG_KEY_ID_LEN);
+	ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM agentguard.signers WHERE key_id = $1",
+				1, types, values, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+	{
+		*detail = psprintf("No signer with key id %s is trusted in this database.",
+						   hex(token->key_id, AG_KEY_ID_LEN));
+		return "unknown signer";
+	}
+	*signer = result_text(0, 1);
+	public_key = result_text(0, 2);
+	removed_at = result_text(0, 3);
+	if (removed_at != NULL)
+	{
+		*detail = psprintf("Signer \"%s\" was removed at %s.", *signer, removed_at);
+		return "removed signer";
+	}
+	if (!ag_pubkey_parse(public_key, strlen(public_key), key, NULL) ||
+		!ag_token_verify(token, key))
+	{
+		*detail = psprintf("The token does not verify with the public key of signer \"%s\": it was altered, or signed with another key.",
+						   *signer);
+		return "bad signature";
+	}
+	return NULL;
+}
+
+static void
+refuse_token(const char *reason, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agentguard: token refused: %s", reason),
+			 detail ? errdetail("%s", detail) : 0,
+			 errhint("%s", hint ? hint : "Ask the DBA to sign the request code again, as agentguard printed it.")));
+}
+
+static bool
+agstr_equals(AgStr s, const char *cstring)
+{
+	return s.len == strlen(cstring) && memcmp(s.ptr, cstring, s.len) == 0;
+}
+
+static char *
+agstr_cstring(AgStr s)
+{
+	return pnstrdup(s.ptr, s.len);
+}
+
+/* agentguard.confirm(token): verify it and let its statement run once */
+Datum
+agentguard_confirm(PG_FUNCTION_ARGS)
+{
+	text	   *token_text = PG_GETARG_TEXT_PP(0);
+	uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
+	AgToken    *token = palloc(sizeof(AgToken));
+	AgRequest  *request = &token->request;
+	const char *err = NULL;
+	const char *problem;
+	char	   *problem_detail;
+	char	   *signer;
+	char	   *database = get_database_name(MyDatabaseId);
+	int64		now = (int64) timestamptz_to_time_t(GetCurrentTimestamp());
+	uint64		sysid = GetSystemIdentifier();
+	char	   *code;
+	char	   *objects;
+	char	   *described;
+	uint8		hash[AG_HASH_LEN];
+	LedgerSession ls;
+	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[10];
+
+	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
+						buf, AG_TOKEN_MAX_BYTES, token, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: the token is malformed: %s", err),
+				 errhint("Pass the whole line \"agentguard sign\" printed, which begins with \"%s\".",
+						 AG_TOKEN_PREFIX)));
+	code = palloc(ag_code_length(token->request_len) + 1);
+	ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, code);
+	objects = request_objects(request);
+	ag_sha256(token->request_body, token->request_len, hash);
+
+	ledger_open(&ls);
+	problem = signature_problem(token, &signer, &problem_detail);
+	if (problem)
+		refuse_token(problem, problem_detail,
+					 "A superuser trusts a DBA's key with agentguard.add_signer; the token must be signed with it.");
+	if (token->expires_at - token->issued_at > ag_max_token_ttl)
+		refuse_token("its lifetime is longer than agentguard.max_token_ttl allows",
+					 psprintf("The token is valid for %s; at most %s is accepted.",
+							  show_duration(token->expires_at - token->issued_at),
+							  show_duration(ag_max_token_ttl)),
+					 "Sign again with a shorter --ttl.");
+	if (request->system_identifier != sysid)
+		refuse_token("wrong cluster",
+					 psprintf("The token is for cluster %llu; this is cluster %llu.",
+							  (unsigned long long) request->system_identifier,
+							  (unsigned long long) sysid),
+					 "A token works only on the cluster whose refusal it answers; sign the request code this cluster printed.");
+	if (!agstr_equals(request->environment, ag_environment))
+		refuse_token("wrong environment",
+					 psprintf("The token is for environment \"%s\"; this is \"%s\".",
+							  request->environment.len ? agstr_cstring(request->environment) : "unnamed",
+							  ag_environment[0] ? ag_environment : "unnamed"),
+					 "A token works only in the environment whose refusal it answers; sign the request code this environment printed.");
+	if (!agstr_equals(request->database, database))
+		refuse_token("wrong database",
+					 psprintf("The token is for database \"%s\"; this is \"%s\".",
+							  agstr_cstring(request->database), database),
+					 psprintf("Run agentguard.confirm in database \"%s\".",
+							  agstr_cstring(request->database)));
+	if (token->issued_at > now + 300)
+		refuse_token("it was issued in the future",
+					 psprintf("It says it was issued at %s; the server's clock says %s.",
+							  show_unix_time(token->issued_at), show_unix_time(now)),
+					 "Check the clock of the machine that signed it.");
+	if (token->expires_at <= now)
+		refuse_token("it has expired",
+					 psprintf("It expired at %s.", show_unix_time(token->expires_at)),
+					 "Ask the DBA to sign the request code again.");
+
+	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
+	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM agentguard.confirmations WHERE nonce = $1 AND used_at IS NOT NULL",
+				1, types, values, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		refuse_token("it was already used",
+					 psprintf("It was used at %s; a token lets its statement run once.",
+							  result_text(0, 1)),
+					 "Ask the DBA to sign the request code again if the statement must run again.");
+
+	values[1] = bytea_datum(hash, AG_HASH_LEN);
+	values[2] = bytea_datum(token->request_body, token->request_len);
+	values[3] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(token_text),
+														 VARSIZE_ANY_EXHDR(token_text)));
+	values[4] = agstr_datum(request->role);
+	values[5] = agstr_datum(request->action);
+	values[6] = text_datum(objects);
+	values[7] = text_datum(signer);
+	values[8] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->issued_at));
+	values[9] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->expires_at));
+	if (ledger_exec("INSERT INTO agentguard.confirmations (nonce, request_hash, request, token, role, "
+					"action, objects, signer, issued_at, expires_at) "
+					"VALUES ($1, $2, $3, btrim($4), $5, $6, $7, $8, $9, $10) "
+					"ON CONFLICT (nonce) DO NOTHING",
+					10, types, values, SPI_OK_INSERT) > 0)
+		ledger_audit("confirm", agstr_cstring(request->action), objects, code,
+					 psprintf("role %s, signer %s, expires %s",
+							  agstr_cstring(request->role), signer,
+							  show_unix_time(token->expires_at)));
+	ereport(LOG,
+			(errmsg("agentguard: confirmed role=%s database=%s action=\"%s\" objects=\"%s\" request=%s signer=%s expires=\"%s\"",
+					quote_identifier(agstr_cstring(request->role)),
+					quote_identifier(database), agstr_cstring(request->action),
+					objects, code, quote_identifier(signer),
+					show_unix_time(token->expires_at)),
+			 errhidestmt(true)));
+	ledger_close(&ls);
+
+	/* SPI's memory is gone; what is returned is made in the caller's */
+	described = describe_request(request);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("confirmed: role %s may run this once, until %s\n%s",
+											  agstr_cstring(request->role),
+											  show_unix_time(token->expires_at),
+											  described)));
+}
+
+/*
+ * Why the nearest waiting confirmation does not cover this request, for the
+ * refusal's DETAIL; NULL when none is waiting.  The role's own
+ * confirmations come first, newest first.
+ */
+static char *
+explain_mismatch(const AgRequest *actual)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	bytea	   *body;
+	AgRequest  *approved;
+
+	values[0] = agstr_datum(actual->role);
+	ledger_exec("SELECT request FROM agentguard.confirmations "
+				"WHERE used_at IS NULL AND expires_at > clock_timestamp() "
+				"ORDER BY role = $1 DESC, confirmed_at DESC LIMIT 1",
+				1, types, values, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return NULL;
+	body = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	approved = palloc(sizeof(AgRequest));
+	if (!ag_request_decode((uint8 *) VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), approved, NULL))
+		return NULL;
+	return psprintf("A confirmation is waiting, but not for this: %s.",
+					ag_mismatch_name(ag_request_compare(approved, actual)));
+}
+
+/*
+ * Use up a confirmation that covers exactly this request, in the current
+ * transaction.  Returns true if one was used; otherwise *why_not may say
+ * what the closest confirmation lacks.
+ */
+bool
+ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
+			  const char *code, char **why_not)
+{
+	LedgerSession ls;
+	Oid			types[2] = {BYTEAOID, INT4OID};
+	Datum		values[2];
+	uint8		hash[AG_HASH_LEN];
+	int			candidates;
+	char	   *problem = NULL;
+	bool		used = false;
+	MemoryContext caller = CurrentMemoryContext;
+
+	*why_not = NULL;
+	if (!ledger_open(&ls))
+	{
+		*why_not = pstrdup("agentguard is not installed in this database, so no confirmation can be used here (CREATE EXTENSION agentguard).");
+		return false;
+	}
+
+	ag_sha256(body, len, hash);
+	values[0] = bytea_datum(hash, AG_HASH_LEN);
+	ledger_exec("SELECT nonce, token, expires_at <= clock_timestamp(), " SQL_UTC_TIME("used_at")
+				" FROM agentguard.confirmations WHERE request_hash = $1"
+				" ORDER BY used_at IS NULL DESC, confirmed_at DESC",
+				1, types, values, SPI_OK_SELECT);
+	candidates = (int) SPI_processed;
+	if (candidates > 0)
+	{
+		SPITupleTable *rows = SPI_tuptable;
+
+		/* waiting ones come first; the first one's problem is the one told */
+		for (int i = 0; i < candidates && !used; i++)
+		{
+			bool		isnull;
+			Datum		nonce = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
+			char	   *token_text = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
+			bool		expired = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull));
+			char	   *used_at = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
+			uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
+			AgToken    *token = palloc(sizeof(AgToken));
+			char	   *signer;
+			char	   *this_problem = NULL;
+			const char *signature;
+			char	   *signature_detail;
+
+			if (used_at != NULL)
+				this_problem = psprintf("The confirmation for this statement was already used at %s.", used_at);
+			else if (expired)
+				this_problem = pstrdup("The confirmation for this statement has expired.");
+			/* the row says it was verified; check again, the signer may be gone */
+			else if (!ag_token_parse(token_text, strlen(token_text), buf, AG_TOKEN_MAX_BYTES, token, NULL) ||
+					 token->request_len != len || memcmp(token->request_body, body, len) != 0)
+				this_problem = pstrdup("The confirmation for this statement is damaged.");
+			else if (token->expires_at - token->issued_at > ag_max_token_ttl)
+				this_problem = psprintf("The confirmation for this statement lives longer than agentguard.max_token_ttl (%s) now allows.",
+										show_duration(ag_max_token_ttl));
+			else if ((signature = signature_problem(token, &signer, &signature_detail)) != NULL)
+				this_problem = psprintf("The confirmation for this statement is no longer valid (%s): %s",
+										signature, signature_detail);
+			else
+			{
+				values[0] = nonce;
+				values[1] = Int32GetDatum(MyProcPid);
+				if (ledger_exec("UPDATE agentguard.confirmations SET used_at = clock_timestamp(), used_by_pid = $2 "
+								"WHERE nonce = $1 AND used_at IS NULL",
+								2, types, values, SPI_OK_UPDATE) == 1)
+				{
+					ledger_audit("use", agstr_cstring(request->action), request_objects(request),
+								 code, psprintf("role %s, signer %s", agstr_cstring(request->role), signer));
+					used = true;
+				}
+				else
+					this_problem = pstrdup("The confirmation for this statement was just used by another session.");
+			}
+			if (problem == NULL)
+				problem = this_problem;
+		}
+	}
+	if (!used && problem == NULL)
+		problem = explain_mismatch(request);
+	if (problem)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		*why_not = pstrdup(problem);
+		MemoryContextSwitchTo(spi);
+	}
+	ledger_close(&ls);
+	return used;
 }
 
 /* agentguard.inspect(code): what a request code or token says, in words */
@@ -47,9 +658,10 @@ agentguard_inspect(PG_FUNCTION_ARGS)
 		if (!ag_token_parse(code, len, buf, AG_TOKEN_MAX_BYTES, token, &err))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("agentguard: %s", err)));
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("token approving:\n%sissued at:   %s\nexpires at:  %s\n",
+					 errmsg("agentguard: the token is malformed: %s", err)));
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("token approving:\n%ssigner key id: %s\nissued at:   %s\nexpires at:  %s\n",
 												  describe_request(&token->request),
+												  hex(token->key_id, AG_KEY_ID_LEN),
 												  show_unix_time(token->issued_at),
 												  show_unix_time(token->expires_at))));
 	}
@@ -60,7 +672,7 @@ agentguard_inspect(PG_FUNCTION_ARGS)
 		if (!ag_request_parse(code, len, buf, AG_TOKEN_MAX_BYTES, NULL, request, &err))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("agentguard: %s", err)));
+					 errmsg("agentguard: the request code is malformed: %s", err)));
 		PG_RETURN_TEXT_P(cstring_to_text(describe_request(request)));
 	}
 }
