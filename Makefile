@@ -22,7 +22,7 @@ SHLIB_LINK = -lcrypto
 
 REGRESS = setup agents refusals exemptions routes modes switch confirm
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf
-ISOLATION = labels
+ISOLATION = labels double_use
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
 TAP_TESTS = 1
 
