@@ -9,7 +9,7 @@
 EXTENSION = agentguard
 MODULE_big = agentguard
 OBJS = src/agentguard.o src/session.o src/guard.o src/utility.o \
-	src/ledger.o src/request.o src/token.o
+	src/dml.o src/ledger.o src/request.o src/token.o
 DATA = sql/agentguard--1.0.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
 
@@ -20,7 +20,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions routes modes switch confirm
+REGRESS = setup agents refusals exemptions routes modes switch confirm protect
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf
 ISOLATION = labels double_use
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf

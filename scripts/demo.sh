@@ -161,6 +161,9 @@ SELECT 1 + g % 200,
        date '2026-05-01' + g % 90,
        date '2026-05-01' + g % 90 + 1 + g % 7
 FROM generate_series(1, 1500) g;
+-- an import from the old booking system, kept "just in case"
+CREATE TABLE legacy_bookings AS
+SELECT g AS id, 'booking ' || g AS note FROM generate_series(1, 300) g;
 GRANT SELECT, INSERT ON customers, reservations TO app_user;
 SQL
 ok postgres "SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM reservations) AS reservations;"
@@ -212,7 +215,41 @@ say ""
 say "Both tables still hold every row:"
 ok coding_agent "SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM reservations) AS reservations;"
 
-step "8. Everyone else is unaffected"
+step "8. A DBA approves one statement"
+say "The agent's real task is to remove legacy_bookings, an obsolete import."
+say "That is refused like any other DROP:"
+refused coding_agent "DROP TABLE legacy_bookings;"
+code=$(printf '%s\n' "$last_error" | sed -n 's/^DETAIL:  request: \([^[:space:]]*\)$/\1/p')
+[ -n "$code" ] || die "no request code in the refusal"
+say ""
+say "The DBA makes a signing key once. The private key stays in a file on the"
+say "DBA's side; the database only learns the public key:"
+key=$dir/dba-key.pem
+printf '%s$%s agentguard keygen --out dba-key.pem\n' "$bold" "$off"
+pub=$("$bindir/agentguard" keygen --out "$key")
+say "$pub"
+ok postgres "SELECT agentguard.add_signer('dba', '$pub');"
+say ""
+say "The DBA reads the request, decides it is fine, and signs it:"
+printf '%s$%s agentguard sign --key dba-key.pem --ttl 15m %s\n' "$bold" "$off" "$code"
+token=$("$bindir/agentguard" sign --key "$key" --ttl 15m "$code")
+say "$token"
+say ""
+say "The token is confirmed in the database, from the DBA's session or the"
+say "agent's (here the agent's), and the agent runs the same statement again:"
+ok coding_agent "SELECT agentguard.confirm('$token');"
+say ""
+say "The token covers that one statement and nothing else:"
+refused coding_agent "DROP TABLE reservations;"
+ok coding_agent "DROP TABLE legacy_bookings;"
+say ""
+say "It worked once; the token is used up:"
+refused coding_agent "SELECT agentguard.confirm('$token');"
+say ""
+say "(agentguard approve, planned, will do the DBA's part in one command:"
+say "show the request, ask, sign and confirm.)"
+
+step "9. Everyone else is unaffected"
 say "app_user has no label, so agentguard leaves its sessions alone: it can"
 say "create a scratch table and drop it again as usual."
 ok app_user "CREATE TABLE scratch (note text);"
@@ -225,9 +262,10 @@ ok coding_agent "CREATE TEMP TABLE tmp_report AS SELECT * FROM customers LIMIT 1
 ok coding_agent "BEGIN; CREATE TABLE import_batch (line text); TRUNCATE import_batch; DROP TABLE import_batch; COMMIT;"
 
 step "Done"
-say "The agent was refused a DROP TABLE and two TRUNCATEs, each with a request"
-say "code a DBA can read; everything else worked as usual. Letting a DBA approve"
-say "such a request with a signed token (agentguard.confirm, agentguard approve),"
-say "and quarantine instead of destruction, are planned and not built yet."
-say "See README.md and docs/ for installing agentguard into a real server."
+say "agentguard refused each of the agent's attempts to destroy data, with a"
+say "request code a DBA can read; the one statement a DBA approved with a"
+say "signed token ran, once. Reading and writing data, other roles, and the"
+say "agent's own scratch tables were not affected."
+say "README.md says what is built and what is planned, and how to install"
+say "agentguard into a real server; docs/ has the details."
 note "(stopping the demo cluster and removing $dir)"

@@ -73,3 +73,4 @@ SET agentguard.max_requests = 5;
 SET agentguard.environment = 'production';
 SET agentguard.mode = 'observe';
 SHOW agentguard.mode;
+

@@ -262,7 +262,9 @@ _PG_init(void)
 		return;
 
 	ag_session_init();
+	ag_guard_init();
 	ag_install_utility_hook();
+	ag_install_executor_hooks();
 	ag_install_object_access_hook();
 }
 

@@ -83,12 +83,20 @@ extern void ag_statement_text(const char *source, int location, int len,
 							  const char **text, int *textlen);
 extern AgVerdict ag_guard(const AgStatement *stmt, const char *reason);
 extern void ag_refuse_outright(const char *what, const char *why);
+extern void ag_guard_init(void);
+extern void ag_internal_changes_begin(void);
+extern void ag_internal_changes_end(void);
+extern bool ag_internal_changes_underway(void);
+extern bool ag_namespace_protected(Oid namespace);
 
 /* ledger.c: confirmations in the database's own tables */
 struct AgRequest;
 extern bool ag_ledger_use(const uint8 *body, size_t len,
 						  const struct AgRequest *request, const char *code,
 						  char **why_not);
+
+/* dml.c */
+extern void ag_install_executor_hooks(void);
 
 /* utility.c */
 extern void ag_install_utility_hook(void);

@@ -9,11 +9,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/dbcommands.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "agentguard.h"
@@ -178,6 +180,78 @@ ag_guard(const AgStatement *stmt, const char *reason)
 					   why_not ? why_not : "Agent sessions need a DBA's signed confirmation for statements that destroy data."),
 			 errhint("Ask a DBA to approve the request (agentguard approve), then run the same statement again.")));
 	pg_unreachable();
+}
+
+/*
+ * agentguard's own changes to its tables and quarantine, made on behalf of
+ * an agent session (using up a token, moving a table aside), are the only
+ * changes to those objects an agent session may cause.  The count is reset
+ * on every abort: an internal change never spans a subtransaction, so an
+ * abort while it is raised is the abort of that change.
+ */
+static int	internal_changes = 0;
+
+void
+ag_internal_changes_begin(void)
+{
+	internal_changes++;
+}
+
+void
+ag_internal_changes_end(void)
+{
+	Assert(internal_changes > 0);
+	internal_changes--;
+}
+
+bool
+ag_internal_changes_underway(void)
+{
+	return internal_changes > 0;
+}
+
+static void
+reset_on_abort(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		internal_changes = 0;
+}
+
+static void
+reset_on_subabort(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
+				  SubTransactionId parentSubid pg_attribute_unused(),
+				  void *arg pg_attribute_unused())
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		internal_changes = 0;
+}
+
+void
+ag_guard_init(void)
+{
+	RegisterXactCallback(reset_on_abort, NULL);
+	RegisterSubXactCallback(reset_on_subabort, NULL);
+}
+
+/*
+ * agentguard's schemas: its tables, and quarantined objects.  A quarantine
+ * schema made per event is named with the same prefix.
+ */
+bool
+ag_namespace_protected(Oid namespace)
+{
+	char	   *name;
+	bool		protected;
+
+	if (!OidIsValid(namespace))
+		return false;
+	name = get_namespace_name(namespace);
+	if (name == NULL)
+		return false;
+	protected = strcmp(name, "agentguard") == 0 ||
+		strncmp(name, "agentguard_quarantine", strlen("agentguard_quarantine")) == 0;
+	pfree(name);
+	return protected;
 }
 
 void

@@ -75,12 +75,14 @@ ledger_open(LedgerSession *ls)
 						   SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "agentguard: SPI_connect failed");
+	ag_internal_changes_begin();
 	return true;
 }
 
 static void
 ledger_close(LedgerSession *ls)
 {
+	ag_internal_changes_end();
 	SPI_finish();
 	SetUserIdAndSecContext(ls->saved_user, ls->saved_sec_context);
 }

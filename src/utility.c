@@ -17,7 +17,15 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_attrdef.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_namespace.h"
@@ -28,9 +36,12 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "agentguard.h"
 
@@ -49,6 +60,8 @@ typedef struct UtilityFrame
 } UtilityFrame;
 
 static UtilityFrame *current_frame = NULL;
+
+static void refuse_protected_object(Oid classId, Oid objectId, const char *verb);
 
 static ProcessUtility_hook_type prev_utility_hook = NULL;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -102,6 +115,7 @@ add_target(AgStatement *statement, const ObjectAddress *address, bool *protected
 
 	if (identity == NULL)
 		return;
+	refuse_protected_object(address->classId, address->objectId, "destroy");
 	statement->targets = lappend(statement->targets, identity);
 	if (!object_exempt(address))
 		*protected = true;
@@ -350,6 +364,91 @@ classify(const UtilityFrame *frame, bool *protected)
 	}
 }
 
+/*
+ * One column of a catalog row, read with SnapshotSelf: object-access hooks
+ * run before the command counter moves on, when the syscache cannot see an
+ * object created or changed by the statement itself.
+ */
+static Oid
+catalog_oid_column(Oid classId, Oid objectId, AttrNumber column)
+{
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			result = InvalidOid;
+
+	catalog = table_open(classId, AccessShareLock);
+	ScanKeyInit(&key, get_object_attnum_oid(classId), BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(objectId));
+	scan = systable_beginscan(catalog, get_object_oid_index(classId), true,
+							  SnapshotSelf, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, column, RelationGetDescr(catalog), &isnull);
+
+		if (!isnull)
+			result = DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return result;
+}
+
+/* the namespace an object lives in, or that of the relation it is part of */
+static Oid
+object_namespace(Oid classId, Oid objectId)
+{
+	AttrNumber	relation_column;
+
+	switch (classId)
+	{
+		case NamespaceRelationId:
+			return objectId;
+		case AuthIdRelationId:
+		case DatabaseRelationId:
+			return InvalidOid;
+		case TriggerRelationId:
+			relation_column = Anum_pg_trigger_tgrelid;
+			break;
+		case RewriteRelationId:
+			relation_column = Anum_pg_rewrite_ev_class;
+			break;
+		case PolicyRelationId:
+			relation_column = Anum_pg_policy_polrelid;
+			break;
+		case AttrDefaultRelationId:
+			relation_column = Anum_pg_attrdef_adrelid;
+			break;
+		default:
+			if (!is_objectclass_supported(classId) ||
+				get_object_attnum_namespace(classId) == InvalidAttrNumber)
+				return InvalidOid;
+			return catalog_oid_column(classId, objectId,
+									  get_object_attnum_namespace(classId));
+	}
+	return catalog_oid_column(RelationRelationId,
+							  catalog_oid_column(classId, objectId, relation_column),
+							  Anum_pg_class_relnamespace);
+}
+
+/*
+ * Objects in agentguard's schemas, and the schemas themselves, change only
+ * through agentguard's own functions: no agent session creates, alters,
+ * drops or truncates them, superuser or not.
+ */
+static void
+refuse_protected_object(Oid classId, Oid objectId, const char *verb)
+{
+	if (ag_internal_changes_underway() || !OidIsValid(objectId))
+		return;
+	if (ag_namespace_protected(object_namespace(classId, objectId)))
+		ag_refuse_outright(psprintf("%s agentguard's own objects", verb),
+						   "agentguard's schemas hold its signers, confirmations, audit trail and quarantine.");
+}
+
 static bool
 names_agentguard(List *names)
 {
@@ -359,6 +458,40 @@ names_agentguard(List *names)
 		if (strcmp(strVal(lfirst(lc)), "agentguard") == 0)
 			return true;
 	return false;
+}
+
+/*
+ * GRANT and REVOKE change who may write agentguard's tables and call its
+ * functions, and fire no object-access hook, so they are judged here.
+ */
+static void
+refuse_protected_grant(GrantStmt *grant)
+{
+	ListCell   *lc;
+
+	foreach(lc, grant->objects)
+	{
+		Node	   *object = lfirst(lc);
+
+		if (grant->targtype == ACL_TARGET_ALL_IN_SCHEMA)
+			refuse_protected_object(NamespaceRelationId,
+									get_namespace_oid(strVal(object), true), "grant on");
+		else if (IsA(object, RangeVar))
+			refuse_protected_object(RelationRelationId,
+									RangeVarGetRelid((RangeVar *) object, NoLock, true), "grant on");
+		else if (grant->targtype == ACL_TARGET_OBJECT &&
+				 (grant->objtype == OBJECT_SCHEMA || grant->objtype == OBJECT_FUNCTION ||
+				  grant->objtype == OBJECT_PROCEDURE || grant->objtype == OBJECT_ROUTINE ||
+				  grant->objtype == OBJECT_TYPE || grant->objtype == OBJECT_DOMAIN))
+		{
+			Relation	relation = NULL;
+			ObjectAddress address = get_object_address(grant->objtype, object, &relation,
+													   AccessShareLock, true);
+
+			if (OidIsValid(address.objectId))
+				refuse_protected_object(address.classId, address.objectId, "grant on");
+		}
+	}
 }
 
 /*
@@ -394,6 +527,18 @@ refuse_forbidden(Node *parsetree)
 {
 	switch (nodeTag(parsetree))
 	{
+		case T_AlterTableStmt:
+			{
+				Oid			relid = RangeVarGetRelid(((AlterTableStmt *) parsetree)->relation,
+													 NoLock, true);
+
+				if (OidIsValid(relid))
+					refuse_protected_object(RelationRelationId, relid, "alter");
+				break;
+			}
+		case T_GrantStmt:
+			refuse_protected_grant((GrantStmt *) parsetree);
+			break;
 		case T_AlterRoleSetStmt:
 			refuse_setting_defaults(((AlterRoleSetStmt *) parsetree)->setstmt);
 			break;
@@ -409,10 +554,20 @@ refuse_forbidden(Node *parsetree)
 							   "Loading code into the server could switch agentguard off.");
 			break;
 		case T_CopyStmt:
-			if (((CopyStmt *) parsetree)->is_program)
-				ag_refuse_outright("run COPY TO or FROM PROGRAM",
-								   "A program run by the server could do anything to its files.");
-			break;
+			{
+				CopyStmt   *copy = (CopyStmt *) parsetree;
+				Oid			relid;
+
+				if (copy->is_program)
+					ag_refuse_outright("run COPY TO or FROM PROGRAM",
+									   "A program run by the server could do anything to its files.");
+				if (!copy->is_from || copy->relation == NULL)
+					break;
+				relid = RangeVarGetRelid(copy->relation, NoLock, true);
+				if (OidIsValid(relid))
+					refuse_protected_object(RelationRelationId, relid, "change");
+				break;
+			}
 		case T_AlterExtensionStmt:
 			if (strcmp(((AlterExtensionStmt *) parsetree)->extname, "agentguard") == 0)
 				ag_refuse_outright("alter the agentguard extension",
@@ -587,19 +742,29 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	switch (access)
 	{
 		case OAT_POST_CREATE:
-			if (!(classId == RelationRelationId && subId == 0) &&
-				ag_session_is_agent())
+			if (!ag_session_is_agent())
+				break;
+			refuse_protected_object(classId, objectId, "create");
+			if (!(classId == RelationRelationId && subId == 0))
 				ag_session_note_created(classId, objectId, subId);
 			break;
+		case OAT_POST_ALTER:
+			if (ag_session_is_agent())
+				refuse_protected_object(classId, objectId, "alter");
+			break;
 		case OAT_DROP:
+			if (!ag_session_is_agent())
+				break;
+			refuse_protected_object(classId, objectId, "drop");
 			if ((((ObjectAccessDrop *) arg)->dropflags & PERFORM_DELETION_INTERNAL) == 0 &&
-				ag_session_is_agent() &&
 				backstop_protects(classId, objectId, subId))
 				backstop(classId, objectId, subId, "DROP", "drop");
 			break;
 		case OAT_TRUNCATE:
-			if (ag_session_is_agent())
-				backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
+			if (!ag_session_is_agent())
+				break;
+			refuse_protected_object(RelationRelationId, objectId, "truncate");
+			backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
 			break;
 		default:
 			break;
