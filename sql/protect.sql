@@ -18,9 +18,7 @@ INSERT INTO agentguard.signers (name, public_key, key_id) VALUES ('evil', 'agk1.
 UPDATE agentguard.confirmations SET used_at = NULL;
 DELETE FROM agentguard.audit;
 WITH gone AS (DELETE FROM agentguard.audit RETURNING 1) SELECT count(*) FROM gone;
-COPY agentguard.signers (name, public_key, key_id) FROM STDIN;
-evil	agk1.x	\\x00
-\.
+COPY agentguard.signers (name, public_key, key_id) FROM '/dev/null';
 TRUNCATE agentguard.audit;
 DROP TABLE agentguard.audit;
 DROP SCHEMA agentguard CASCADE;
