@@ -103,8 +103,12 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION ag_dba;
 SELECT whoami();
 RESET SESSION AUTHORIZATION;
--- the DBA's session is now protected too: RESET is its way back
+-- the DBA's session is now protected too, so it cannot even go back: a DBA
+-- labels their own role trusted first, or opens a new session
 RESET agentguard.scope;
+SELECT whoami();
+\c - :dba
+\set VERBOSITY terse
 SELECT whoami();
 ALTER ROLE ag_dba SET agentguard.scope = 'all';
 ALTER ROLE ag_human SET agentguard.scope = 'all';

@@ -19,6 +19,16 @@ DROP TABLE scratch;
 CREATE FUNCTION pg_temp.tmp_f() RETURNS int LANGUAGE sql AS 'SELECT 1';
 DROP FUNCTION pg_temp.tmp_f();
 
+-- ordinary creation is untouched: defaults, constraints, triggers, rules
+CREATE TABLE with_parts(id int PRIMARY KEY, n int DEFAULT 1 CHECK (n > 0), t text UNIQUE);
+CREATE FUNCTION parts_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER parts BEFORE INSERT ON with_parts FOR EACH ROW EXECUTE FUNCTION parts_trigger();
+CREATE RULE parts_rule AS ON UPDATE TO with_parts DO ALSO NOTIFY parts;
+ALTER TABLE with_parts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY parts_policy ON with_parts USING (true);
+INSERT INTO with_parts VALUES (1, 2, 'x');
+SELECT * FROM with_parts;
+
 -- created in this transaction, even after ALTERs and in a subtransaction
 BEGIN;
 CREATE TABLE migration_tmp(id int, old text);

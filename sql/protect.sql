@@ -35,12 +35,49 @@ CREATE TRIGGER wipe BEFORE INSERT ON agentguard.audit FOR EACH ROW EXECUTE FUNCT
 CREATE RULE ignore AS ON INSERT TO agentguard.audit DO INSTEAD NOTHING;
 CREATE POLICY hide ON agentguard.audit USING (false);
 ALTER SCHEMA agentguard RENAME TO not_agentguard;
+ALTER SCHEMA agentguard_quarantine RENAME TO elsewhere;
+ALTER TABLE agentguard.audit RENAME TO old_audit;
+ALTER TABLE agentguard.audit SET SCHEMA public;
+ALTER TABLE agentguard.audit OWNER TO ag_agent;
+ALTER FUNCTION agentguard.confirm(text) RENAME TO confirm_old;
+ALTER FUNCTION agentguard.confirm(text) SET SCHEMA public;
+ALTER SCHEMA agentguard OWNER TO ag_agent;
+ALTER TABLE agentguard.audit RENAME COLUMN detail TO d;
+-- a schema of agentguard's name is agentguard's: an agent cannot make one,
+-- nor rename one of its own to it
+CREATE SCHEMA agentguard_fake;
+BEGIN;
+CREATE SCHEMA fake;
+ALTER SCHEMA fake RENAME TO agentguard_fake;
+ROLLBACK;
+-- nor write the server's files, which hold its configuration
+COPY (SELECT 'agentguard.mode = off') TO '/tmp/agentguard_should_not_exist.conf';
 DELETE FROM pg_catalog.pg_shseclabel;
 UPDATE pg_catalog.pg_authid SET rolsuper = rolsuper WHERE false;
 DROP EXTENSION agentguard;
 ALTER EXTENSION agentguard UPDATE;
 LOAD 'agentguard';
 COPY (SELECT 1) TO PROGRAM 'cat';
+-- switching agentguard off does not switch its self-protection off
+\c - :dba
+ALTER ROLE ag_super SET agentguard.mode = 'off';
+\c - ag_super
+\set VERBOSITY terse
+SHOW agentguard.mode;
+ALTER SYSTEM SET agentguard.mode = 'off';
+DELETE FROM agentguard.audit;
+DROP EXTENSION agentguard;
+TRUNCATE agentguard.audit;
+\c - :dba
+ALTER ROLE ag_super RESET agentguard.mode;
+-- a non-superuser agent is told why, not only that it lacks the right
+\c - ag_agent
+\set VERBOSITY terse
+SET agentguard.mode = 'off';
+RESET agentguard.max_rows;
+SET agentguard.agent = on;
+\c - ag_super
+\set VERBOSITY terse
 GRANT ALL ON SCHEMA agentguard TO ag_agent;
 GRANT ALL ON ALL TABLES IN SCHEMA agentguard TO ag_agent;
 GRANT EXECUTE ON FUNCTION agentguard.add_signer(text, text) TO PUBLIC;

@@ -153,8 +153,17 @@ check_retention(char **newval, void **extra pg_attribute_unused(), GucSource sou
  * reports the latch.
  */
 static bool
-check_agent_switch(bool *newval, void **extra pg_attribute_unused(), GucSource source pg_attribute_unused())
+check_agent_switch(bool *newval, void **extra pg_attribute_unused(), GucSource source)
 {
+	/*
+	 * A DBA's ALTER ROLE/DATABASE ... SET agentguard.agent = on binds even
+	 * when the session's own connection options said off: those are applied
+	 * first and would otherwise take precedence, so the default is latched
+	 * here, where the server still shows it to us.
+	 */
+	if (*newval && (source == PGC_S_DATABASE || source == PGC_S_USER ||
+					source == PGC_S_DATABASE_USER || source == PGC_S_GLOBAL))
+		ag_session_latch_switch();
 	if (!*newval && ag_session_switch_latched())
 	{
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);

@@ -52,8 +52,7 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 
-	if (ag_mode != AG_MODE_OFF &&
-		(plannedstmt->commandType != CMD_SELECT || plannedstmt->hasModifyingCTE) &&
+	if ((plannedstmt->commandType != CMD_SELECT || plannedstmt->hasModifyingCTE) &&
 		ag_session_is_agent())
 		refuse_protected_writes(plannedstmt);
 

@@ -9,14 +9,20 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_namespace.h"
 #include "commands/dbcommands.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "agentguard.h"
 #include "request.h"
@@ -52,6 +58,13 @@ ag_statement_text(const char *source, int location, int len,
 		end--;
 	*text = source ? source + start : "";
 	*textlen = end - start;
+}
+
+/* statements that destroy by what they take along have no verb of their own */
+static const char *
+verb_of(const AgStatement *stmt)
+{
+	return stmt->verb ? stmt->verb : "run";
 }
 
 static char *
@@ -99,7 +112,7 @@ build_request(const AgStatement *stmt, BuiltRequest *built)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agentguard: refused to %s %d objects in one statement",
-						stmt->verb, list_length(stmt->targets)),
+						verb_of(stmt), list_length(stmt->targets)),
 				 errdetail("One request can name at most %d objects.", AG_MAX_TARGETS),
 				 errhint("Split the statement into smaller ones, each of which can be approved.")));
 	foreach(lc, stmt->targets)
@@ -113,13 +126,29 @@ build_request(const AgStatement *stmt, BuiltRequest *built)
 	if (len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agentguard: refused to %s %s", stmt->verb,
+				 errmsg("agentguard: refused to %s %s", verb_of(stmt),
 						join_targets(stmt->targets, ", ")),
 				 errdetail("No request can be made for this statement: %s.", err),
 				 errhint("Split the statement into smaller ones, each of which can be approved.")));
 	code = palloc(ag_code_length(len) + 1);
 	ag_code_format(AG_REQUEST_PREFIX, body, len, code);
 	built->code = code;
+}
+
+/* the log line quotes the object list; a quote inside it is doubled */
+static char *
+escape_quotes(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (; *s; s++)
+	{
+		if (*s == '"')
+			appendStringInfoChar(&buf, '"');
+		appendStringInfoChar(&buf, *s);
+	}
+	return buf.data;
 }
 
 static void
@@ -131,7 +160,7 @@ log_outcome(const char *outcome, const AgStatement *stmt, const AgRequest *reque
 					outcome,
 					quote_identifier(pnstrdup(request->role.ptr, request->role.len)),
 					quote_identifier(pnstrdup(request->database.ptr, request->database.len)),
-					stmt->action, join_targets(stmt->targets, ", "), code),
+					stmt->action, escape_quotes(join_targets(stmt->targets, ", ")), code),
 			 errhidestmt(true),
 			 errhidecontext(true)));
 }
@@ -152,7 +181,7 @@ ag_guard(const AgStatement *stmt, const char *reason)
 	build_request(stmt, built);
 	request = &built->request;
 	code = built->code;
-	objects = join_targets(stmt->targets, ", ");
+	objects = stmt->verb ? join_targets(stmt->targets, ", ") : (char *) stmt->action;
 
 	if (ag_mode == AG_MODE_OBSERVE)
 	{
@@ -160,7 +189,7 @@ ag_guard(const AgStatement *stmt, const char *reason)
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agentguard: would refuse to %s %s%s%s (observe mode)",
-						stmt->verb, objects, reason ? ": " : "", reason ? reason : ""),
+						verb_of(stmt), objects, reason ? ": " : "", reason ? reason : ""),
 				 errdetail("request: %s\nIn enforce mode this statement needs a DBA's signed confirmation.", code)));
 		return AG_OBSERVED;
 	}
@@ -175,10 +204,10 @@ ag_guard(const AgStatement *stmt, const char *reason)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("agentguard: refused to %s %s%s%s",
-					stmt->verb, objects, reason ? ": " : "", reason ? reason : ""),
+					verb_of(stmt), objects, reason ? ": " : "", reason ? reason : ""),
 			 errdetail("request: %s\n%s", code,
 					   why_not ? why_not : "Agent sessions need a DBA's signed confirmation for statements that destroy data."),
-			 errhint("Ask a DBA to approve the request (agentguard approve), then run the same statement again.")));
+			 errhint("Ask a DBA to sign the request code (agentguard sign) and confirm the token (SELECT agentguard.confirm(...)), then run the same statement again.")));
 	pg_unreachable();
 }
 
@@ -240,17 +269,33 @@ ag_guard_init(void)
 bool
 ag_namespace_protected(Oid namespace)
 {
-	char	   *name;
-	bool		protected;
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		protected = false;
 
 	if (!OidIsValid(namespace))
 		return false;
-	name = get_namespace_name(namespace);
-	if (name == NULL)
-		return false;
-	protected = strcmp(name, "agentguard") == 0 ||
-		strncmp(name, "agentguard_quarantine", strlen("agentguard_quarantine")) == 0;
-	pfree(name);
+
+	/*
+	 * Read with SnapshotSelf: a schema created or renamed by the statement
+	 * being checked is not in the syscache yet, and "CREATE SCHEMA
+	 * agentguard" or "ALTER SCHEMA x RENAME TO agentguard" must be seen.
+	 */
+	catalog = table_open(NamespaceRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_namespace_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(namespace));
+	scan = systable_beginscan(catalog, NamespaceOidIndexId, true, SnapshotSelf, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		const char *name = NameStr(((Form_pg_namespace) GETSTRUCT(tuple))->nspname);
+
+		protected = strncmp(name, "agentguard", strlen("agentguard")) == 0;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
 	return protected;
 }
 

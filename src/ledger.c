@@ -13,7 +13,11 @@
 #include "postgres.h"
 
 #include "access/xlog.h"
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
@@ -21,6 +25,8 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -39,20 +45,34 @@ typedef struct LedgerSession
 	int			saved_sec_context;
 } LedgerSession;
 
+/*
+ * The owner of the agentguard extension in this database, or InvalidOid
+ * when it is not installed.  The extension's record decides, not a schema
+ * that merely has the name.
+ */
 static Oid
 ledger_owner(void)
 {
-	Oid			namespace = get_namespace_oid("agentguard", true);
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
 	HeapTuple	tuple;
-	Oid			owner;
+	Oid			owner = InvalidOid;
 
-	if (!OidIsValid(namespace))
-		return InvalidOid;
-	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace));
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
-	ReleaseSysCache(tuple);
+	catalog = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("agentguard"));
+	scan = systable_beginscan(catalog, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		Form_pg_extension ext = (Form_pg_extension) GETSTRUCT(tuple);
+
+		if (ext->extnamespace == get_namespace_oid("agentguard", true))
+			owner = ext->extowner;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
 	return owner;
 }
 

@@ -19,6 +19,7 @@
 #include "catalog/objectaccess.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_authid.h"
@@ -27,6 +28,7 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_class.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_namespace.h"
 #include "commands/dbcommands.h"
@@ -365,12 +367,13 @@ classify(const UtilityFrame *frame, bool *protected)
 }
 
 /*
- * One column of a catalog row, read with SnapshotSelf: object-access hooks
- * run before the command counter moves on, when the syscache cannot see an
- * object created or changed by the statement itself.
+ * One OID column of a catalog row, read with SnapshotSelf: object-access
+ * hooks run before the command counter moves on, when the syscache cannot
+ * see an object created or changed by the statement itself.
  */
 static Oid
-catalog_oid_column(Oid classId, Oid objectId, AttrNumber column)
+catalog_oid_column(Oid catalogId, Oid oidIndexId, AttrNumber oidColumn,
+				   Oid objectId, AttrNumber column)
 {
 	Relation	catalog;
 	ScanKeyData key;
@@ -378,11 +381,10 @@ catalog_oid_column(Oid classId, Oid objectId, AttrNumber column)
 	HeapTuple	tuple;
 	Oid			result = InvalidOid;
 
-	catalog = table_open(classId, AccessShareLock);
-	ScanKeyInit(&key, get_object_attnum_oid(classId), BTEqualStrategyNumber,
+	catalog = table_open(catalogId, AccessShareLock);
+	ScanKeyInit(&key, oidColumn, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(objectId));
-	scan = systable_beginscan(catalog, get_object_oid_index(classId), true,
-							  SnapshotSelf, 1, &key);
+	scan = systable_beginscan(catalog, oidIndexId, true, SnapshotSelf, 1, &key);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 	{
@@ -397,41 +399,43 @@ catalog_oid_column(Oid classId, Oid objectId, AttrNumber column)
 	return result;
 }
 
+static Oid
+relation_namespace(Oid relid)
+{
+	return catalog_oid_column(RelationRelationId, ClassOidIndexId, Anum_pg_class_oid,
+							  relid, Anum_pg_class_relnamespace);
+}
+
 /* the namespace an object lives in, or that of the relation it is part of */
 static Oid
 object_namespace(Oid classId, Oid objectId)
 {
-	AttrNumber	relation_column;
-
 	switch (classId)
 	{
 		case NamespaceRelationId:
 			return objectId;
-		case AuthIdRelationId:
-		case DatabaseRelationId:
-			return InvalidOid;
+		case RelationRelationId:
+			return relation_namespace(objectId);
 		case TriggerRelationId:
-			relation_column = Anum_pg_trigger_tgrelid;
-			break;
+			return relation_namespace(catalog_oid_column(classId, TriggerOidIndexId, Anum_pg_trigger_oid,
+														 objectId, Anum_pg_trigger_tgrelid));
 		case RewriteRelationId:
-			relation_column = Anum_pg_rewrite_ev_class;
-			break;
+			return relation_namespace(catalog_oid_column(classId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+														 objectId, Anum_pg_rewrite_ev_class));
 		case PolicyRelationId:
-			relation_column = Anum_pg_policy_polrelid;
-			break;
+			return relation_namespace(catalog_oid_column(classId, PolicyOidIndexId, Anum_pg_policy_oid,
+														 objectId, Anum_pg_policy_polrelid));
 		case AttrDefaultRelationId:
-			relation_column = Anum_pg_attrdef_adrelid;
-			break;
+			return relation_namespace(catalog_oid_column(classId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
+														 objectId, Anum_pg_attrdef_adrelid));
 		default:
 			if (!is_objectclass_supported(classId) ||
 				get_object_attnum_namespace(classId) == InvalidAttrNumber)
 				return InvalidOid;
-			return catalog_oid_column(classId, objectId,
+			return catalog_oid_column(classId, get_object_oid_index(classId),
+									  get_object_attnum_oid(classId), objectId,
 									  get_object_attnum_namespace(classId));
 	}
-	return catalog_oid_column(RelationRelationId,
-							  catalog_oid_column(classId, objectId, relation_column),
-							  Anum_pg_class_relnamespace);
 }
 
 /*
@@ -458,6 +462,39 @@ names_agentguard(List *names)
 		if (strcmp(strVal(lfirst(lc)), "agentguard") == 0)
 			return true;
 	return false;
+}
+
+/*
+ * RENAME, SET SCHEMA and OWNER TO are judged before they run: afterwards the
+ * object may no longer be where it was, and the object-access hook would
+ * look at its new place.
+ */
+static void
+refuse_protected_target(ObjectType type, RangeVar *relation, Node *object,
+						const char *verb)
+{
+	if (type == OBJECT_SCHEMA && object != NULL && IsA(object, String))
+	{
+		if (strncmp(strVal(object), "agentguard", strlen("agentguard")) == 0)
+			refuse_protected_object(NamespaceRelationId,
+									get_namespace_oid(strVal(object), true), verb);
+		return;
+	}
+	if (relation != NULL)
+		refuse_protected_object(RelationRelationId,
+								RangeVarGetRelid(relation, NoLock, true), verb);
+	else if (object != NULL && type != OBJECT_DATABASE && type != OBJECT_ROLE &&
+			 type != OBJECT_TABLESPACE)
+	{
+		Relation	rel = NULL;
+		ObjectAddress address = get_object_address(type, object, &rel,
+												   AccessShareLock, true);
+
+		if (rel != NULL)
+			relation_close(rel, NoLock);
+		if (OidIsValid(address.objectId))
+			refuse_protected_object(address.classId, address.objectId, verb);
+	}
 }
 
 /*
@@ -495,27 +532,39 @@ refuse_protected_grant(GrantStmt *grant)
 }
 
 /*
- * ALTER ROLE/DATABASE ... SET or RESET of an agentguard setting.  The check
- * hooks see SET (it is validated) but not RESET, so both are judged here;
- * turning agentguard.agent on is the one change an agent may make.
+ * SET, RESET, and ALTER ROLE/DATABASE ... SET or RESET of an agentguard
+ * setting.  The check hooks see SET (it is validated) but not RESET, and a
+ * non-superuser's SET is stopped by the server before any check hook with
+ * a message that does not say why, so both are judged here; turning
+ * agentguard.agent on is the one change an agent may make.
  */
+static void
+refuse_setting_change(VariableSetStmt *setstmt, bool as_default)
+{
+	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
+		return;
+	if (strcmp(setstmt->name, "agentguard.agent") == 0)
+	{
+		bool		on;
+
+		/* in the session the latch decides, and its check hook explains */
+		if (!as_default)
+			return;
+		if (setstmt->kind == VAR_SET_VALUE &&
+			parse_bool(ExtractSetVariableArgs(setstmt), &on) && on)
+			return;
+	}
+	ag_refuse_outright("change agentguard settings",
+					   "Only turning agentguard.agent on is allowed in an agent session.");
+}
+
 static void
 refuse_setting_defaults(VariableSetStmt *setstmt)
 {
 	if (setstmt->kind == VAR_RESET_ALL)
 		ag_refuse_outright("reset all settings of a role or database",
 						   "RESET ALL would remove the agentguard settings a DBA chose.");
-	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
-		return;
-	if (setstmt->kind == VAR_SET_VALUE && strcmp(setstmt->name, "agentguard.agent") == 0)
-	{
-		bool		on;
-
-		if (parse_bool(ExtractSetVariableArgs(setstmt), &on) && on)
-			return;
-	}
-	ag_refuse_outright("change agentguard settings",
-					   "Only turning agentguard.agent on is allowed in an agent session.");
+	refuse_setting_change(setstmt, true);
 }
 
 /*
@@ -539,6 +588,35 @@ refuse_forbidden(Node *parsetree)
 		case T_GrantStmt:
 			refuse_protected_grant((GrantStmt *) parsetree);
 			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *rename = (RenameStmt *) parsetree;
+
+				refuse_protected_target(rename->renameType == OBJECT_SCHEMA ? OBJECT_SCHEMA :
+										rename->renameType, rename->relation,
+										rename->renameType == OBJECT_SCHEMA ?
+										(Node *) makeString(rename->subname) : rename->object,
+										"rename");
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *move = (AlterObjectSchemaStmt *) parsetree;
+
+				refuse_protected_target(move->objectType, move->relation, move->object, "move");
+				break;
+			}
+		case T_AlterOwnerStmt:
+			{
+				AlterOwnerStmt *owner = (AlterOwnerStmt *) parsetree;
+
+				refuse_protected_target(owner->objectType, owner->relation, owner->object,
+										"change the owner of");
+				break;
+			}
+		case T_VariableSetStmt:
+			refuse_setting_change((VariableSetStmt *) parsetree, false);
+			break;
 		case T_AlterRoleSetStmt:
 			refuse_setting_defaults(((AlterRoleSetStmt *) parsetree)->setstmt);
 			break;
@@ -561,6 +639,9 @@ refuse_forbidden(Node *parsetree)
 				if (copy->is_program)
 					ag_refuse_outright("run COPY TO or FROM PROGRAM",
 									   "A program run by the server could do anything to its files.");
+				if (copy->filename != NULL)
+					ag_refuse_outright("run COPY TO or FROM a server file",
+									   "Writing the server's files could rewrite its configuration; use COPY ... TO STDOUT or FROM STDIN.");
 				if (!copy->is_from || copy->relation == NULL)
 					break;
 				relid = RangeVarGetRelid(copy->relation, NoLock, true);
@@ -617,7 +698,7 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	 * must bind this statement, not only the ones after its next lock.
 	 */
 	AcceptInvalidationMessages();
-	if (ag_mode == AG_MODE_OFF || !ag_session_is_agent())
+	if (!ag_session_is_agent())
 	{
 		call_next_utility(pstmt, queryString, readOnlyTree, context, params,
 						  queryEnv, dest, qc);
@@ -630,10 +711,16 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	frame.permitted = false;
 	frame.outer = current_frame;
 
+	/* what agents may never do holds in every mode, so off stays reversible */
 	refuse_forbidden(frame.parsetree);
-	frame.statement = classify(&frame, &protected);
-	if (frame.statement && protected)
-		frame.permitted = ag_guard(frame.statement, NULL) != AG_ALLOW;
+	if (ag_mode != AG_MODE_OFF)
+	{
+		frame.statement = classify(&frame, &protected);
+		if (frame.statement && protected)
+			frame.permitted = ag_guard(frame.statement, NULL) != AG_ALLOW;
+	}
+	else
+		frame.statement = NULL;
 
 	current_frame = &frame;
 	PG_TRY();
@@ -713,7 +800,7 @@ backstop(Oid classId, Oid objectId, int subId, const char *action, const char *v
 			/* a statement whose name does not say it destroys: DROP EXTENSION, say */
 			statement = new_statement(current_frame,
 									  GetCommandTagName(CreateCommandTag(current_frame->parsetree)),
-									  "run");
+									  NULL);
 			statement->targets = list_make1(identity);
 		}
 	}
@@ -736,8 +823,6 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
-	if (ag_mode == AG_MODE_OFF)
-		return;
 
 	switch (access)
 	{
@@ -756,7 +841,8 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			if (!ag_session_is_agent())
 				break;
 			refuse_protected_object(classId, objectId, "drop");
-			if ((((ObjectAccessDrop *) arg)->dropflags & PERFORM_DELETION_INTERNAL) == 0 &&
+			if (ag_mode != AG_MODE_OFF &&
+				(((ObjectAccessDrop *) arg)->dropflags & PERFORM_DELETION_INTERNAL) == 0 &&
 				backstop_protects(classId, objectId, subId))
 				backstop(classId, objectId, subId, "DROP", "drop");
 			break;
@@ -764,7 +850,8 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			if (!ag_session_is_agent())
 				break;
 			refuse_protected_object(RelationRelationId, objectId, "truncate");
-			backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
+			if (ag_mode != AG_MODE_OFF)
+				backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
 			break;
 		default:
 			break;

@@ -84,6 +84,16 @@ $node->safe_psql('postgres', q{SECURITY LABEL FOR agentguard ON ROLE bot IS 'age
 isnt($ret, 0, 'connection options cannot switch agentguard off for an agent');
 like($stderr, qr/agentguard: agent sessions cannot change agentguard settings/, 'with a clear error');
 
+# a role whose DBA turned the switch on cannot turn it off with its own
+# connection options
+$node->safe_psql('postgres', 'ALTER ROLE plain SET agentguard.agent = on');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT agentguard.is_agent_session(); TRUNCATE precious;',
+	connstr => $node->connstr('postgres') . " user=plain options='-c agentguard.agent=off'");
+like($stdout, qr/^t$/m, 'ALTER ROLE ... SET agentguard.agent = on binds despite -c agentguard.agent=off');
+like($stderr, qr/agentguard: refused to truncate public\.precious/, 'and the TRUNCATE is refused');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM precious'), '100', 'nothing changed');
+$node->safe_psql('postgres', 'ALTER ROLE plain RESET agentguard.agent');
+
 # labels and the refusal survive a restart
 $node->restart;
 ($ret, $stdout, $stderr) = $node->psql('postgres', 'TRUNCATE precious',
