@@ -20,7 +20,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions routes modes switch confirm protect
+REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf
 ISOLATION = labels double_use
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf

@@ -19,4 +19,20 @@
 	pg_class_ownercheck((relid), (roleid))
 #endif
 
+/* ExecutorRun lost its execute_once argument in 18 */
+#if PG_VERSION_NUM >= 180000
+#define AG_EXECUTOR_RUN_ARGS(qd, dir, count, once) (qd, dir, count)
+#define AG_EXECUTOR_RUN_PARAMS QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#else
+#define AG_EXECUTOR_RUN_ARGS(qd, dir, count, once) (qd, dir, count, once)
+#define AG_EXECUTOR_RUN_PARAMS QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#endif
+
+/* MERGE's join condition moved out of the jointree in 17 */
+#if PG_VERSION_NUM >= 170000
+#define ag_merge_join_condition(query) ((query)->mergeJoinCondition)
+#else
+#define ag_merge_join_condition(query) ((query)->jointree->quals)
+#endif
+
 #endif							/* AGENTGUARD_COMPAT_H */

@@ -25,6 +25,7 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -152,6 +153,22 @@ effective_label(Oid roleid)
 	return inherited;
 }
 
+/*
+ * Plans made while the session was not an agent's were never checked for
+ * unbounded DELETE and UPDATE (that costs ordinary sessions nothing); when
+ * the session becomes an agent's, every cached plan is made again.
+ */
+static bool
+note_answer(bool agent)
+{
+	static bool was_agent = false;
+
+	if (agent && !was_agent)
+		ResetPlanCache();
+	was_agent = agent;
+	return agent;
+}
+
 bool
 ag_session_is_agent(void)
 {
@@ -160,7 +177,7 @@ ag_session_is_agent(void)
 	Oid			current_user;
 
 	if (switch_latched)
-		return true;
+		return note_answer(true);
 	/* only client backends and background workers run as a role */
 	if (MyBackendType != B_BACKEND && MyBackendType != B_BG_WORKER)
 		return false;
@@ -194,9 +211,8 @@ ag_session_is_agent(void)
 		answer_valid = true;
 	}
 
-	if (answer_any_agent)
-		return true;
-	return ag_scope == AG_SCOPE_ALL && !answer_login_trusted;
+	return note_answer(answer_any_agent ||
+					   (ag_scope == AG_SCOPE_ALL && !answer_login_trusted));
 }
 
 void
