@@ -57,4 +57,10 @@ test:
 demo:
 	scripts/demo.sh
 
-.PHONY: test demo
+# side by side with and without agentguard, printed as ratios; needs the
+# extension installed (make install)
+bench: install
+	bench/instructions.sh
+	bench/pgbench.sh
+
+.PHONY: test demo bench

@@ -88,6 +88,7 @@ extern void ag_internal_changes_begin(void);
 extern void ag_internal_changes_end(void);
 extern bool ag_internal_changes_underway(void);
 extern bool ag_namespace_protected(Oid namespace);
+extern bool ag_namespace_protected_committed(Oid namespace);
 
 /* ledger.c: confirmations in the database's own tables */
 struct AgRequest;

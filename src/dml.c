@@ -79,7 +79,7 @@ typedef struct Frame
 	bool		counts_processed;	/* es_processed counts changed rows */
 	uint64		uncounted;		/* rows reaching non-canSetTag ModifyTables */
 	List	   *counted_nodes;
-	List	   *targets;		/* tables its ModifyTables name, as written */
+	List	   *targets;		/* OIDs of the tables its ModifyTables name */
 } Frame;
 
 /*
@@ -125,19 +125,22 @@ strip_relabel(Node *node)
 }
 
 /*
- * True when the (constant-folded) condition holds for every row: true
- * itself, x = x and x IS NOT NULL on a NOT NULL column, and AND/OR of such.
+ * True when the condition holds for every row: a part without columns that
+ * folds to true, x = x and x IS NOT NULL on a NOT NULL column, and AND/OR
+ * of such.  Only column-free parts are folded, so the usual "id = $1" costs
+ * no more than a look at its shape.
  */
 static bool
 always_true(Query *query, Node *node)
 {
 	if (node == NULL)
 		return true;
-	if (IsA(node, Const))
+	if (!contain_vars_of_level(node, 0))
 	{
-		Const	   *c = (Const *) node;
+		Node	   *folded = eval_const_expressions(NULL, copyObject(node));
 
-		return c->consttype == BOOLOID && !c->constisnull && DatumGetBool(c->constvalue);
+		return IsA(folded, Const) && ((Const *) folded)->consttype == BOOLOID &&
+			!((Const *) folded)->constisnull && DatumGetBool(((Const *) folded)->constvalue);
 	}
 	if (IsA(node, List))
 	{
@@ -236,7 +239,7 @@ find_unbounded(Query *query, const char **reason)
 	}
 	if (condition == NULL)
 		*reason = "it has no WHERE clause";
-	else if (always_true(query, eval_const_expressions(NULL, copyObject(condition))))
+	else if (always_true(query, condition))
 		*reason = query->commandType == CMD_MERGE ?
 			"its join condition is always true" : "its WHERE clause is always true";
 	else
@@ -429,12 +432,14 @@ counted_statement(void)
 	QueryDesc  *queryDesc = outermost->queryDesc;
 	PlannedStmt *plan = queryDesc->plannedstmt;
 	AgStatement *statement = palloc0(sizeof(AgStatement));
+	ListCell   *lc;
 
 	ag_statement_text(queryDesc->sourceText, plan->stmt_location, plan->stmt_len,
 					  &statement->text, &statement->textlen);
 	statement->action = GetCommandTagName(CreateCommandTag((Node *) plan));
 	statement->verb = command_verb(plan->commandType);
-	statement->targets = outermost->targets;
+	foreach(lc, outermost->targets)
+		statement->targets = lappend(statement->targets, relation_identity(lfirst_oid(lc)));
 	return statement;
 }
 
@@ -530,22 +535,18 @@ wrap_modify_tables(PlanState *planstate, void *context)
 			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 			CountedNode *counted = palloc(sizeof(CountedNode));
 			Index		named = ((ModifyTable *) mt->ps.plan)->nominalRelation;
-			char	   *identity = relation_identity(rt_fetch(named, planstate->state->es_range_table)->relid);
-			ListCell   *lc;
-			bool		listed = false;
+			Oid			relid = rt_fetch(named, planstate->state->es_range_table)->relid;
 
 			counted->node = source;
 			counted->original = source->ExecProcNodeReal;
 			counted->counts_itself = !mt->canSetTag;
 			frame->counted_nodes = lappend(frame->counted_nodes, counted);
-			foreach(lc, frame->targets)
-				listed = listed || strcmp(lfirst(lc), identity) == 0;
-			if (!listed)
-				frame->targets = lappend(frame->targets, identity);
+			frame->targets = list_append_unique_oid(frame->targets, relid);
 			MemoryContextSwitchTo(old);
 			source->ExecProcNodeReal = counting_exec_proc_node;
 			/* estimates for tables never analyzed are guesses; count instead */
-			if (analyzed(rt_fetch(named, planstate->state->es_range_table)->relid))
+			if (source->plan->plan_rows > (double) ag_max_rows * AG_ESTIMATE_FACTOR &&
+				analyzed(relid))
 				*estimate += source->plan->plan_rows;
 		}
 	}
@@ -619,7 +620,7 @@ refuse_protected_writes(PlannedStmt *plannedstmt)
 		if (IsCatalogRelationOid(rte->relid))
 			ag_refuse_outright("change system catalogs",
 							   psprintf("The statement writes to %s.", get_rel_name(rte->relid)));
-		if (ag_namespace_protected(get_rel_namespace(rte->relid)))
+		if (ag_namespace_protected_committed(get_rel_namespace(rte->relid)))
 			ag_refuse_outright("change agentguard's tables",
 							   psprintf("The statement writes to %s.%s; only agentguard's own functions change them.",
 										get_namespace_name(get_rel_namespace(rte->relid)),

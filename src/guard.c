@@ -21,7 +21,9 @@
 #include "utils/lsyscache.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 
 #include "agentguard.h"
@@ -255,12 +257,6 @@ reset_on_subabort(SubXactEvent event, SubTransactionId mySubid pg_attribute_unus
 		internal_changes = 0;
 }
 
-void
-ag_guard_init(void)
-{
-	RegisterXactCallback(reset_on_abort, NULL);
-	RegisterSubXactCallback(reset_on_subabort, NULL);
-}
 
 /*
  * agentguard's schemas: its tables, and quarantined objects.  A quarantine
@@ -299,6 +295,51 @@ ag_namespace_protected(Oid namespace)
 	return protected;
 }
 
+/*
+ * The same question for committed schemas, asked for every write of an
+ * agent session: answered from a list of agentguard's schema OIDs that is
+ * read again whenever pg_namespace changes.
+ */
+static List *protected_namespaces = NIL;
+static bool protected_namespaces_valid = false;
+
+static void
+forget_protected_namespaces(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
+							uint32 hashvalue pg_attribute_unused())
+{
+	protected_namespaces_valid = false;
+}
+
+bool
+ag_namespace_protected_committed(Oid namespace)
+{
+	if (!protected_namespaces_valid)
+	{
+		Relation	catalog;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		MemoryContext old;
+
+		list_free(protected_namespaces);
+		protected_namespaces = NIL;
+		catalog = table_open(NamespaceRelationId, AccessShareLock);
+		scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			Form_pg_namespace row = (Form_pg_namespace) GETSTRUCT(tuple);
+
+			if (strncmp(NameStr(row->nspname), "agentguard", strlen("agentguard")) == 0)
+				protected_namespaces = lappend_oid(protected_namespaces, row->oid);
+		}
+		MemoryContextSwitchTo(old);
+		systable_endscan(scan);
+		table_close(catalog, AccessShareLock);
+		protected_namespaces_valid = true;
+	}
+	return list_member_oid(protected_namespaces, namespace);
+}
+
 void
 ag_refuse_outright(const char *what, const char *why)
 {
@@ -307,4 +348,12 @@ ag_refuse_outright(const char *what, const char *why)
 			 errmsg("agentguard: agent sessions cannot %s", what),
 			 errdetail("%s", why),
 			 errhint("A DBA does this from a session that is not an agent session; no confirmation changes that.")));
+}
+
+void
+ag_guard_init(void)
+{
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_protected_namespaces, (Datum) 0);
+	RegisterXactCallback(reset_on_abort, NULL);
+	RegisterSubXactCallback(reset_on_subabort, NULL);
 }
