@@ -9,7 +9,7 @@
 EXTENSION = agentguard
 MODULE_big = agentguard
 OBJS = src/agentguard.o src/session.o src/guard.o src/utility.o \
-	src/dml.o src/ledger.o src/request.o src/token.o
+	src/dml.o src/ledger.o src/quarantine.o src/refusals.o src/request.o src/token.o
 DATA = sql/agentguard--1.0.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
 
@@ -20,8 +20,8 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml
-REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf
+REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml requests quarantine
+REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
 ISOLATION = labels double_use
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
 TAP_TESTS = 1

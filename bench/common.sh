@@ -13,7 +13,7 @@ fi
 PORT=${BENCH_PORT:-55432}
 export PGHOST=$W PGPORT=$PORT PGDATABASE=postgres
 cleanup() {
-	as_pg "$PGBIN/pg_ctl" -D "$W/data" -m immediate stop >/dev/null 2>&1
+	as_pg "$PGBIN/pg_ctl" -D "$W/data" -m immediate stop >/dev/null 2>&1 || true
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -34,7 +34,7 @@ CONF
 
 # start_server LIBS: restart with shared_preload_libraries = LIBS ('' = none)
 start_server() {
-	as_pg "$PGBIN/pg_ctl" -D "$W/data" -m fast stop >/dev/null 2>&1
+	as_pg "$PGBIN/pg_ctl" -D "$W/data" -m fast stop >/dev/null 2>&1 || true
 	sed -i '/^shared_preload_libraries/d' "$W/data/postgresql.conf"
 	[ -n "$1" ] && echo "shared_preload_libraries = '$1'" >>"$W/data/postgresql.conf"
 	as_pg "$PGBIN/pg_ctl" -D "$W/data" -l "$W/log" -w start >/dev/null

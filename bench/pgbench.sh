@@ -35,9 +35,9 @@ declare -A results
 for round in $(seq "$ROUNDS"); do
 	echo "round $round of $ROUNDS" >&2
 	start_server ''
-	for script in -S -b; do results["none$script"]+="$(run bench_app "$script") "; done
+	for script in --builtin=select-only --builtin=tpcb-like; do results["none$script"]+="$(run bench_app "$script") "; done
 	start_server agentguard
-	for script in -S -b; do
+	for script in --builtin=select-only --builtin=tpcb-like; do
 		results["ordinary$script"]+="$(run bench_app "$script") "
 		results["agent$script"]+="$(run bench_agent "$script") "
 	done
@@ -45,8 +45,8 @@ done
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 printf '\n%-12s %-22s %12s %8s\n' script variant "tps (median)" ratio
-for script in -S -b; do
-	name=$([ "$script" = -S ] && echo select-only || echo tpcb-like)
+for script in --builtin=select-only --builtin=tpcb-like; do
+	name=${script#--builtin=}
 	base=$(echo "${results[none$script]}" | median)
 	for variant in none ordinary agent; do
 		tps=$(echo "${results[$variant$script]}" | median)

@@ -10,7 +10,8 @@
 #	clean-cli      remove what this file builds
 #
 # The tool is built with its own flags, not PGXS's CFLAGS: it is an ordinary
-# program linked against libcrypto, not a server module.
+# program linked against libcrypto and libpq, not a server module.  The
+# fuzzer needs neither libpq nor pg_config.
 
 # Including this file must not change which target a bare "make" builds.
 ag_saved_default_goal := $(.DEFAULT_GOAL)
@@ -23,6 +24,11 @@ AG_CLI_CFLAGS ?= -Wall -Wextra -O2
 # override for an OpenSSL outside the default search path
 AG_OPENSSL_CPPFLAGS ?=
 AG_OPENSSL_LIBS ?= -lcrypto
+# the libpq of the server pg_config names; the run path finds it again when
+# that is not the system's own
+AG_LIBPQ_LIBDIR = $(shell $(PG_CONFIG) --libdir)
+AG_LIBPQ_CPPFLAGS ?= -I$(shell $(PG_CONFIG) --includedir)
+AG_LIBPQ_LIBS ?= -L$(AG_LIBPQ_LIBDIR) -Wl,-rpath,$(AG_LIBPQ_LIBDIR) -lpq
 
 AG_FUZZ = fuzz/fuzz_request
 AG_FUZZ_SRCS = fuzz/fuzz_request.c src/request.c src/token.c
@@ -33,7 +39,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 8192
 
 $(AG_CLI): $(AG_CLI_SRCS) $(AG_CODEC_HDRS)
-	$(CC) $(AG_CLI_CFLAGS) -I src $(AG_OPENSSL_CPPFLAGS) -o $@ $(AG_CLI_SRCS) $(AG_OPENSSL_LIBS)
+	$(CC) $(AG_CLI_CFLAGS) -I src $(AG_OPENSSL_CPPFLAGS) $(AG_LIBPQ_CPPFLAGS) -o $@ $(AG_CLI_SRCS) $(AG_OPENSSL_LIBS) $(AG_LIBPQ_LIBS)
 
 # evaluated only when installing, so building needs no pg_config
 AG_BINDIR = $(shell $(PG_CONFIG) --bindir)

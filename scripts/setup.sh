@@ -10,6 +10,7 @@ packages=(
 	libssl-dev libpq-dev
 	"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
 	libipc-run-perl
+	chromium
 )
 [ "${AGENTGUARD_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$AGENTGUARD_SETUP_EXTRA" && packages+=("${extra[@]}")
 

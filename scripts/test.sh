@@ -45,6 +45,12 @@ count_results() {
 		bad=$(grep -cE '^not ok' "$log")
 		ok=$((ok - bad))
 		;;
+	web)
+		ok=$(sed -n 's/^\([0-9]*\) passed, [0-9]* failed$/\1/p' "$log" | tail -n 1)
+		ok=${ok:-0}
+		bad=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | tail -n 1)
+		bad=${bad:-0}
+		;;
 	*)
 		ok=0 bad=0
 		[ "$status" -eq 0 ] && ok=1 || bad=1
@@ -80,6 +86,7 @@ suite regress "${m[@]}" installcheck ISOLATION= TAP_TESTS=
 suite isolation "${m[@]}" installcheck REGRESS= TAP_TESTS=
 suite tap "${m[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v
 suite fuzz "${m[@]}" fuzz-short
+suite web scripts/web-test.sh
 
 echo
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"

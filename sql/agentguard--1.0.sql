@@ -15,6 +15,74 @@ CREATE FUNCTION agentguard.inspect(code text) RETURNS text
 COMMENT ON FUNCTION agentguard.inspect(text) IS
     'Describe a request code or token in plain words, as the agentguard program does';
 
+-- Quarantine: what confirmed DROPs moved aside instead of destroying.
+-- One entry per DROP statement; its members are every object that moved,
+-- and its saved steps the SQL that puts back what lived on other tables.
+CREATE SEQUENCE agentguard.quarantine_ids;
+CREATE TABLE agentguard.quarantine_entries (
+    id               bigint PRIMARY KEY,
+    kind             text NOT NULL,
+    original_schema  text NOT NULL,
+    original_name    text NOT NULL,
+    quarantined_as   text NOT NULL,
+    dropped_by       text NOT NULL,
+    dropped_at       timestamptz NOT NULL,
+    expires_at       timestamptz NOT NULL,
+    statement        text
+);
+CREATE TABLE agentguard.quarantine_members (
+    entry_id          bigint NOT NULL REFERENCES agentguard.quarantine_entries ON DELETE CASCADE,
+    position          integer NOT NULL,
+    sql_kind          text NOT NULL,
+    moves_alone       boolean NOT NULL,
+    original_schema   text NOT NULL,
+    original_name     text NOT NULL,
+    quarantined_name  text NOT NULL,
+    args              text NOT NULL DEFAULT '',
+    PRIMARY KEY (entry_id, position)
+);
+CREATE TABLE agentguard.quarantine_saved (
+    entry_id     bigint NOT NULL REFERENCES agentguard.quarantine_entries ON DELETE CASCADE,
+    position     integer NOT NULL,
+    description  text NOT NULL,
+    restore_sql  text NOT NULL,
+    PRIMARY KEY (entry_id, position)
+);
+REVOKE ALL ON agentguard.quarantine_entries, agentguard.quarantine_members,
+    agentguard.quarantine_saved, agentguard.quarantine_ids FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_entries', '');
+SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_members', '');
+SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_saved', '');
+SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_ids', '');
+
+CREATE VIEW agentguard.quarantine AS
+    SELECT id, kind, original_schema, original_name, quarantined_as,
+           dropped_by, dropped_at, expires_at
+    FROM agentguard.quarantine_entries
+    ORDER BY id;
+CREATE VIEW agentguard.quarantine_objects AS
+    SELECT entry_id AS id, position, lower(sql_kind) AS kind, original_schema,
+           original_name || args AS original_name,
+           'agentguard_quarantine.' || quote_ident(quarantined_name) || args AS quarantined_as,
+           moves_alone AS moved_by_itself
+    FROM agentguard.quarantine_members
+    ORDER BY entry_id, position;
+GRANT SELECT ON agentguard.quarantine, agentguard.quarantine_objects TO PUBLIC;
+
+CREATE FUNCTION agentguard.restore(id bigint, new_name text DEFAULT NULL) RETURNS text
+    LANGUAGE C AS 'MODULE_PATHNAME', 'agentguard_restore';
+CREATE FUNCTION agentguard.purge(id bigint) RETURNS void
+    LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'agentguard_purge';
+CREATE FUNCTION agentguard.purge_expired() RETURNS integer
+    LANGUAGE C AS 'MODULE_PATHNAME', 'agentguard_purge_expired';
+REVOKE ALL ON FUNCTION agentguard.purge(bigint), agentguard.purge_expired() FROM PUBLIC;
+COMMENT ON FUNCTION agentguard.restore(bigint, text) IS
+    'Put a quarantined object back as if it had never been dropped, optionally under a new name';
+COMMENT ON FUNCTION agentguard.purge(bigint) IS
+    'Destroy a quarantined entry for good (an agent session needs a confirmation)';
+COMMENT ON FUNCTION agentguard.purge_expired() IS
+    'Purge every entry past its expires_at; returns how many';
+
 CREATE FUNCTION agentguard.is_agent_session() RETURNS boolean
     LANGUAGE C STABLE AS 'MODULE_PATHNAME', 'agentguard_is_agent_session';
 COMMENT ON FUNCTION agentguard.is_agent_session() IS
@@ -86,3 +154,23 @@ COMMENT ON FUNCTION agentguard.remove_signer(text) IS
     'Stop trusting a signer; its tokens are refused from now on, confirmed or not';
 COMMENT ON FUNCTION agentguard.confirm(text) IS
     'Verify a signed token; the one statement it names may then run once';
+
+-- requests: recent refusals (refusals.c)
+-- The refusals of the whole cluster, newest first, kept in shared memory
+-- because a refusal rolls its own transaction back.  They show other
+-- sessions' statements, so only superusers and pg_monitor may read them;
+-- the function also refuses agent sessions, superusers' included.
+CREATE FUNCTION agentguard._requests(
+    OUT code text, OUT refused_at timestamptz, OUT role text, OUT database text,
+    OUT action text, OUT objects text, OUT statement text, OUT times integer)
+    RETURNS SETOF record
+    LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'agentguard_requests';
+CREATE VIEW agentguard.requests AS
+    SELECT code, refused_at, role, database, action, objects, statement, times
+    FROM agentguard._requests();
+REVOKE ALL ON FUNCTION agentguard._requests() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION agentguard._requests() TO pg_monitor;
+REVOKE ALL ON agentguard.requests FROM PUBLIC;
+GRANT SELECT ON agentguard.requests TO pg_monitor;
+COMMENT ON VIEW agentguard.requests IS
+    'Recent refusals in this cluster, newest first; code is NULL for a request too large to keep';

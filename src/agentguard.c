@@ -272,6 +272,7 @@ _PG_init(void)
 
 	ag_session_init();
 	ag_guard_init();
+	ag_refusals_init();
 	ag_install_utility_hook();
 	ag_install_executor_hooks();
 	ag_install_object_access_hook();

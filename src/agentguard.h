@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "catalog/objectaddress.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "utils/guc.h"
 
@@ -91,6 +92,17 @@ extern bool ag_namespace_protected(Oid namespace);
 extern bool ag_namespace_protected_committed(Oid namespace);
 
 /* ledger.c: confirmations in the database's own tables */
+typedef struct AgLedgerSession
+{
+	Oid			saved_user;		/* identity to switch back to after SPI */
+	int			saved_sec_context;
+	int			guc_nest_level; /* search_path is pg_catalog until close */
+} AgLedgerSession;
+extern bool ag_ledger_open(AgLedgerSession *ls);
+extern void ag_ledger_close(AgLedgerSession *ls);
+extern void ag_ledger_audit(const char *event, const char *action,
+							const char *objects, const char *request,
+							const char *detail);
 struct AgRequest;
 extern bool ag_ledger_use(const uint8 *body, size_t len,
 						  const struct AgRequest *request, const char *code,
@@ -99,8 +111,21 @@ extern bool ag_ledger_use(const uint8 *body, size_t len,
 /* dml.c */
 extern void ag_install_executor_hooks(void);
 
+/* quarantine.c */
+typedef void (*AgUtilityRunner) (void *arg);
+extern bool ag_quarantine_covers(DropStmt *drop);
+extern void ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
+							   AgUtilityRunner run, void *run_arg);
+extern bool ag_quarantine_capturing(void);
+extern void ag_quarantine_note_dropped(Oid classId, Oid objectId, int32 subId);
+
 /* utility.c */
 extern void ag_install_utility_hook(void);
 extern void ag_install_object_access_hook(void);
+
+/* refusals.c */
+extern void ag_refusals_init(void);
+extern void ag_refusals_record(const uint8 *body, size_t len,
+							   const struct AgRequest *request);
 
 #endif							/* AGENTGUARD_H */

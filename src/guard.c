@@ -202,6 +202,7 @@ ag_guard(const AgStatement *stmt, const char *reason)
 		return AG_CONFIRMED;
 	}
 
+	ag_refusals_record(built->body, built->len, request);
 	log_outcome("refused", stmt, request, code);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

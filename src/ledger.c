@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -37,13 +38,6 @@ PG_FUNCTION_INFO_V1(agentguard_inspect);
 PG_FUNCTION_INFO_V1(agentguard_add_signer);
 PG_FUNCTION_INFO_V1(agentguard_remove_signer);
 PG_FUNCTION_INFO_V1(agentguard_confirm);
-
-/* identity switched to for SPI, and what to switch back to */
-typedef struct LedgerSession
-{
-	Oid			saved_user;
-	int			saved_sec_context;
-} LedgerSession;
 
 /*
  * The owner of the agentguard extension in this database, or InvalidOid
@@ -82,8 +76,8 @@ ledger_owner(void)
  * cleaned up by transaction (or subtransaction) abort, which restores the
  * user and closes SPI.
  */
-static bool
-ledger_open(LedgerSession *ls)
+bool
+ag_ledger_open(AgLedgerSession *ls)
 {
 	Oid			owner = ledger_owner();
 
@@ -96,12 +90,18 @@ ledger_open(LedgerSession *ls)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "agentguard: SPI_connect failed");
 	ag_internal_changes_begin();
+
+	/* names in generated SQL are qualified, and resolve the same everywhere */
+	ls->guc_nest_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	return true;
 }
 
-static void
-ledger_close(LedgerSession *ls)
+void
+ag_ledger_close(AgLedgerSession *ls)
 {
+	AtEOXact_GUC(true, ls->guc_nest_level);
 	ag_internal_changes_end();
 	SPI_finish();
 	SetUserIdAndSecContext(ls->saved_user, ls->saved_sec_context);
@@ -216,8 +216,8 @@ request_objects(const AgRequest *request)
 	return buf.data;
 }
 
-static void
-ledger_audit(const char *event, const char *action, const char *objects,
+void
+ag_ledger_audit(const char *event, const char *action, const char *objects,
 			 const char *request, const char *detail)
 {
 	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -272,7 +272,7 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 	uint8		key[AG_PUBKEY_LEN];
 	uint8		key_id[AG_KEY_ID_LEN];
 	char		canonical[AG_PUBKEY_TEXT_LEN + 1];
-	LedgerSession ls;
+	AgLedgerSession ls;
 	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
 	Datum		values[3];
 
@@ -285,7 +285,7 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agentguard: a signer needs a name")));
 
-	ledger_open(&ls);
+	ag_ledger_open(&ls);
 	values[0] = text_datum(name);
 	values[1] = text_datum(canonical);
 	values[2] = bytea_datum(key_id, AG_KEY_ID_LEN);
@@ -311,9 +311,9 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 				"ON CONFLICT (name) DO UPDATE SET public_key = $2, key_id = $3, "
 				"added_at = now(), added_by = session_user, removed_at = NULL, removed_by = NULL",
 				3, types, values, SPI_OK_INSERT);
-	ledger_audit("add_signer", NULL, NULL, NULL,
+	ag_ledger_audit("add_signer", NULL, NULL, NULL,
 				 psprintf("signer %s, key id %s", name, hex(key_id, AG_KEY_ID_LEN)));
-	ledger_close(&ls);
+	ag_ledger_close(&ls);
 
 	ereport(LOG,
 			(errmsg("agentguard: signer added role=%s name=%s key_id=%s",
@@ -328,12 +328,12 @@ Datum
 agentguard_remove_signer(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	LedgerSession ls;
+	AgLedgerSession ls;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
 	refuse_signer_management();
-	ledger_open(&ls);
+	ag_ledger_open(&ls);
 	values[0] = text_datum(name);
 	if (ledger_exec("UPDATE agentguard.signers SET removed_at = now(), removed_by = session_user "
 					"WHERE name = $1 AND removed_at IS NULL",
@@ -342,8 +342,8 @@ agentguard_remove_signer(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("agentguard: there is no signer named \"%s\"", name),
 				 errhint("SELECT name FROM agentguard.signers WHERE removed_at IS NULL lists them.")));
-	ledger_audit("remove_signer", NULL, NULL, NULL, psprintf("signer %s", name));
-	ledger_close(&ls);
+	ag_ledger_audit("remove_signer", NULL, NULL, NULL, psprintf("signer %s", name));
+	ag_ledger_close(&ls);
 
 	ereport(LOG,
 			(errmsg("agentguard: signer removed role=%s name=%s",
@@ -436,7 +436,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	char	   *objects;
 	char	   *described;
 	uint8		hash[AG_HASH_LEN];
-	LedgerSession ls;
+	AgLedgerSession ls;
 	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[10];
@@ -453,7 +453,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	objects = request_objects(request);
 	ag_sha256(token->request_body, token->request_len, hash);
 
-	ledger_open(&ls);
+	ag_ledger_open(&ls);
 	problem = signature_problem(token, &signer, &problem_detail);
 	if (problem)
 		refuse_token(problem, problem_detail,
@@ -516,7 +516,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					"VALUES ($1, $2, $3, btrim($4), $5, $6, $7, $8, $9, $10) "
 					"ON CONFLICT (nonce) DO NOTHING",
 					10, types, values, SPI_OK_INSERT) > 0)
-		ledger_audit("confirm", agstr_cstring(request->action), objects, code,
+		ag_ledger_audit("confirm", agstr_cstring(request->action), objects, code,
 					 psprintf("role %s, signer %s, expires %s",
 							  agstr_cstring(request->role), signer,
 							  show_unix_time(token->expires_at)));
@@ -527,7 +527,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					objects, code, quote_identifier(signer),
 					show_unix_time(token->expires_at)),
 			 errhidestmt(true)));
-	ledger_close(&ls);
+	ag_ledger_close(&ls);
 
 	/* SPI's memory is gone; what is returned is made in the caller's */
 	described = describe_request(request);
@@ -575,7 +575,7 @@ bool
 ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 			  const char *code, char **why_not)
 {
-	LedgerSession ls;
+	AgLedgerSession ls;
 	Oid			types[2] = {BYTEAOID, INT4OID};
 	Datum		values[2];
 	uint8		hash[AG_HASH_LEN];
@@ -585,7 +585,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 	MemoryContext caller = CurrentMemoryContext;
 
 	*why_not = NULL;
-	if (!ledger_open(&ls))
+	if (!ag_ledger_open(&ls))
 	{
 		*why_not = pstrdup("agentguard is not installed in this database, so no confirmation can be used here (CREATE EXTENSION agentguard).");
 		return false;
@@ -639,7 +639,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 								"WHERE nonce = $1 AND used_at IS NULL",
 								2, types, values, SPI_OK_UPDATE) == 1)
 				{
-					ledger_audit("use", agstr_cstring(request->action), request_objects(request),
+					ag_ledger_audit("use", agstr_cstring(request->action), request_objects(request),
 								 code, psprintf("role %s, signer %s", agstr_cstring(request->role), signer));
 					used = true;
 				}
@@ -659,7 +659,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 		*why_not = pstrdup(problem);
 		MemoryContextSwitchTo(spi);
 	}
-	ledger_close(&ls);
+	ag_ledger_close(&ls);
 	return used;
 }
 

@@ -684,6 +684,53 @@ call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 								params, queryEnv, dest, qc);
 }
 
+/* the arguments of a ProcessUtility call, for running it later */
+typedef struct UtilityCall
+{
+	PlannedStmt *pstmt;
+	const char *queryString;
+	bool		readOnlyTree;
+	ProcessUtilityContext context;
+	ParamListInfo params;
+	QueryEnvironment *queryEnv;
+	DestReceiver *dest;
+	QueryCompletion *qc;
+} UtilityCall;
+
+static void
+run_utility_call(void *arg)
+{
+	UtilityCall *call = arg;
+
+	call_next_utility(call->pstmt, call->queryString, call->readOnlyTree,
+					  call->context, call->params, call->queryEnv, call->dest,
+					  call->qc);
+}
+
+/*
+ * Does a DROP of a session that is not an agent's, with quarantine_drops =
+ * 'all', reach anything that should be kept?  Temporary objects, objects
+ * created in this transaction and agentguard's own are dropped for real.
+ */
+static bool
+drop_worth_keeping(DropStmt *drop)
+{
+	ListCell   *lc;
+
+	foreach(lc, drop->objects)
+	{
+		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
+		ObjectAddress address;
+
+		if (!OidIsValid(relid) || !relkind_matches(drop->removeType, get_rel_relkind(relid)))
+			continue;
+		ObjectAddressSet(address, RelationRelationId, relid);
+		if (!object_exempt(&address) && !ag_namespace_protected(get_rel_namespace(relid)))
+			return true;
+	}
+	return false;
+}
+
 static void
 agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 				   ProcessUtilityContext context, ParamListInfo params,
@@ -692,20 +739,40 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	UtilityFrame frame;
 	bool		protected;
+	UtilityCall call = {pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc};
+	volatile bool quarantine = false;
+
+	/* agentguard's own statements on an agent's behalf are already judged */
+	if (ag_internal_changes_underway())
+	{
+		run_utility_call(&call);
+		return;
+	}
 
 	/*
 	 * A label or membership granted since this transaction last took a lock
 	 * must bind this statement, not only the ones after its next lock.
 	 */
 	AcceptInvalidationMessages();
+	frame.parsetree = pstmt->utilityStmt;
 	if (!ag_session_is_agent())
 	{
-		call_next_utility(pstmt, queryString, readOnlyTree, context, params,
-						  queryEnv, dest, qc);
+		if (ag_quarantine_drops == AG_QUARANTINE_ALL && IsA(frame.parsetree, DropStmt) &&
+			ag_quarantine_covers((DropStmt *) frame.parsetree) &&
+			drop_worth_keeping((DropStmt *) frame.parsetree))
+		{
+			AgStatement statement = {0};
+
+			statement.action = GetCommandTagName(CreateCommandTag(frame.parsetree));
+			ag_statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len,
+							  &statement.text, &statement.textlen);
+			ag_quarantine_drop((DropStmt *) frame.parsetree, &statement, run_utility_call, &call);
+		}
+		else
+			run_utility_call(&call);
 		return;
 	}
 
-	frame.parsetree = pstmt->utilityStmt;
 	ag_statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len,
 					  &frame.text, &frame.textlen);
 	frame.permitted = false;
@@ -718,6 +785,8 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		frame.statement = classify(&frame, &protected);
 		if (frame.statement && protected)
 			frame.permitted = ag_guard(frame.statement, NULL) != AG_ALLOW;
+		quarantine = frame.permitted && IsA(frame.parsetree, DropStmt) &&
+			ag_quarantine_covers((DropStmt *) frame.parsetree);
 	}
 	else
 		frame.statement = NULL;
@@ -725,8 +794,11 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	current_frame = &frame;
 	PG_TRY();
 	{
-		call_next_utility(pstmt, queryString, readOnlyTree, context, params,
-						  queryEnv, dest, qc);
+		if (quarantine)
+			ag_quarantine_drop((DropStmt *) frame.parsetree, frame.statement,
+							   run_utility_call, &call);
+		else
+			run_utility_call(&call);
 	}
 	PG_FINALLY();
 	{
@@ -823,6 +895,16 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	/* a trial DROP for the quarantine: only watch */
+	if (ag_quarantine_capturing())
+	{
+		if (access == OAT_DROP)
+			ag_quarantine_note_dropped(classId, objectId, subId);
+		return;
+	}
+	if (ag_internal_changes_underway())
+		return;
 
 	switch (access)
 	{

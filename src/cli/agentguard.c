@@ -1,7 +1,8 @@
 /*
  * agentguard.c
  *		The DBA's command-line tool: make a signing key, read a request code
- *		in plain words, and sign it into a confirmation token.
+ *		in plain words, sign it into a confirmation token, or do all of that
+ *		against a running server in one step (approve).
  *
  * The private key only ever lives here and in the file keygen writes; the
  * server can verify tokens but has no code to mint them.  Codes and tokens
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+
+#include "libpq-fe.h"
 
 #include "request.h"
 
@@ -56,12 +60,13 @@ typedef struct Command
 static int	cmd_keygen(int argc, char **argv);
 static int	cmd_sign(int argc, char **argv);
 static int	cmd_inspect(int argc, char **argv);
+static int	cmd_approve(int argc, char **argv);
 
-/* "approve" (libpq) joins this table later */
 static const Command commands[] = {
 	{"keygen", cmd_keygen, "make a new Ed25519 signing key"},
 	{"sign", cmd_sign, "sign a request code into a confirmation token"},
 	{"inspect", cmd_inspect, "show in plain words what a request code or token says"},
+	{"approve", cmd_approve, "show a refused request, sign it and confirm it in the database"},
 	{NULL, NULL, NULL}
 };
 
@@ -449,6 +454,82 @@ load_private_key(const char *path)
 	return pkey;
 }
 
+/*
+ * A request code as sign and approve take it: parsed into a fresh buffer
+ * (*body, *bodylen) and a request whose strings point into that buffer.
+ */
+static AgRequest *
+parse_request_code(const char *code, size_t codelen, uint8_t **body,
+				   size_t *bodylen)
+{
+	AgRequest  *req = malloc(sizeof(AgRequest));
+	const char *err = NULL;
+
+	*body = malloc(AG_REQUEST_MAX_BYTES);
+	if (req == NULL || *body == NULL)
+		fatal("out of memory");
+	if (has_prefix(code, codelen, AG_TOKEN_PREFIX))
+		fatal("this is already a token; give the request code (agr1...) from the refusal");
+	if (!ag_request_parse(code, codelen, *body, AG_REQUEST_MAX_BYTES,
+						  bodylen, req, &err))
+		fatal("%s", err);
+	return req;
+}
+
+/*
+ * Sign a request body into a token valid for ttl seconds from now; returns
+ * the token's text form and sets *expires_at.
+ */
+static char *
+sign_request(EVP_PKEY *pkey, const uint8_t *body, size_t bodylen,
+			 int64_t ttl, int64_t *expires_at)
+{
+	uint8_t    *token = malloc(AG_TOKEN_MAX_BYTES);
+	AgToken    *check = malloc(sizeof(AgToken));
+	uint8_t		pub[AG_PUBKEY_LEN];
+	const char *err = NULL;
+	int64_t		now = (int64_t) time(NULL);
+	size_t		toklen;
+	char	   *text;
+
+	if (token == NULL || check == NULL)
+		fatal("out of memory");
+	toklen = mint_token(pkey, body, bodylen, now, now + ttl, token);
+
+	/*
+	 * Read the token back the way the server will, so a token this tool
+	 * hands out is one the server can accept.
+	 */
+	public_key_of(pkey, pub);
+	if (!ag_token_decode(token, toklen, check, &err))
+		fatal("internal error: the new token does not decode: %s", err);
+	if (!ag_token_verify(check, pub))
+		fatal("internal error: the new token does not verify");
+
+	text = malloc(ag_code_length(toklen) + 1);
+	if (text == NULL)
+		fatal("out of memory");
+	ag_code_format(AG_TOKEN_PREFIX, token, toklen, text);
+	free(check);
+	free(token);
+	*expires_at = now + ttl;
+	return text;
+}
+
+static void
+print_validity(FILE *f, int64_t ttl, int64_t expires_at)
+{
+	char		when[64];
+	char		dur[32];
+
+	fprintf(f, "valid for %s, until %s\n",
+			format_duration(ttl, dur, sizeof(dur)),
+			format_utc(expires_at, when, sizeof(when)));
+	if (ttl > 3600)
+		fputs("note: the server refuses tokens valid for longer than agentguard.max_token_ttl (1h unless changed)\n",
+			  f);
+}
+
 /* ---- keygen ---- */
 
 static void
@@ -582,23 +663,16 @@ cmd_sign(int argc, char **argv)
 	const char *keyfile = NULL;
 	const char *ttltext = NULL;
 	const char *codearg = NULL;
-	const char *err = NULL;
 	const char *reason;
 	int64_t		ttl = DEFAULT_TTL_SECONDS;
-	int64_t		now;
+	int64_t		expires_at;
 	char	   *code;
 	size_t		codelen;
 	uint8_t    *reqbuf;
 	size_t		reqlen = 0;
 	AgRequest  *req;
-	AgToken    *check;
-	uint8_t    *token;
-	size_t		toklen;
 	char	   *text;
 	char	   *desc;
-	char		when[64];
-	char		dur[32];
-	uint8_t		pub[AG_PUBKEY_LEN];
 	EVP_PKEY   *pkey;
 	bool		endopts = false;
 	int			i;
@@ -634,56 +708,23 @@ cmd_sign(int argc, char **argv)
 
 	/* read and check the code before touching the key */
 	code = read_code(codearg, &codelen);
-	if (has_prefix(code, codelen, AG_TOKEN_PREFIX))
-		fatal("this is already a token; sign takes the request code (agr1...) from the refusal");
-	reqbuf = malloc(AG_REQUEST_MAX_BYTES);
-	req = malloc(sizeof(AgRequest));
-	check = malloc(sizeof(AgToken));
-	token = malloc(AG_TOKEN_MAX_BYTES);
-	if (!reqbuf || !req || !check || !token)
-		fatal("out of memory");
-	if (!ag_request_parse(code, codelen, reqbuf, AG_REQUEST_MAX_BYTES,
-						  &reqlen, req, &err))
-		fatal("%s", err);
+	req = parse_request_code(code, codelen, &reqbuf, &reqlen);
 
 	pkey = load_private_key(keyfile);
-
-	now = (int64_t) time(NULL);
-	toklen = mint_token(pkey, reqbuf, reqlen, now, now + ttl, token);
-
-	/*
-	 * Read the token back the way the server will, so a token this tool
-	 * prints is one the server can accept.
-	 */
-	public_key_of(pkey, pub);
-	if (!ag_token_decode(token, toklen, check, &err))
-		fatal("internal error: the new token does not decode: %s", err);
-	if (!ag_token_verify(check, pub))
-		fatal("internal error: the new token does not verify");
+	text = sign_request(pkey, reqbuf, reqlen, ttl, &expires_at);
 	EVP_PKEY_free(pkey);
 
 	desc = describe(req);
 	fputs("signing this request:\n", stderr);
 	print_block(stderr, desc);
-	fprintf(stderr, "valid for %s, until %s\n",
-			format_duration(ttl, dur, sizeof(dur)),
-			format_utc(now + ttl, when, sizeof(when)));
-	if (ttl > 3600)
-		fputs("note: the server refuses tokens valid for longer than agentguard.max_token_ttl (1h unless changed)\n",
-			  stderr);
+	print_validity(stderr, ttl, expires_at);
 
-	text = malloc(ag_code_length(toklen) + 1);
-	if (text == NULL)
-		fatal("out of memory");
-	ag_code_format(AG_TOKEN_PREFIX, token, toklen, text);
 	printf("%s\n", text);
 	if (fflush(stdout) != 0)
 		fatal("could not write the token: %s", strerror(errno));
 
 	free(text);
 	free(desc);
-	free(token);
-	free(check);
 	free(req);
 	free(reqbuf);
 	free(code);
@@ -848,6 +889,304 @@ cmd_inspect(int argc, char **argv)
 
 	free(code);
 	return status;
+}
+
+/* ---- approve ---- */
+
+static void
+help_approve(void)
+{
+	printf("Usage: agentguard approve --key FILE [--ttl DURATION] [--yes] [CONNINFO] [CODE]\n"
+		   "\n"
+		   "Approve a refused statement in one step: show the request in plain\n"
+		   "words, ask \"approve? [y/N]\", sign it and confirm the token in the\n"
+		   "database, so that the agent only has to run the statement again.\n"
+		   "\n"
+		   "CONNINFO is a connection string, a URI or a database name, as psql\n"
+		   "takes it; the PG* environment variables fill in the rest.  CODE is the\n"
+		   "request code (agr1...) from the refusal, \"-\" to read it from stdin\n"
+		   "(with --yes).  Without CODE the newest refusal in the database connected\n"
+		   "to is taken from agentguard.requests, which superusers and members of\n"
+		   "pg_monitor may read.\n"
+		   "\n"
+		   "The answer is read from stdin: y or yes approves; anything else signs\n"
+		   "nothing and exits with status 1, as every failure does.\n"
+		   "\n"
+		   "Options:\n"
+		   "  --key FILE       Ed25519 private key (PKCS#8 PEM) from agentguard keygen\n"
+		   "  --ttl DURATION   how long the token is valid: 90s, 15m, 1h, 2d or\n"
+		   "                   seconds (default 15m; the server refuses anything\n"
+		   "                   longer than agentguard.max_token_ttl, 1h by default)\n"
+		   "  --yes            approve without asking, for scripts\n"
+		   "  --help           show this help\n");
+}
+
+/* "agr..." or "agt..." is a code (a token is refused by name later); "-" is stdin */
+static bool
+is_code_argument(const char *arg)
+{
+	return strcmp(arg, "-") == 0 || strncmp(arg, "agr", 3) == 0 ||
+		strncmp(arg, "agt", 3) == 0;
+}
+
+/*
+ * libpq's messages run over several lines (one per address tried, hints
+ * indented below); the errors of this tool are one line.
+ */
+static char *
+one_line(const char *message)
+{
+	size_t		len = strlen(message);
+	char	   *out = malloc(2 * len + 1);
+	size_t		n = 0;
+	const char *p = message;
+
+	if (out == NULL)
+		fatal("out of memory");
+	while (*p)
+	{
+		if (*p == '\n')
+		{
+			while (*p && is_space(*p))
+				p++;
+			if (*p && n > 0)
+			{
+				out[n++] = ';';
+				out[n++] = ' ';
+			}
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/*
+ * A statement the server did not run: what we were doing, the server's
+ * message (without its own "agentguard: "), then its DETAIL and HINT lines
+ * as psql shows them.
+ */
+static void fatal_server(PGconn *conn, PGresult *res, const char *doing)
+			__attribute__((noreturn));
+
+static void
+fatal_server(PGconn *conn, PGresult *res, const char *doing)
+{
+	const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	const char *prefix = "agentguard: ";
+
+	if (message == NULL)
+		message = one_line(PQerrorMessage(conn));
+	else if (strncmp(message, prefix, strlen(prefix)) == 0)
+		message += strlen(prefix);
+	fflush(stdout);
+	fprintf(stderr, "agentguard: %s: %s\n", doing, message);
+	if (detail)
+		fprintf(stderr, "DETAIL:  %s\n", detail);
+	if (hint)
+		fprintf(stderr, "HINT:  %s\n", hint);
+	exit(EXIT_BAD_INPUT);
+}
+
+static PGconn *
+connect_server(const char *conninfo)
+{
+	const char *keywords[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {conninfo, "agentguard", NULL};
+	PGconn	   *conn;
+
+	/* expand_dbname: CONNINFO may be a whole connection string, as for psql */
+	conn = PQconnectdbParams(keywords, values, 1);
+	if (conn == NULL)
+		fatal("out of memory");
+	if (PQstatus(conn) != CONNECTION_OK)
+		fatal("could not connect to the server: %s", one_line(PQerrorMessage(conn)));
+	return conn;
+}
+
+/*
+ * The newest refusal in the database connected to, from agentguard.requests.
+ * Only this database's: a token is confirmed in the database it names, and
+ * approving what an agent did elsewhere should be a deliberate choice, made
+ * by connecting there.  Sets *when to "refused N times, last at ...".
+ */
+static char *
+newest_request(PGconn *conn, char **when)
+{
+	PGresult   *res;
+	char	   *code;
+	size_t		n;
+
+	res = PQexec(conn,
+				 "SELECT code, refused_at, times, action, objects"
+				 "  FROM agentguard.requests"
+				 " WHERE database = pg_catalog.current_database()"
+				 " ORDER BY refused_at DESC LIMIT 1");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fatal_server(conn, res, "could not read agentguard.requests");
+	if (PQntuples(res) == 0)
+		fatal("no refused statement is waiting in database \"%s\" (agentguard.requests has none from it)",
+			  PQdb(conn));
+	if (PQgetisnull(res, 0, 0))
+		fatal("the newest refusal in database \"%s\" (%s %s) is too large to be kept with its code; give the code from the agent's error message",
+			  PQdb(conn), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+
+	code = strdup(PQgetvalue(res, 0, 0));
+	n = strlen(PQgetvalue(res, 0, 1)) + strlen(PQgetvalue(res, 0, 2)) + 64;
+	*when = malloc(n);
+	if (code == NULL || *when == NULL)
+		fatal("out of memory");
+	snprintf(*when, n, "refused %s %s, last at %s", PQgetvalue(res, 0, 2),
+			 strcmp(PQgetvalue(res, 0, 2), "1") == 0 ? "time" : "times",
+			 PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return code;
+}
+
+static bool
+answered_yes(void)
+{
+	char		line[64];
+	char	   *p;
+	char	   *end;
+
+	fputs("approve? [y/N] ", stderr);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+	{
+		fputc('\n', stderr);
+		return false;
+	}
+	for (p = line; is_space(*p); p++)
+		;
+	for (end = p + strlen(p); end > p && is_space(end[-1]); end--)
+		;
+	*end = '\0';
+	return strcasecmp(p, "y") == 0 || strcasecmp(p, "yes") == 0;
+}
+
+static int
+cmd_approve(int argc, char **argv)
+{
+	const char *keyfile = NULL;
+	const char *ttltext = NULL;
+	const char *connarg = NULL;
+	const char *codearg = NULL;
+	const char *reason;
+	const char *params[1];
+	bool		yes = false;
+	bool		endopts = false;
+	int64_t		ttl = DEFAULT_TTL_SECONDS;
+	int64_t		expires_at;
+	char	   *code = NULL;
+	size_t		codelen;
+	char	   *when = NULL;
+	uint8_t    *reqbuf;
+	size_t		reqlen = 0;
+	AgRequest  *req;
+	char	   *desc;
+	char	   *token;
+	EVP_PKEY   *pkey;
+	PGconn	   *conn;
+	PGresult   *res;
+	int			i;
+
+	for (i = 1; i < argc; i++)
+	{
+		const char *arg = argv[i];
+
+		if (!endopts && strcmp(arg, "--") == 0)
+			endopts = true;
+		else if (!endopts && is_help(arg))
+		{
+			help_approve();
+			return 0;
+		}
+		else if (!endopts && option_value("approve", argc, argv, &i, "--key", &keyfile))
+			continue;
+		else if (!endopts && option_value("approve", argc, argv, &i, "--ttl", &ttltext))
+			continue;
+		else if (!endopts && strcmp(arg, "--yes") == 0)
+			yes = true;
+		else if (!endopts && arg[0] == '-' && arg[1] != '\0')
+			usage_error("approve", "unknown option \"%s\"", arg);
+		else if (is_code_argument(arg))
+		{
+			if (codearg != NULL)
+				usage_error("approve", "only one request code at a time");
+			codearg = arg;
+		}
+		else if (connarg != NULL)
+			usage_error("approve", "only one connection string at a time (\"%s\" is not a request code)", arg);
+		else
+			connarg = arg;
+	}
+	if (keyfile == NULL)
+		usage_error("approve", "--key FILE is required");
+	if (ttltext != NULL && (reason = parse_duration(ttltext, &ttl)) != NULL)
+		usage_error("approve", "--ttl \"%s\" %s", ttltext, reason);
+	if (codearg != NULL && strcmp(codearg, "-") == 0 && !yes)
+		usage_error("approve", "CODE \"-\" needs --yes, since the answer to \"approve?\" is read from stdin too");
+
+	/* everything that can be checked here is, before bothering the server */
+	if (codearg != NULL)
+	{
+		code = read_code(codearg, &codelen);
+		req = parse_request_code(code, codelen, &reqbuf, &reqlen);
+	}
+	pkey = load_private_key(keyfile);
+
+	conn = connect_server(connarg);
+	if (code == NULL)
+	{
+		code = newest_request(conn, &when);
+		req = parse_request_code(code, strlen(code), &reqbuf, &reqlen);
+	}
+	if (req->database.len != strlen(PQdb(conn)) ||
+		memcmp(req->database.ptr, PQdb(conn), req->database.len) != 0)
+		fatal("the request is for database \"%.*s\", but the connection is to \"%s\" (connect to \"%.*s\" to approve it)",
+			  (int) req->database.len, req->database.ptr, PQdb(conn),
+			  (int) req->database.len, req->database.ptr);
+
+	desc = describe(req);
+	if (when != NULL)
+		fprintf(stderr, "request %s:\n", when);
+	else
+		fputs("request:\n", stderr);
+	print_block(stderr, desc);
+	if (!yes && !answered_yes())
+	{
+		fflush(stdout);
+		fputs("agentguard: not approved; nothing was signed or confirmed\n", stderr);
+		PQfinish(conn);
+		exit(EXIT_BAD_INPUT);
+	}
+
+	token = sign_request(pkey, reqbuf, reqlen, ttl, &expires_at);
+	EVP_PKEY_free(pkey);
+	print_validity(stderr, ttl, expires_at);
+
+	params[0] = token;
+	res = PQexecParams(conn, "SELECT agentguard.confirm($1)", 1, NULL, params,
+					   NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fatal_server(conn, res, "the server did not accept the confirmation");
+	print_block(stdout, PQgetvalue(res, 0, 0));
+	if (fflush(stdout) != 0)
+		fatal("could not write the server's answer: %s", strerror(errno));
+	PQclear(res);
+	PQfinish(conn);
+
+	free(token);
+	free(desc);
+	free(req);
+	free(reqbuf);
+	free(when);
+	free(code);
+	return 0;
 }
 
 /* ---- main ---- */

@@ -1,0 +1,243 @@
+-- Quarantine: a confirmed DROP moves the objects aside, the database looks
+-- as if the DROP had happened, and agentguard.restore puts every row and
+-- every dependent back.
+\set VERBOSITY terse
+\set SHOW_CONTEXT never
+SELECT current_user AS dba \gset
+\getenv builddir PG_ABS_BUILDDIR
+\set alice_key :builddir '/results/alice.pem'
+
+CREATE SCHEMA shop AUTHORIZATION ag_agent;
+CREATE SCHEMA reports AUTHORIZATION ag_agent;
+GRANT USAGE ON SCHEMA shop, reports TO ag_human;
+SET SESSION AUTHORIZATION ag_agent;
+CREATE TABLE shop.customers (
+    id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    email text UNIQUE,
+    bio text,
+    updated int DEFAULT 0
+);
+INSERT INTO shop.customers (name, email, bio)
+SELECT 'c' || g, 'c' || g || '@example.com', repeat(md5(g::text), 200) FROM generate_series(1, 60) g;
+CREATE TABLE shop.orders (
+    id serial PRIMARY KEY,
+    customer_id int REFERENCES shop.customers ON DELETE CASCADE,
+    amount numeric CHECK (amount >= 0),
+    placed date DEFAULT '2026-01-01'
+);
+INSERT INTO shop.orders (customer_id, amount) SELECT 1 + g % 60, g FROM generate_series(1, 200) g;
+CREATE INDEX orders_by_customer ON shop.orders (customer_id);
+CREATE FUNCTION shop.touch() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN NEW.updated := NEW.updated + 1; RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON shop.customers FOR EACH ROW EXECUTE FUNCTION shop.touch();
+ALTER TABLE shop.customers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON shop.customers USING (name <> 'hidden');
+COMMENT ON TABLE shop.customers IS 'who buys';
+COMMENT ON COLUMN shop.customers.email IS 'where to write';
+GRANT SELECT ON shop.customers TO ag_human;
+CREATE STATISTICS shop.customers_stats ON name, email FROM shop.customers;
+CREATE VIEW reports.customer_orders AS
+    SELECT c.name, count(o.id) AS orders FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.id GROUP BY c.name;
+GRANT SELECT ON reports.customer_orders TO ag_human;
+CREATE MATERIALIZED VIEW shop.order_totals AS SELECT customer_id, sum(amount) AS total FROM shop.orders GROUP BY 1;
+CREATE TABLE shop.events (at date NOT NULL, kind text) PARTITION BY RANGE (at);
+CREATE TABLE shop.events_2025 PARTITION OF shop.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE shop.events_2026 PARTITION OF shop.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO shop.events SELECT date '2025-06-01' + g, 'e' || g FROM generate_series(1, 300) g;
+RESET SESSION AUTHORIZATION;
+
+-- what "the same" means after a restore: contents and everything around them
+CREATE FUNCTION public.shop_state() RETURNS TABLE (item text, value text)
+LANGUAGE sql AS $$
+    SELECT 'customers', fingerprint('shop.customers')
+    UNION ALL SELECT 'orders', fingerprint('shop.orders')
+    UNION ALL SELECT 'events', fingerprint('shop.events')
+    UNION ALL SELECT 'events_2025', fingerprint('shop.events_2025')
+    UNION ALL SELECT 'report', fingerprint('reports.customer_orders')
+    UNION ALL SELECT 'relations', string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' ||
+                                             pg_get_userbyid(c.relowner) || ':' || coalesce(c.relacl::text, '-') || ':' ||
+                                             c.relrowsecurity || ':' || c.relispartition, ' ' ORDER BY n.nspname, c.relname)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('shop', 'reports')
+    UNION ALL SELECT 'constraints', string_agg(conrelid::regclass || '.' || conname || ' ' || pg_get_constraintdef(oid), '; ' ORDER BY conrelid::regclass::text, conname)
+        FROM pg_constraint WHERE connamespace = 'shop'::regnamespace
+    UNION ALL SELECT 'triggers', string_agg(tgrelid::regclass || '.' || tgname, ' ' ORDER BY tgrelid::regclass::text, tgname)
+        FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'shop.%'
+    UNION ALL SELECT 'policies', string_agg(schemaname || '.' || tablename || '.' || policyname || ' ' || qual, ' ' ORDER BY policyname)
+        FROM pg_policies WHERE schemaname = 'shop'
+    UNION ALL SELECT 'comments', string_agg(coalesce(obj_description('shop.customers'::regclass), '-') || ' / ' ||
+                                            coalesce(col_description('shop.customers'::regclass, 3), '-'), '')
+    UNION ALL SELECT 'statistics', string_agg(stxnamespace::regnamespace || '.' || stxname, ' ' ORDER BY stxname)
+        FROM pg_statistic_ext
+    UNION ALL SELECT 'view', pg_get_viewdef('reports.customer_orders'::regclass)
+    UNION ALL SELECT 'partitions', string_agg(inhrelid::regclass || ' ' || pg_get_expr(c.relpartbound, c.oid), '; ' ORDER BY inhrelid::regclass::text)
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE inhparent = 'shop.events'::regclass
+$$;
+CREATE TABLE before_drop AS SELECT * FROM shop_state();
+
+-- sign as the DBA would, with the agentguard program
+\set sign 'agentguard sign --key ' :alice_key ' --ttl 5m'
+
+-- without CASCADE the DROP fails exactly as the server's own would, even
+-- when confirmed, and the confirmation is kept for the next try
+SET SESSION AUTHORIZATION ag_agent;
+SELECT request_of('DROP TABLE shop.customers') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP TABLE shop.customers;
+SELECT count(*) FROM agentguard.quarantine;
+
+-- with CASCADE: the table goes, and what CASCADE takes goes with it
+SELECT request_of('DROP TABLE shop.customers CASCADE') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP TABLE shop.customers CASCADE;
+RESET SESSION AUTHORIZATION;
+SELECT id AS entry, quarantined_as FROM agentguard.quarantine WHERE original_name = 'customers' \gset
+SELECT kind, original_schema, original_name, quarantined_as = 'agentguard_quarantine.q' || id || '_customers' AS named,
+       masked(dropped_by), expires_at - dropped_at AS kept_for
+FROM agentguard.quarantine WHERE id = :entry;
+SELECT position, kind, original_schema, original_name, moved_by_itself
+FROM agentguard.quarantine_objects WHERE id = :entry ORDER BY position;
+-- to every user the database looks as if the DROP had happened
+SELECT to_regclass('shop.customers') AS customers, to_regclass('reports.customer_orders') AS report,
+       to_regclass('shop.customers_pkey') AS pkey;
+SELECT count(*) AS foreign_keys_to_customers FROM pg_constraint WHERE conname = 'orders_customer_id_fkey';
+INSERT INTO shop.orders (customer_id, amount) VALUES (99999, 1);
+DELETE FROM shop.orders WHERE customer_id = 99999;
+SELECT fingerprint('shop.orders') = (SELECT value FROM before_drop WHERE item = 'orders') AS orders_untouched;
+-- the name is free again
+CREATE TABLE shop.customers (id int);
+DROP TABLE shop.customers;
+-- nobody but the DBA can reach the quarantine
+SET SESSION AUTHORIZATION ag_human;
+SELECT count(*) FROM :quarantined_as;
+RESET SESSION AUTHORIZATION;
+
+-- restore: as if it had never happened; an agent may restore
+SET SESSION AUTHORIZATION ag_agent;
+SELECT agentguard.restore(:entry);
+RESET SESSION AUTHORIZATION;
+SELECT b.item, s.value = b.value AS same
+FROM before_drop b JOIN shop_state() s USING (item) ORDER BY b.item;
+SELECT count(*) AS entry_left FROM agentguard.quarantine WHERE id = :entry;
+-- and it all still works: the identity, the trigger, the foreign key, RLS
+INSERT INTO shop.customers (name) VALUES ('new');
+UPDATE shop.customers SET name = 'newer' WHERE name = 'new' RETURNING updated;
+INSERT INTO shop.orders (customer_id, amount) VALUES (99999, 1);
+DELETE FROM shop.customers WHERE name = 'newer';
+SET SESSION AUTHORIZATION ag_human;
+SELECT count(*) AS human_reads FROM shop.customers;
+SELECT count(*) AS human_reads_report FROM reports.customer_orders;
+RESET SESSION AUTHORIZATION;
+
+-- a partitioned table goes with its partitions, and comes back attached
+SET SESSION AUTHORIZATION ag_agent;
+SELECT request_of('DROP TABLE shop.events') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP TABLE shop.events;
+SELECT to_regclass('shop.events') AS events, to_regclass('shop.events_2025') AS events_2025;
+SELECT max(id) AS entry FROM agentguard.quarantine \gset
+SELECT kind, original_name FROM agentguard.quarantine_objects WHERE id = :entry ORDER BY position;
+SELECT agentguard.restore(:entry);
+-- one partition alone leaves its parent, and comes back attached
+SELECT request_of('DROP TABLE shop.events_2025') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP TABLE shop.events_2025;
+SELECT count(*) AS rows_left_in_parent FROM shop.events;
+SELECT max(id) AS entry FROM agentguard.quarantine \gset
+SELECT kind FROM agentguard.quarantine WHERE id = :entry;
+SELECT agentguard.restore(:entry);
+RESET SESSION AUTHORIZATION;
+SELECT b.item, s.value = b.value AS same
+FROM before_drop b JOIN shop_state() s USING (item) ORDER BY b.item;
+
+-- every session's DROP, with quarantine_drops = 'all'; names stay unique
+-- however often a name is dropped, and fit NAMEDATALEN whatever its length
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE public.scratch (i int);
+INSERT INTO public.scratch VALUES (1);
+DROP TABLE public.scratch;
+CREATE TABLE public.scratch (i int);
+INSERT INTO public.scratch VALUES (2);
+DROP TABLE public.scratch;
+CREATE TABLE public."A Rather Long, Mixed-Case Table Name That Fills NAMEDATALEN 123" (i int);
+DROP TABLE public."A Rather Long, Mixed-Case Table Name That Fills NAMEDATALEN 123";
+CREATE TABLE public."übersicht_ß" (i int);
+DROP TABLE public."übersicht_ß";
+SELECT original_name, regexp_replace(quarantined_as, 'q[0-9]+_', 'q<id>_') AS quarantined_as,
+       octet_length(substring(quarantined_as from '\.(.*)$')) <= 65 AS fits
+FROM agentguard.quarantine WHERE original_schema = 'public' ORDER BY id;
+SELECT min(id) AS first_scratch, max(id) AS second_scratch FROM agentguard.quarantine
+WHERE original_name = 'scratch' \gset
+-- temporary tables and tables of this transaction are dropped for real
+CREATE TEMP TABLE temporary_one (i int);
+DROP TABLE temporary_one;
+BEGIN;
+CREATE TABLE public.fresh (i int);
+DROP TABLE public.fresh;
+COMMIT;
+SELECT count(*) AS entries FROM agentguard.quarantine WHERE original_name IN ('temporary_one', 'fresh');
+RESET agentguard.quarantine_drops;
+
+-- restore refuses with a reason and changes nothing: unknown id, taken
+-- name, missing schema, twice
+SELECT agentguard.restore(999);
+CREATE TABLE public.scratch (i int);
+SELECT agentguard.restore(:first_scratch);
+SELECT agentguard.restore(:first_scratch, 'scratch_first');
+SELECT * FROM public.scratch_first;
+SELECT agentguard.restore(:first_scratch);
+SELECT agentguard.restore(NULL);
+CREATE SCHEMA doomed;
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE doomed.t (i int);
+DROP TABLE doomed.t;
+RESET agentguard.quarantine_drops;
+DROP SCHEMA doomed;
+SELECT agentguard.restore(id) FROM agentguard.quarantine WHERE original_schema = 'doomed';
+CREATE SCHEMA doomed;
+SELECT agentguard.restore(id) FROM agentguard.quarantine WHERE original_schema = 'doomed';
+-- a role that owns nothing there cannot restore
+SET SESSION AUTHORIZATION ag_human;
+SELECT agentguard.restore(:second_scratch);
+RESET SESSION AUTHORIZATION;
+
+-- purge: for good; an agent session needs a confirmation for it
+SET SESSION AUTHORIZATION ag_agent;
+SELECT try('SELECT agentguard.purge(' || :second_scratch || ')');
+RESET SESSION AUTHORIZATION;
+GRANT EXECUTE ON FUNCTION agentguard.purge(bigint) TO ag_agent;
+SET SESSION AUTHORIZATION ag_agent;
+SELECT try('SELECT agentguard.purge(' || :second_scratch || ')');
+RESET SESSION AUTHORIZATION;
+SELECT agentguard.purge(:second_scratch);
+SELECT agentguard.purge(:second_scratch);
+SELECT count(*) AS purged_gone FROM pg_class WHERE relname = 'q' || :second_scratch || '_scratch';
+SET agentguard.retention = '1 second';
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE public.short_lived (i int);
+DROP TABLE public.short_lived;
+RESET agentguard.quarantine_drops;
+RESET agentguard.retention;
+SELECT pg_sleep(1.1);
+SELECT agentguard.purge_expired();
+SELECT original_name FROM agentguard.quarantine ORDER BY id;
+
+-- quarantine_drops = 'off': a confirmed DROP destroys, as it says
+SET agentguard.quarantine_drops = 'off';
+SET SESSION AUTHORIZATION ag_agent;
+SELECT request_of('DROP MATERIALIZED VIEW shop.order_totals') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP MATERIALIZED VIEW shop.order_totals;
+RESET SESSION AUTHORIZATION;
+RESET agentguard.quarantine_drops;
+SELECT to_regclass('shop.order_totals') AS gone, count(*) AS not_in_quarantine
+FROM agentguard.quarantine WHERE original_name = 'order_totals';
+
+-- every quarantine, restore and purge is in the audit table
+SELECT event, count(*) FROM agentguard.audit
+WHERE event IN ('quarantine', 'restore', 'purge') GROUP BY event ORDER BY event;

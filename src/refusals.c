@@ -1,0 +1,592 @@
+/*
+ * refusals.c
+ *		The recent refusals of the whole cluster, behind the view
+ *		agentguard.requests, where a DBA (or "agentguard approve") finds the
+ *		request code an agent was refused with.
+ *
+ * A refusal rolls its transaction back, so it cannot be kept in a table.  It
+ * is kept in shared memory the way pg_stat_statements keeps its counters: a
+ * hash table keyed by the SHA-256 of the request body, so that repeats of a
+ * request are one entry that counts them, and a list of the entries in the
+ * order they were last refused, newest first.  When agentguard.max_requests
+ * entries are in use, the one refused longest ago makes room.
+ *
+ * The postmaster writes the entries to a file in pg_stat at shutdown (clean
+ * or immediate) and reads them back at the next start, removing the file as
+ * it does so.  A crash of a server process resets shared memory without
+ * writing the file, so the list starts empty again, as the server's own
+ * statistics do; the refusals are still in the server log.
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "agentguard.h"
+#include "request.h"
+
+PG_FUNCTION_INFO_V1(agentguard_requests);
+
+/*
+ * Room for a request in each entry.  A request that names a few objects and
+ * shows its whole statement (at most AG_STATEMENT_SHOWN_MAX bytes) is far
+ * smaller.  A larger one, which can only come from naming many objects, is
+ * kept as a summary instead: its code is then NULL in the view (the agent's
+ * error message still has it), and its objects and statement are cut.  It
+ * is counted as a repeat like any other.
+ */
+#define REFUSAL_DATA_MAX	4096
+
+/* what marks a cut text in the view */
+#define CUT_MARK			" [...]"
+
+/* a role, database or action name is short; this only bounds a summary */
+#define SUMMARY_NAME_MAX	NAMEDATALEN
+
+#define REFUSALS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/agentguard_requests.stat"
+#define REFUSALS_FILE_TMP	REFUSALS_FILE ".tmp"
+#define REFUSALS_FILE_MAGIC 0x61677271	/* "agrq" */
+#define REFUSALS_FILE_VERSION 1
+
+#define TRANCHE_NAME		"agentguard refusals"
+
+/*
+ * One refused request, as kept and as written to the file (followed there
+ * by len bytes of data).  The key comes first: it is the hash table's key.
+ */
+typedef struct RefusalRecord
+{
+	uint8		key[AG_HASH_LEN];	/* SHA-256 of the request body */
+	TimestampTz refused_at;		/* the latest refusal */
+	int32		times;
+	int32		encoding;		/* of the database that refused it */
+	uint32		len;			/* bytes in data */
+	uint8		whole;			/* 1: data is the request body; 0: a summary */
+} RefusalRecord;
+
+/*
+ * A summary is five NUL-terminated strings, in the encoding of the database
+ * that refused the request: role, database, action, objects, statement.
+ */
+#define SUMMARY_FIELDS		5
+
+typedef struct RefusalEntry
+{
+	RefusalRecord r;
+	dlist_node	recency;		/* in RefusalShared.newest_first */
+	char		data[REFUSAL_DATA_MAX];
+} RefusalEntry;
+
+typedef struct RefusalShared
+{
+	LWLock	   *lock;
+	dlist_head	newest_first;
+
+	/*
+	 * Raised while the list is being changed.  A process killed by an
+	 * immediate shutdown in the middle of a change leaves it raised, and the
+	 * postmaster then does not trust the list enough to write it out.
+	 */
+	bool		changing;
+} RefusalShared;
+
+static RefusalShared *shared = NULL;
+static HTAB *entries = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+refusals_memsize(void)
+{
+	return add_size(MAXALIGN(sizeof(RefusalShared)),
+					hash_estimate_size(ag_max_requests, sizeof(RefusalEntry)));
+}
+
+/*
+ * Keep a request that is not kept yet, as the newest, making room first if
+ * every entry is in use.  Callers hold the lock exclusively or are alone.
+ */
+static void
+entry_store(const RefusalRecord *record, const char *data)
+{
+	RefusalEntry *entry;
+	bool		found;
+
+	if (hash_get_num_entries(entries) >= ag_max_requests)
+	{
+		RefusalEntry *oldest = dlist_tail_element(RefusalEntry, recency,
+												  &shared->newest_first);
+
+		dlist_delete(&oldest->recency);
+		hash_search(entries, oldest->r.key, HASH_REMOVE, NULL);
+	}
+	entry = hash_search(entries, record->key, HASH_ENTER, &found);
+	Assert(!found);
+	entry->r = *record;
+	memcpy(entry->data, data, record->len);
+	dlist_push_head(&shared->newest_first, &entry->recency);
+}
+
+/*
+ * Add s to a summary as a NUL-terminated string of at most budget bytes,
+ * cut at a character boundary and marked when it does not fit or when it
+ * was cut already (a long statement's shown text).
+ */
+static void
+summary_add(StringInfo buf, const char *s, size_t len, bool cut, int budget)
+{
+	int			mark = cut ? strlen(CUT_MARK) : 0;
+
+	if ((int) len + mark > budget)
+	{
+		len = pg_mbcliplen(s, len, budget - strlen(CUT_MARK));
+		cut = true;
+	}
+	appendBinaryStringInfo(buf, s, len);
+	if (cut)
+		appendStringInfoString(buf, CUT_MARK);
+	appendStringInfoChar(buf, '\0');
+}
+
+/*
+ * The summary kept for a request too large to keep whole: every field the
+ * view shows but the code.  The objects get whatever room the others leave.
+ */
+static void
+summarize(const AgRequest *request, StringInfo buf)
+{
+	StringInfoData objects;
+	int			room;
+
+	summary_add(buf, request->role.ptr, request->role.len, false, SUMMARY_NAME_MAX);
+	summary_add(buf, request->database.ptr, request->database.len, false, SUMMARY_NAME_MAX);
+	summary_add(buf, request->action.ptr, request->action.len, false, SUMMARY_NAME_MAX);
+
+	initStringInfo(&objects);
+	for (int i = 0; i < request->ntargets; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&objects, ", ");
+		appendBinaryStringInfo(&objects, request->targets[i].ptr, request->targets[i].len);
+	}
+	room = REFUSAL_DATA_MAX - buf->len -
+		(AG_STATEMENT_SHOWN_MAX + (int) strlen(CUT_MARK) + 1) - 1;
+	summary_add(buf, objects.data, objects.len, false, room);
+	summary_add(buf, request->statement.ptr, request->statement.len,
+				(request->flags & AG_REQ_STATEMENT_CUT) != 0,
+				AG_STATEMENT_SHOWN_MAX + strlen(CUT_MARK));
+	Assert(buf->len <= REFUSAL_DATA_MAX);
+	pfree(objects.data);
+}
+
+/*
+ * Note a refusal.  Called by the guard just before it raises the error, so
+ * only statements that were really refused are kept.
+ */
+void
+ag_refusals_record(const uint8 *body, size_t len, const AgRequest *request)
+{
+	RefusalRecord record;
+	StringInfoData summary;
+	const char *data;
+	RefusalEntry *entry;
+
+	Assert(shared != NULL);
+
+	memset(&record, 0, sizeof(record));
+	ag_sha256(body, len, record.key);
+	record.refused_at = GetCurrentTimestamp();
+	record.times = 1;
+	record.encoding = GetDatabaseEncoding();
+	record.whole = len <= REFUSAL_DATA_MAX;
+	if (record.whole)
+	{
+		data = (const char *) body;
+		record.len = len;
+	}
+	else
+	{
+		initStringInfo(&summary);
+		summarize(request, &summary);
+		data = summary.data;
+		record.len = summary.len;
+	}
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->changing = true;
+	entry = hash_search(entries, record.key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		if (entry->r.times < PG_INT32_MAX)
+			entry->r.times++;
+		entry->r.refused_at = record.refused_at;
+		dlist_move_head(&shared->newest_first, &entry->recency);
+	}
+	else
+		entry_store(&record, data);
+	shared->changing = false;
+	LWLockRelease(shared->lock);
+}
+
+/* a string of the refusing database, as text of this one */
+static Datum
+text_from(const char *s, size_t len, int encoding)
+{
+	char	   *copy = pnstrdup(s, len);
+
+	return PointerGetDatum(cstring_to_text(pg_any_to_server(copy, len, encoding)));
+}
+
+static bool
+summary_valid(const char *data, uint32 len)
+{
+	int			strings = 0;
+
+	if (len == 0 || data[len - 1] != '\0')
+		return false;
+	for (uint32 i = 0; i < len; i++)
+		if (data[i] == '\0')
+			strings++;
+	return strings == SUMMARY_FIELDS;
+}
+
+/*
+ * Whether a record read back from the file is one this module could have
+ * written; the file is ours, but it sits in the data directory.
+ */
+static bool
+record_valid(const RefusalRecord *record, const char *data, AgRequest *scratch)
+{
+	uint8		hash[AG_HASH_LEN];
+	const char *err;
+
+	if (record->times < 1 || record->whole > 1 ||
+		!PG_VALID_BE_ENCODING(record->encoding))
+		return false;
+	if (!record->whole)
+		return summary_valid(data, record->len);
+	ag_sha256(data, record->len, hash);
+	return memcmp(hash, record->key, AG_HASH_LEN) == 0 &&
+		ag_request_decode((const uint8 *) data, record->len, scratch, &err);
+}
+
+/*
+ * Read the file the last shutdown wrote, oldest entry first, and remove it:
+ * a crash from now on must not bring back what this run forgets.
+ */
+static void
+refusals_load(void)
+{
+	FILE	   *file;
+	uint32		magic;
+	uint32		version;
+	int32		count;
+	RefusalRecord record;
+	char	   *data = palloc(REFUSAL_DATA_MAX);
+	AgRequest  *scratch = palloc(sizeof(AgRequest));
+
+	file = AllocateFile(REFUSALS_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("agentguard: could not read file \"%s\": %m", REFUSALS_FILE)));
+		return;
+	}
+
+	if (fread(&magic, sizeof(magic), 1, file) != 1 ||
+		fread(&version, sizeof(version), 1, file) != 1 ||
+		fread(&count, sizeof(count), 1, file) != 1 ||
+		magic != REFUSALS_FILE_MAGIC || version != REFUSALS_FILE_VERSION ||
+		count < 0)
+		goto damaged;
+	for (int32 i = 0; i < count; i++)
+	{
+		if (fread(&record, sizeof(record), 1, file) != 1 ||
+			record.len > REFUSAL_DATA_MAX ||
+			fread(data, 1, record.len, file) != record.len ||
+			!record_valid(&record, data, scratch) ||
+			hash_search(entries, record.key, HASH_FIND, NULL) != NULL)
+			goto damaged;
+		entry_store(&record, data);
+	}
+	if (fread(&magic, sizeof(magic), 1, file) != 1 || magic != REFUSALS_FILE_MAGIC)
+		goto damaged;
+	goto done;
+
+damaged:
+	ereport(LOG,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("agentguard: ignoring the rest of damaged file \"%s\"", REFUSALS_FILE),
+			 errdetail("agentguard.requests starts with the %ld recent refusals read before the damage.",
+					   hash_get_num_entries(entries))));
+done:
+	FreeFile(file);
+	unlink(REFUSALS_FILE);
+	pfree(scratch);
+	pfree(data);
+}
+
+/*
+ * on_shmem_exit callback of the postmaster: write the entries out, oldest
+ * first, so that reading them back in order rebuilds the list.  Nothing
+ * else runs by now, so no lock is taken.
+ */
+static void
+refusals_shmem_shutdown(int code, Datum arg pg_attribute_unused())
+{
+	FILE	   *file;
+	uint32		magic = REFUSALS_FILE_MAGIC;
+	uint32		version = REFUSALS_FILE_VERSION;
+	int32		count;
+	dlist_iter	iter;
+
+	/* after a crash shared memory is not to be trusted */
+	if (code != 0 || shared == NULL)
+		return;
+	if (shared->changing)
+	{
+		ereport(LOG,
+				(errmsg("agentguard: not saving the recent refusals: a server process stopped while changing them")));
+		return;
+	}
+
+	file = AllocateFile(REFUSALS_FILE_TMP, PG_BINARY_W);
+	if (file == NULL)
+		goto failed;
+	count = hash_get_num_entries(entries);
+	if (fwrite(&magic, sizeof(magic), 1, file) != 1 ||
+		fwrite(&version, sizeof(version), 1, file) != 1 ||
+		fwrite(&count, sizeof(count), 1, file) != 1)
+		goto failed;
+	dlist_reverse_foreach(iter, &shared->newest_first)
+	{
+		RefusalEntry *entry = dlist_container(RefusalEntry, recency, iter.cur);
+
+		if (fwrite(&entry->r, sizeof(entry->r), 1, file) != 1 ||
+			fwrite(entry->data, 1, entry->r.len, file) != entry->r.len)
+			goto failed;
+	}
+	if (fwrite(&magic, sizeof(magic), 1, file) != 1)
+		goto failed;
+	if (FreeFile(file) != 0)
+	{
+		file = NULL;
+		goto failed;
+	}
+	(void) durable_rename(REFUSALS_FILE_TMP, REFUSALS_FILE, LOG);
+	return;
+
+failed:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("agentguard: could not write file \"%s\": %m", REFUSALS_FILE_TMP),
+			 errdetail("The recent refusals in agentguard.requests are not kept across this restart.")));
+	if (file != NULL)
+		FreeFile(file);
+	unlink(REFUSALS_FILE_TMP);
+}
+
+static void
+refusals_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(refusals_memsize());
+	RequestNamedLWLockTranche(TRANCHE_NAME, 1);
+}
+
+static void
+refusals_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	/* the postmaster gets here again after a crash */
+	shared = NULL;
+	entries = NULL;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("agentguard refusals", sizeof(RefusalShared), &found);
+	if (!found)
+	{
+		shared->lock = &(GetNamedLWLockTranche(TRANCHE_NAME))->lock;
+		dlist_init(&shared->newest_first);
+		shared->changing = false;
+	}
+	info.keysize = AG_HASH_LEN;
+	info.entrysize = sizeof(RefusalEntry);
+	entries = ShmemInitHash("agentguard refusals hash",
+							ag_max_requests, ag_max_requests,
+							&info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+
+	/* the postmaster, or a single-user backend, keeps them across restarts */
+	if (!IsUnderPostmaster)
+		on_shmem_exit(refusals_shmem_shutdown, (Datum) 0);
+
+	/* no other process runs yet when the memory is new */
+	if (!found)
+		refusals_load();
+}
+
+void
+ag_refusals_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = refusals_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = refusals_shmem_startup;
+}
+
+static char *
+objects_of(const AgRequest *request)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < request->ntargets; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
+	}
+	return buf.data;
+}
+
+enum
+{
+	COL_CODE,
+	COL_REFUSED_AT,
+	COL_ROLE,
+	COL_DATABASE,
+	COL_ACTION,
+	COL_OBJECTS,
+	COL_STATEMENT,
+	COL_TIMES,
+	NUM_COLS
+};
+
+/* one row of the view, allocated in the current (per-row) memory context */
+static void
+entry_values(const RefusalEntry *entry, AgRequest *request,
+			 Datum *values, bool *nulls)
+{
+	int			encoding = entry->r.encoding;
+
+	memset(nulls, 0, NUM_COLS * sizeof(bool));
+	values[COL_REFUSED_AT] = TimestampTzGetDatum(entry->r.refused_at);
+	values[COL_TIMES] = Int32GetDatum(entry->r.times);
+
+	if (entry->r.whole)
+	{
+		const uint8 *body = (const uint8 *) entry->data;
+		const char *err;
+		char	   *code;
+		char	   *objects;
+		StringInfoData statement;
+
+		/* checked when it was kept or read back from the file */
+		if (!ag_request_decode(body, entry->r.len, request, &err))
+			elog(ERROR, "agentguard: a kept request does not decode: %s", err);
+
+		code = palloc(ag_code_length(entry->r.len) + 1);
+		ag_code_format(AG_REQUEST_PREFIX, body, entry->r.len, code);
+		values[COL_CODE] = CStringGetTextDatum(code);
+		values[COL_ROLE] = text_from(request->role.ptr, request->role.len, encoding);
+		values[COL_DATABASE] = text_from(request->database.ptr, request->database.len, encoding);
+		values[COL_ACTION] = text_from(request->action.ptr, request->action.len, encoding);
+		objects = objects_of(request);
+		values[COL_OBJECTS] = text_from(objects, strlen(objects), encoding);
+		initStringInfo(&statement);
+		appendBinaryStringInfo(&statement, request->statement.ptr, request->statement.len);
+		if (request->flags & AG_REQ_STATEMENT_CUT)
+			appendStringInfoString(&statement, CUT_MARK);
+		values[COL_STATEMENT] = text_from(statement.data, statement.len, encoding);
+	}
+	else
+	{
+		const char *field = entry->data;
+		static const int columns[SUMMARY_FIELDS] = {
+			COL_ROLE, COL_DATABASE, COL_ACTION, COL_OBJECTS, COL_STATEMENT
+		};
+
+		nulls[COL_CODE] = true;
+		for (int i = 0; i < SUMMARY_FIELDS; i++)
+		{
+			size_t		len = strlen(field);
+
+			values[columns[i]] = text_from(field, len, encoding);
+			field += len + 1;
+		}
+	}
+}
+
+/*
+ * agentguard._requests(), behind the view agentguard.requests.  EXECUTE is
+ * granted to pg_monitor only; agent sessions are refused here as well,
+ * since a superuser's agent session passes every privilege check.
+ */
+Datum
+agentguard_requests(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext rowcontext;
+	AgRequest  *request;
+	dlist_iter	iter;
+
+	if (ag_session_is_agent())
+		ag_refuse_outright("read agentguard.requests",
+						   "It shows which statements sessions were refused, with the request codes a DBA signs.");
+	if (shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("agentguard: recent refusals are not kept in this server process"),
+				 errdetail("agentguard keeps them only when it is loaded at server start and not in binary upgrade mode.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	request = palloc(sizeof(AgRequest));
+	rowcontext = AllocSetContextCreate(CurrentMemoryContext,
+									   "agentguard requests row",
+									   ALLOCSET_DEFAULT_SIZES);
+
+	/* an error below (say, text that this database cannot hold) releases the lock */
+	LWLockAcquire(shared->lock, LW_SHARED);
+	dlist_foreach(iter, &shared->newest_first)
+	{
+		RefusalEntry *entry = dlist_container(RefusalEntry, recency, iter.cur);
+		Datum		values[NUM_COLS];
+		bool		nulls[NUM_COLS];
+		MemoryContext old = MemoryContextSwitchTo(rowcontext);
+
+		entry_values(entry, request, values, nulls);
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(rowcontext);
+	}
+	LWLockRelease(shared->lock);
+
+	MemoryContextDelete(rowcontext);
+	pfree(request);
+	return (Datum) 0;
+}

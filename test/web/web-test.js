@@ -1,0 +1,520 @@
+#!/usr/bin/env node
+/*
+ * End-to-end test of the approval page (web/index.html) in headless Chromium.
+ *
+ * A throwaway PostgreSQL cluster with agentguard preloaded refuses an agent's
+ * TRUNCATE; the page decodes the request code from the refusal and signs it
+ * with a key file made by `agentguard keygen`; the token it gives is confirmed
+ * in the database, and the TRUNCATE then runs, once.  Along the way the page's
+ * decoding and its token are compared with what the agentguard command-line
+ * tool says about them, and the page's error messages are checked.
+ *
+ * Run through scripts/web-test.sh, which installs the npm packages.
+ * Environment:
+ *   PG_CONFIG            pg_config of the server to use (default: pg_config)
+ *   CHROMIUM             browser binary (default: /usr/bin/chromium)
+ *   WEB_TEST_SCREENSHOTS directory for the screenshots (default: a new temp dir)
+ *   WEB_TEST_KEEP        keep the temp dir (cluster, keys, log) when set
+ */
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const net = require('net');
+const {spawnSync} = require('child_process');
+const {pathToFileURL} = require('url');
+const {chromium} = require('playwright-core');
+const {Client} = require('pg');
+
+const repo = path.resolve(__dirname, '..', '..');
+const pageUrl = pathToFileURL(path.join(repo, 'web', 'index.html')).href;
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const shotDir = process.env.WEB_TEST_SCREENSHOTS ||
+	fs.mkdtempSync(path.join(os.tmpdir(), 'agentguard-web-shots-'));
+
+/* ---- reporting: TAP-like lines, then "N passed, N failed" ---- */
+
+let passed = 0;
+let failed = 0;
+let n = 0;
+
+function check(name, ok, info) {
+	n++;
+	if (ok) {
+		passed++;
+		console.log(`ok ${n} - ${name}`);
+	} else {
+		failed++;
+		console.log(`not ok ${n} - ${name}`);
+		if (info !== undefined)
+			for (const line of String(info).split('\n'))
+				console.log(`#   ${line}`);
+	}
+	return ok;
+}
+
+function checkEqual(name, got, want) {
+	return check(name, got === want, `got:  ${JSON.stringify(got)}\nwant: ${JSON.stringify(want)}`);
+}
+
+/* ---- processes ---- */
+
+function run(cmd, args, opts = {}) {
+	const r = spawnSync(cmd, args, {encoding: 'utf8', ...opts});
+	if (r.error)
+		throw new Error(`${cmd}: ${r.error.message}`);
+	return {status: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+function mustRun(cmd, args, opts) {
+	const r = run(cmd, args, opts);
+	if (r.status !== 0)
+		throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+	return r;
+}
+
+const isRoot = process.getuid && process.getuid() === 0;
+
+/* the server will not run as root: as root, run it as "postgres" */
+function asServerUser(cmd, args) {
+	return isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.unref();
+		srv.on('error', reject);
+		srv.listen(0, '127.0.0.1', () => {
+			const {port} = srv.address();
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+/* ---- the cluster ---- */
+
+const pgConfig = process.env.PG_CONFIG || 'pg_config';
+const bindir = mustRun(pgConfig, ['--bindir']).stdout.trim();
+const agentguard = path.join(bindir, 'agentguard');
+
+function serverBin(name) {
+	for (const dir of [bindir, '/usr/lib/postgresql/15/bin']) {
+		const p = path.join(dir, name);
+		if (fs.existsSync(p))
+			return p;
+	}
+	throw new Error(`cannot find ${name} in ${bindir}`);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agentguard-web-'));
+const datadir = path.join(tmp, 'data');
+const logfile = path.join(tmp, 'server.log');
+let serverStarted = false;
+
+async function startCluster() {
+	if (isRoot) {
+		const uid = Number(mustRun('id', ['-u', 'postgres']).stdout.trim());
+		const gid = Number(mustRun('id', ['-g', 'postgres']).stdout.trim());
+		fs.chownSync(tmp, uid, gid);
+	}
+	fs.chmodSync(tmp, 0o755);
+	let [cmd, args] = asServerUser(serverBin('initdb'),
+		['-D', datadir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
+	mustRun(cmd, args);
+	const port = await freePort();
+	fs.appendFileSync(path.join(datadir, 'postgresql.conf'), [
+		`port = ${port}`,
+		"listen_addresses = ''",
+		`unix_socket_directories = '${tmp}'`,
+		"shared_preload_libraries = 'agentguard'",
+		"agentguard.environment = 'staging'",
+		'fsync = off',
+		'',
+	].join('\n'));
+	[cmd, args] = asServerUser(serverBin('pg_ctl'), ['-D', datadir, '-l', logfile, '-w', '-t', '60', 'start']);
+	mustRun(cmd, args);
+	serverStarted = true;
+	return port;
+}
+
+function stopCluster() {
+	if (!serverStarted)
+		return;
+	const [cmd, args] = asServerUser(serverBin('pg_ctl'), ['-D', datadir, '-m', 'immediate', '-w', 'stop']);
+	run(cmd, args);
+	serverStarted = false;
+}
+
+/* the error a statement fails with, or null */
+async function errorOf(client, sql) {
+	try {
+		await client.query(sql);
+		return null;
+	} catch (e) {
+		return e;
+	}
+}
+
+function requestCode(err) {
+	const m = err && err.detail && /^request: (\S+)$/m.exec(err.detail);
+	return m ? m[1] : null;
+}
+
+/* ---- the page ---- */
+
+async function pasteCode(page, text) {
+	await page.fill('#code', text);
+}
+
+const visible = (page, sel) => page.isVisible(sel);
+const textOf = (page, sel) => page.textContent(sel);
+
+async function waitText(page, sel, re, timeout = 10000) {
+	try {
+		await page.waitForFunction(([s, src]) => {
+			const e = document.querySelector(s);
+			return e && !e.hidden && new RegExp(src).test(e.textContent);
+		}, [sel, re.source], {timeout});
+		return true;
+	} catch (e) {
+		return false;
+	}
+}
+
+async function waitValue(page, sel, timeout = 10000) {
+	try {
+		await page.waitForFunction(s => {
+			const e = document.querySelector(s);
+			return e && e.value !== '' && !document.getElementById('result').hidden;
+		}, sel, {timeout});
+		return page.inputValue(sel);
+	} catch (e) {
+		return '';
+	}
+}
+
+/* ---- the test ---- */
+
+async function main() {
+	const port = await startCluster();
+	const connect = async user => {
+		const c = new Client({host: tmp, port, user, database: 'postgres'});
+		await c.connect();
+		return c;
+	};
+	const dba = await connect('postgres');
+	const cli = args => run(agentguard, args);
+
+	/* a key, trusted in the database */
+	const keyFile = path.join(tmp, 'dba.pem');
+	const keygen = cli(['keygen', '--out', keyFile]);
+	check('agentguard keygen makes a key', keygen.status === 0, keygen.stderr);
+	const publicKey = keygen.stdout.trim();
+	const keyIdLine = cli(['inspect', publicKey]).stdout.match(/key id: ([0-9a-f]+)/);
+	const cliKeyId = keyIdLine ? keyIdLine[1] : '?';
+
+	await dba.query('CREATE EXTENSION agentguard');
+	await dba.query('SELECT agentguard.add_signer($1, $2)', ['dba', publicKey]);
+	await dba.query(`CREATE ROLE bot LOGIN;
+		SECURITY LABEL FOR agentguard ON ROLE bot IS 'agent';
+		CREATE TABLE t (id int);
+		INSERT INTO t SELECT generate_series(1, 100);
+		ALTER TABLE t OWNER TO bot`);
+	const systemIdentifier = (await dba.query(
+		'SELECT system_identifier::text AS s FROM pg_control_system()')).rows[0].s;
+
+	/* the agent is refused */
+	const bot = await connect('bot');
+	const refusal = await errorOf(bot, 'TRUNCATE t');
+	check('the agent\'s TRUNCATE is refused with 42501', refusal && refusal.code === '42501',
+		refusal ? refusal.message : 'it ran');
+	const code = requestCode(refusal);
+	check('the refusal carries a request code', code && code.startsWith('agr1.'),
+		refusal && refusal.detail);
+	const cliDescribe = cli(['inspect', code]).stdout;
+
+	/* the browser (playwright gives it a fresh profile; HOME is ours too) */
+	const profile = fs.mkdtempSync(path.join(tmp, 'chromium-'));
+	const browser = await chromium.launch({
+		executablePath: chromiumPath,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		env: {...process.env, HOME: profile, XDG_CONFIG_HOME: profile, XDG_CACHE_HOME: profile},
+		timeout: 60000,
+	});
+	try {
+		const context = await browser.newContext({viewport: {width: 1000, height: 900}});
+		const page = await context.newPage();
+		const requests = [];
+		const problems = [];
+		page.on('request', r => requests.push(r.url()));
+		page.on('pageerror', e => problems.push('page error: ' + e.message));
+		page.on('console', m => {
+			if (m.type() === 'error' || m.type() === 'warning')
+				problems.push(`console ${m.type()}: ${m.text()}`);
+		});
+		await page.goto(pageUrl);
+		check('the page loads its script (no CSP or script errors)',
+			await page.evaluate(() => typeof window.agentguard === 'object'), problems.join('\n'));
+
+		/* decoding, environment first */
+		await pasteCode(page, code);
+		check('the decoded request appears at once', await visible(page, '#decoded'));
+		checkEqual('environment shown', await textOf(page, '#f-environment'), 'staging');
+		checkEqual('action shown', await textOf(page, '#f-action'), 'TRUNCATE');
+		checkEqual('objects shown', await textOf(page, '#f-objects'), 'public.t');
+		checkEqual('database shown', await textOf(page, '#f-database'), 'postgres');
+		checkEqual('cluster shown in decimal as pg_control_system() shows it',
+			await textOf(page, '#f-cluster'), systemIdentifier);
+		checkEqual('role shown', await textOf(page, '#f-role'), 'bot');
+		checkEqual('statement shown', await textOf(page, '#f-statement'), 'TRUNCATE t');
+		check('not marked as cut', !(await visible(page, '#f-cut')));
+		checkEqual('plain text matches agentguard inspect', await textOf(page, '#f-plain'), cliDescribe);
+		const layout = await page.evaluate(() => {
+			const env = document.getElementById('f-environment');
+			const act = document.getElementById('f-action');
+			return {
+				envTop: env.getBoundingClientRect().top,
+				actTop: act.getBoundingClientRect().top,
+				envSize: parseFloat(getComputedStyle(env).fontSize),
+				actSize: parseFloat(getComputedStyle(act).fontSize),
+			};
+		});
+		check('environment comes first and largest',
+			layout.envTop < layout.actTop && layout.envSize >= 1.5 * layout.actSize, JSON.stringify(layout));
+
+		/* the whole error text pasted: the code is found in it */
+		await pasteCode(page, `ERROR:  ${refusal.message}\nDETAIL:  ${refusal.detail}\nHINT:  ${refusal.hint}`);
+		checkEqual('the code is found in a pasted error message', await textOf(page, '#f-plain'), cliDescribe);
+
+		/* bad input */
+		await pasteCode(page, 'hello');
+		check('a word that is no code is refused clearly',
+			await waitText(page, '#code-error', /not a request code/), await textOf(page, '#code-error'));
+		check('nothing is decoded for it', !(await visible(page, '#decoded')));
+		await pasteCode(page, code.slice(0, -3));
+		check('a damaged code gets an error', await waitText(page, '#code-error', /request|code/));
+		await pasteCode(page, code.slice(0, 10) + '\u201d');
+		check('typographic quotes are named', await waitText(page, '#code-error', /non-ASCII/));
+
+		/* malformed codes and tokens of any length: an error, never an exception */
+		const robust = await page.evaluate(([c, seed]) => {
+			const ag = window.agentguard;
+			const body = ag.base64urlDecode(c.slice(5));
+			let state = seed;
+			const rand = () => (state = (state * 1103515245 + 12345) >>> 0) / 4294967296;
+			const failures = [];
+			const tryBoth = bytes => {
+				for (const [prefix, parse] of [['agr1.', ag.parseRequest], ['agt1.', ag.parseToken]]) {
+					try {
+						const r = parse(prefix + ag.base64urlEncode(bytes));
+						if (!r || (!r.error && !r.request && !r.token))
+							failures.push('no answer for ' + prefix);
+					} catch (e) {
+						failures.push(prefix + ': ' + e.message);
+					}
+				}
+			};
+			for (let len = 0; len <= body.length + 200; len++)
+				tryBoth(body.slice(0, len));
+			for (let i = 0; i < 3000; i++) {
+				const b = Uint8Array.from(body);
+				for (let k = 0; k < 1 + Math.floor(rand() * 4); k++)
+					b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+				tryBoth(b);
+				const t = new Uint8Array(3 + b.length + 104);
+				t[0] = 1; t[1] = b.length >> 8; t[2] = b.length & 255;
+				t.set(b, 3);
+				tryBoth(t.slice(0, Math.floor(rand() * t.length) + 1));
+			}
+			return failures.slice(0, 5);
+		}, [code, 12345]);
+		check('malformed codes and tokens give errors, never exceptions', robust.length === 0, robust.join('\n'));
+
+		/* wrong key files */
+		await pasteCode(page, code);
+		const wrongKeys = [
+			['notes.txt', 'just some text\n', /not a PEM key file/],
+			['dba.pub', publicKey + '\n', /public key/],
+		];
+		const openssl = run('sh', ['-c', 'command -v openssl']).stdout.trim();
+		if (openssl) {
+			for (const [name, args] of [['rsa.pem', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024']],
+				['ec.pem', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']]]) {
+				const out = run(openssl, ['genpkey', ...args]);
+				if (out.status === 0)
+					wrongKeys.push([name, out.stdout, name === 'rsa.pem' ? /RSA key, not an Ed25519 key/ :
+						/EC key, not an Ed25519 key/]);
+			}
+		}
+		for (const [name, content, re] of wrongKeys) {
+			const file = path.join(tmp, name);
+			fs.writeFileSync(file, content);
+			await page.setInputFiles('#key', file);
+			check(`a wrong key file (${name}) is refused clearly`, await waitText(page, '#key-error', re),
+				await textOf(page, '#key-error'));
+			if (name === 'rsa.pem')
+				await page.screenshot({path: path.join(shotDir, 'wrong-key.png'), fullPage: true});
+			await page.click('#sign');
+			check(`Sign with the wrong key (${name}) gives no token`,
+				await waitText(page, '#sign-error', /./) && !(await visible(page, '#result')));
+		}
+
+		/* the real key */
+		await page.setInputFiles('#key', keyFile);
+		check('the key file loads and shows its key id',
+			await waitText(page, '#key-status', new RegExp('key id ' + cliKeyId)),
+			(await textOf(page, '#key-status')) + ' / ' + (await textOf(page, '#key-error')));
+		checkEqual('time to live defaults to 15m', await page.inputValue('#ttl'), '15m');
+		await page.click('#sign');
+		const token = await waitValue(page, '#token');
+		check('Sign gives a token', /^agt1\.[A-Za-z0-9_-]+$/.test(token), token || await textOf(page, '#sign-error'));
+		checkEqual('the SQL is ready to copy', await page.inputValue('#sql'),
+			`SELECT agentguard.confirm('${token}');`);
+		check('validity shown', await waitText(page, '#validity', /valid for 15m, until .* UTC.*staging/),
+			await textOf(page, '#validity'));
+
+		await page.screenshot({path: path.join(shotDir, 'signed.png'), fullPage: true});
+
+		/* the CLI reads the page's token as one of its own */
+		const inspected = cli(['inspect', '--public-key', publicKey, token]);
+		check('agentguard inspect --public-key verifies the page\'s token',
+			inspected.status === 0 && /^signature: +valid for /m.test(inspected.stdout),
+			inspected.stdout + inspected.stderr);
+		checkEqual('the token approves exactly the request',
+			inspected.stdout.split('\n').slice(1, 8).join('\n') + '\n', cliDescribe);
+		check('the token names the signer', inspected.stdout.includes(`signer key id: ${cliKeyId}\n`),
+			inspected.stdout);
+		check('the token is valid for 15m', /^valid for: +15m$/m.test(inspected.stdout), inspected.stdout);
+		const cliSigned = cli(['sign', '--key', keyFile, code]);
+		const cliToken = cliSigned.stdout.trim();
+		check('agentguard sign signs the same code', cliSigned.status === 0, cliSigned.stderr);
+		checkEqual('page and CLI tokens have the same length', token.length, cliToken.length);
+		const shape = text => text.split('\n').filter(l => !/^(issued|expires|nonce):/.test(l)).join('\n');
+		checkEqual('page and CLI tokens inspect alike (but for times and nonce)',
+			shape(inspected.stdout), shape(cli(['inspect', '--public-key', publicKey, cliToken]).stdout));
+
+		/* the page reads tokens back, like agentguard inspect */
+		await pasteCode(page, token);
+		check('a pasted token is decoded, not signed',
+			await waitText(page, '#code-note', /token, not a request code/) &&
+			(await textOf(page, '#decoded-heading')) === 'This token approves');
+		await page.fill('#verify-key', publicKey);
+		check('the page verifies the token\'s signature', await waitText(page, '#verify-result', /^valid for agk1\./));
+		await page.click('#decoded summary');
+		await page.screenshot({path: path.join(shotDir, 'token.png'), fullPage: true});
+		checkEqual('token plain text matches agentguard inspect --public-key',
+			await textOf(page, '#f-plain'), inspected.stdout);
+		await page.click('#sign');
+		check('Sign with a token pasted explains itself',
+			await waitText(page, '#sign-error', /request code/) && !(await visible(page, '#result')));
+		const otherKey = path.join(tmp, 'other.pem');
+		const other = cli(['keygen', '--out', otherKey]).stdout.trim();
+		await page.fill('#verify-key', other);
+		check('a wrong public key does not verify', await waitText(page, '#verify-result', /^DOES NOT VERIFY/));
+
+		/* the database accepts the page's token, once */
+		const before = await errorOf(bot, 'TRUNCATE t');
+		check('still refused before confirmation', before && before.code === '42501');
+		let confirmed = null;
+		try {
+			confirmed = (await dba.query('SELECT agentguard.confirm($1) AS c', [token])).rows[0].c;
+		} catch (e) {
+			confirmed = null;
+			check('agentguard.confirm accepts the page\'s token', false, e.message);
+		}
+		if (confirmed !== null)
+			check('agentguard.confirm accepts the page\'s token', typeof confirmed === 'string' && confirmed.length > 0,
+				confirmed);
+		const ran = await errorOf(bot, 'TRUNCATE t');
+		check('the agent\'s TRUNCATE now runs', ran === null, ran && ran.message);
+		checkEqual('the table is empty', (await bot.query('SELECT count(*)::int AS n FROM t')).rows[0].n, 0);
+		await bot.query('INSERT INTO t VALUES (1)');
+		const again = await errorOf(bot, 'TRUNCATE t');
+		check('and only once: the next TRUNCATE is refused', again && again.code === '42501',
+			again ? again.message : 'it ran');
+		const reuse = await errorOf(dba, `SELECT agentguard.confirm('${token}')`);
+		check('the used token is not accepted again', reuse !== null);
+
+		/* keyboard only, another lifetime: Tab from the TTL to Sign, Enter */
+		await pasteCode(page, code);
+		await page.fill('#ttl', '15x');
+		check('a bad lifetime is named', await waitText(page, '#ttl-error', /15x.*must be a number/));
+		await page.fill('#ttl', '10m');
+		check('a good lifetime clears the error', !(await visible(page, '#ttl-error')));
+		await page.focus('#ttl');
+		await page.keyboard.press('Tab');
+		checkEqual('Tab from the lifetime reaches Sign',
+			await page.evaluate(() => document.activeElement.id), 'sign');
+		await page.keyboard.press('Enter');
+		const token10 = await waitValue(page, '#token');
+		const inspected10 = cli(['inspect', '--public-key', publicKey, token10]);
+		check('a 10m token signed from the keyboard verifies',
+			inspected10.status === 0 && /^valid for: +10m$/m.test(inspected10.stdout), inspected10.stdout + inspected10.stderr);
+		await page.fill('#ttl', '2h');
+		await page.click('#sign');
+		check('a lifetime above 1h is signed with a warning',
+			await waitText(page, '#ttl-note', /max_token_ttl/));
+
+		/* an unnamed environment, control characters, a statement cut for display */
+		await dba.query("ALTER SYSTEM SET agentguard.environment = ''");
+		await dba.query('SELECT pg_reload_conf()');
+		/* the postmaster reloads before it tells this backend to */
+		for (let i = 0; i < 100; i++) {
+			if ((await dba.query('SHOW agentguard.environment')).rows[0]['agentguard.environment'] === '')
+				break;
+			await sleep(100);
+		}
+		await dba.query('CREATE TABLE "odd\x1bname" (id int); ALTER TABLE "odd\x1bname" OWNER TO bot');
+		const bot2 = await connect('bot');
+		const longSql = 'DROP TABLE "odd\x1bname" /* \u202eevil\u202c ' + 'x'.repeat(2100) + ' */';
+		const refusal2 = await errorOf(bot2, longSql);
+		const code2 = requestCode(refusal2);
+		check('a second refusal carries a code', code2 !== null, refusal2 && refusal2.message);
+		await pasteCode(page, code2);
+		check('an empty environment shows as unnamed',
+			await waitText(page, '#f-environment', /^unnamed$/) && await visible(page, '#f-environment-note'));
+		check('control characters are escaped', (await textOf(page, '#f-objects')).includes('\\x1b'),
+			await textOf(page, '#f-objects'));
+		check('bidirectional overrides are escaped',
+			(await textOf(page, '#f-statement')).includes('\\u202eevil\\u202c'), await textOf(page, '#f-statement'));
+		check('a long statement is marked as cut for display', await visible(page, '#f-cut'));
+		checkEqual('plain text matches agentguard inspect (with the page\'s extra escapes)',
+			await textOf(page, '#f-plain'),
+			cli(['inspect', code2]).stdout.replace('\u202e', '\\u202e').replace('\u202c', '\\u202c'));
+		await page.screenshot({path: path.join(shotDir, 'unnamed-cut.png'), fullPage: true});
+		await bot2.end();
+
+		/* nothing left the page */
+		const offPage = requests.filter(u => !u.startsWith('file:'));
+		check('the page made no network requests', offPage.length === 0, offPage.join('\n'));
+		check('the page logged no errors', problems.length === 0, problems.join('\n'));
+		await context.close();
+	} finally {
+		await browser.close();
+		await bot.end();
+		await dba.end();
+	}
+}
+
+main()
+	.catch(e => {
+		check('the test ran to the end', false, e && e.stack ? e.stack : e);
+		if (fs.existsSync(logfile))
+			console.log('# server log (last lines):\n' +
+				fs.readFileSync(logfile, 'utf8').split('\n').slice(-30).map(l => '#   ' + l).join('\n'));
+	})
+	.finally(() => {
+		stopCluster();
+		if (process.env.WEB_TEST_KEEP)
+			console.log(`# kept ${tmp}`);
+		else
+			fs.rmSync(tmp, {recursive: true, force: true});
+		console.log(`# screenshots in ${shotDir}`);
+		console.log(`${passed} passed, ${failed} failed`);
+		process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+	});
