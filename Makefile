@@ -22,7 +22,7 @@ SHLIB_LINK = -lcrypto
 
 REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml requests quarantine
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
-ISOLATION = labels double_use
+ISOLATION = labels double_use quarantine_race
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
 TAP_TESTS = 1
 
