@@ -139,6 +139,7 @@ REVOKE ALL ON agentguard.signers, agentguard.confirmations, agentguard.audit FRO
 SELECT pg_catalog.pg_extension_config_dump('agentguard.signers', '');
 SELECT pg_catalog.pg_extension_config_dump('agentguard.confirmations', '');
 SELECT pg_catalog.pg_extension_config_dump('agentguard.audit', '');
+SELECT pg_catalog.pg_extension_config_dump('agentguard.audit_id_seq', '');
 
 CREATE FUNCTION agentguard.add_signer(name text, public_key text) RETURNS void
     LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'agentguard_add_signer';

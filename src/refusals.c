@@ -54,6 +54,7 @@ PG_FUNCTION_INFO_V1(agentguard_requests);
 
 /* what marks a cut text in the view */
 #define CUT_MARK			" [...]"
+#define CUT_MARK_LEN		((int) sizeof(CUT_MARK) - 1)
 
 /* a role, database or action name is short; this only bounds a summary */
 #define SUMMARY_NAME_MAX	NAMEDATALEN
@@ -143,19 +144,33 @@ entry_store(const RefusalRecord *record, const char *data)
 	dlist_push_head(&shared->newest_first, &entry->recency);
 }
 
+/* the targets as the view shows them */
+static char *
+objects_of(const AgRequest *request)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < request->ntargets; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
+	}
+	return buf.data;
+}
+
 /*
  * Add s to a summary as a NUL-terminated string of at most budget bytes,
  * cut at a character boundary and marked when it does not fit or when it
  * was cut already (a long statement's shown text).
  */
 static void
-summary_add(StringInfo buf, const char *s, size_t len, bool cut, int budget)
+summary_add(StringInfo buf, const char *s, int len, bool cut, int budget)
 {
-	int			mark = cut ? strlen(CUT_MARK) : 0;
-
-	if ((int) len + mark > budget)
+	if (len + (cut ? CUT_MARK_LEN : 0) > budget)
 	{
-		len = pg_mbcliplen(s, len, budget - strlen(CUT_MARK));
+		len = pg_mbcliplen(s, len, budget - CUT_MARK_LEN);
 		cut = true;
 	}
 	appendBinaryStringInfo(buf, s, len);
@@ -171,28 +186,22 @@ summary_add(StringInfo buf, const char *s, size_t len, bool cut, int budget)
 static void
 summarize(const AgRequest *request, StringInfo buf)
 {
-	StringInfoData objects;
-	int			room;
+	char	   *objects;
+	int			statement_room = AG_STATEMENT_SHOWN_MAX + CUT_MARK_LEN;
+	int			objects_room;
 
 	summary_add(buf, request->role.ptr, request->role.len, false, SUMMARY_NAME_MAX);
 	summary_add(buf, request->database.ptr, request->database.len, false, SUMMARY_NAME_MAX);
 	summary_add(buf, request->action.ptr, request->action.len, false, SUMMARY_NAME_MAX);
 
-	initStringInfo(&objects);
-	for (int i = 0; i < request->ntargets; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(&objects, ", ");
-		appendBinaryStringInfo(&objects, request->targets[i].ptr, request->targets[i].len);
-	}
-	room = REFUSAL_DATA_MAX - buf->len -
-		(AG_STATEMENT_SHOWN_MAX + (int) strlen(CUT_MARK) + 1) - 1;
-	summary_add(buf, objects.data, objects.len, false, room);
+	/* both strings end in a NUL */
+	objects = objects_of(request);
+	objects_room = REFUSAL_DATA_MAX - buf->len - (statement_room + 1) - 1;
+	summary_add(buf, objects, strlen(objects), false, objects_room);
 	summary_add(buf, request->statement.ptr, request->statement.len,
-				(request->flags & AG_REQ_STATEMENT_CUT) != 0,
-				AG_STATEMENT_SHOWN_MAX + strlen(CUT_MARK));
+				(request->flags & AG_REQ_STATEMENT_CUT) != 0, statement_room);
 	Assert(buf->len <= REFUSAL_DATA_MAX);
-	pfree(objects.data);
+	pfree(objects);
 }
 
 /*
@@ -457,21 +466,6 @@ ag_refusals_init(void)
 	shmem_request_hook = refusals_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = refusals_shmem_startup;
-}
-
-static char *
-objects_of(const AgRequest *request)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < request->ntargets; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
-	}
-	return buf.data;
 }
 
 enum
