@@ -62,5 +62,6 @@ demo:
 bench: install
 	bench/instructions.sh
 	bench/pgbench.sh
+	bench/quarantine.sh
 
 .PHONY: test demo bench

@@ -1,0 +1,46 @@
+#!/bin/bash
+# Quarantining and restoring a table costs a catalog change, not a copy:
+# time DROP (quarantined), restore, and a plain DROP for tables of 10
+# thousand and 10 million rows, printed as ratios to the plain DROP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/common.sh
+
+SIZES=${BENCH_QUARANTINE_ROWS:-"10000 10000000"}
+REPEAT=${BENCH_REPEAT:-3}
+init_cluster
+start_server agentguard
+psql_q -c 'CREATE EXTENSION agentguard' postgres
+
+ms() { # SQL -> elapsed milliseconds of its last statement
+	psql_q -c '\timing on' -c "$1" postgres | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+make_table() { # name rows
+	psql_q -c "CREATE TABLE $1 (id bigint PRIMARY KEY, payload text);
+		INSERT INTO $1 SELECT g, md5(g::text) FROM generate_series(1, $2) g;
+		CHECKPOINT;" postgres >/dev/null
+}
+
+printf '\n%-12s %-22s %12s %8s\n' rows operation "ms (median)" ratio
+for rows in $SIZES; do
+	plain="" quarantine="" restore=""
+	make_table "keep_$rows" "$rows"
+	for i in $(seq "$REPEAT"); do
+		quarantine+="$(ms "SET agentguard.quarantine_drops = 'all'; DROP TABLE keep_$rows") "
+		restore+="$(ms "SELECT agentguard.restore(max(id)) FROM agentguard.quarantine") "
+	done
+	# a plain DROP needs a fresh table each time; big ones are made once
+	plain_runs=$REPEAT
+	[ "$rows" -gt 1000000 ] && plain_runs=1
+	for i in $(seq "$plain_runs"); do
+		make_table "gone_$rows" "$rows"
+		plain+="$(ms "SET agentguard.quarantine_drops = 'off'; DROP TABLE gone_$rows") "
+	done
+	base=$(echo "$plain" | median)
+	for op in plain quarantine restore; do
+		value=$(echo "${!op}" | median)
+		label=$(case $op in plain) echo "DROP, destroyed" ;; quarantine) echo "DROP, quarantined" ;; restore) echo "restore" ;; esac)
+		printf '%-12s %-22s %12.2f %8.2f\n' "$rows" "$label" "$value" "$(echo "$value / $base" | bc -l)"
+	done
+done
