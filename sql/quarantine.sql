@@ -238,6 +238,35 @@ RESET agentguard.quarantine_drops;
 SELECT to_regclass('shop.order_totals') AS gone, count(*) AS not_in_quarantine
 FROM agentguard.quarantine WHERE original_name = 'order_totals';
 
+-- views, sequences, several tables at once, and what depends on them in
+-- other places: defaults that use a sequence, functions of a row type
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE public.pa (id int PRIMARY KEY);
+CREATE TABLE public.pb (id int REFERENCES public.pa);
+INSERT INTO public.pa VALUES (1), (2);
+INSERT INTO public.pb VALUES (1);
+CREATE FUNCTION public.pa_label(x public.pa) RETURNS text LANGUAGE sql AS $$ SELECT 'pa ' || x.id $$;
+CREATE VIEW public.pa_view AS SELECT * FROM public.pa;
+CREATE SEQUENCE public.counter;
+SELECT nextval('public.counter'), nextval('public.counter');
+CREATE TABLE public.uses_counter (id int DEFAULT nextval('public.counter'));
+DROP VIEW public.pa_view;
+DROP SEQUENCE public.counter CASCADE;
+SELECT pg_get_expr(adbin, adrelid) AS default_left FROM pg_attrdef WHERE adrelid = 'public.uses_counter'::regclass;
+DROP TABLE public.pa, public.pb CASCADE;
+SELECT to_regclass('public.pa') AS pa, to_regclass('public.pb') AS pb,
+       (SELECT count(*) FROM pg_proc WHERE proname = 'pa_label') AS labels;
+SELECT kind, original_name FROM agentguard.quarantine_objects
+WHERE id = (SELECT max(id) FROM agentguard.quarantine) ORDER BY position;
+RESET agentguard.quarantine_drops;
+SELECT agentguard.restore(id) FROM agentguard.quarantine
+WHERE original_name IN ('pa', 'counter', 'pa_view') ORDER BY id DESC;
+SELECT pa_label(pa) FROM public.pa ORDER BY id;
+SELECT * FROM public.pb;
+SELECT * FROM public.pa_view ORDER BY id;
+SELECT nextval('public.counter') AS counter_goes_on,
+       pg_get_expr(adbin, adrelid) AS default_back FROM pg_attrdef WHERE adrelid = 'public.uses_counter'::regclass;
+
 -- every quarantine, restore and purge is in the audit table
 SELECT event, count(*) FROM agentguard.audit
 WHERE event IN ('quarantine', 'restore', 'purge') GROUP BY event ORDER BY event;

@@ -283,14 +283,34 @@ moves_alone(List *objects, Oid relid)
 }
 
 static bool
+in_quarantine(const ObjectAddress *a)
+{
+	Oid			namespace = InvalidOid;
+	Oid			quarantine = get_namespace_oid(QUARANTINE_SCHEMA, true);
+
+	if (a->classId == RelationRelationId)
+		namespace = get_rel_namespace(a->objectId);
+	else if (a->classId == ProcedureRelationId)
+		namespace = get_func_namespace(a->objectId);
+	return OidIsValid(namespace) && namespace == quarantine;
+}
+
+static bool
 relation_moves(List *objects, Oid relid)
 {
-	return OidIsValid(relid) && captured_relation(objects, relid) && moves_alone(objects, relid);
+	ObjectAddress address;
+
+	ObjectAddressSet(address, RelationRelationId, relid);
+	return OidIsValid(relid) && captured_relation(objects, relid) &&
+		(moves_alone(objects, relid) || in_quarantine(&address));
 }
 
 static Keeping
 keeping_of(List *objects, const ObjectAddress *a)
 {
+	/* already in quarantine (another entry's): it stays where it is */
+	if (in_quarantine(a))
+		return KEEP_GOES_ALONG;
 	switch (a->classId)
 	{
 		case RelationRelationId:
@@ -616,7 +636,7 @@ move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_objec
 {
 	int			own_position = main_object ? 0 : ++(*position);
 	char	   *quarantined = quarantine_name(entry, own_position, m->name);
-	char	   *here = psprintf("%s%s", qualified(m->schema, m->name), m->args);
+	bool		function = m->address.classId == ProcedureRelationId;
 
 	if (m->address.classId == RelationRelationId &&
 		get_rel_relkind(m->address.objectId) != RELKIND_VIEW &&
@@ -653,9 +673,19 @@ move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_objec
 			save_member(entry, *position, pm, false, part_name);
 		}
 	}
-	run_sql(sql_text("ALTER %s %s RENAME TO %s", m->sql_kind, here, quote_identifier(quarantined)));
-	run_sql(sql_text("ALTER %s %s%s SET SCHEMA %s", m->sql_kind,
-					 qualified(m->schema, quarantined), m->args, QUARANTINE_SCHEMA));
+	/*
+	 * A function's argument types may be tables that have just moved, so its
+	 * signature is taken afresh for each statement; the one saved for
+	 * restore names them where they will be again by then.
+	 */
+	run_sql(sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+					 function ? format_procedure_qualified(m->address.objectId) :
+					 qualified(m->schema, m->name),
+					 quote_identifier(quarantined)));
+	run_sql(sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind,
+					 function ? format_procedure_qualified(m->address.objectId) :
+					 qualified(m->schema, quarantined),
+					 QUARANTINE_SCHEMA));
 	save_member(entry, own_position, m, true, quarantined);
 }
 
@@ -987,6 +1017,47 @@ load_entry(int64 id)
 	return e;
 }
 
+static bool
+is_routine(const Member *m)
+{
+	return strcmp(m->sql_kind, "FUNCTION") == 0 || strcmp(m->sql_kind, "PROCEDURE") == 0 ||
+		strcmp(m->sql_kind, "AGGREGATE") == 0;
+}
+
+/*
+ * The quarantined routine's OID: its name there is unique, and its argument
+ * types may have moved since, so the name finds it, not the saved signature.
+ */
+static Oid
+quarantined_routine(const Member *m)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(m->quarantined_name);
+	if (SPI_execute_with_args("SELECT oid FROM pg_catalog.pg_proc WHERE proname = $1 "
+							  "AND pronamespace = 'agentguard_quarantine'::pg_catalog.regnamespace",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not read the quarantine");
+	if (SPI_processed == 0)
+		return InvalidOid;
+	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* how to name a quarantined member in SQL, where it is now */
+static char *
+member_in_quarantine(const Member *m)
+{
+	if (is_routine(m))
+	{
+		Oid			routine = quarantined_routine(m);
+
+		return OidIsValid(routine) ? format_procedure_qualified(routine) : NULL;
+	}
+	return qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+}
+
 static void
 forget_entry(int64 id)
 {
@@ -1080,13 +1151,16 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	{
 		Member	   *m = lfirst(lc);
 
+		Oid			routine;
+
 		if (!m->alone)
 			continue;
-		run_sql(sql_text("ALTER %s %s%s SET SCHEMA %s", m->sql_kind,
-						 qualified(QUARANTINE_SCHEMA, m->quarantined_name), m->args,
+		routine = is_routine(m) ? quarantined_routine(m) : InvalidOid;
+		run_sql(sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind, member_in_quarantine(m),
 						 quote_identifier(m->original_schema)));
-		run_sql(sql_text("ALTER %s %s%s RENAME TO %s", m->sql_kind,
-						 qualified(m->original_schema, m->quarantined_name), m->args,
+		run_sql(sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+						 OidIsValid(routine) ? format_procedure_qualified(routine) :
+						 qualified(m->original_schema, m->quarantined_name),
 						 quote_identifier((m == main && new_name) ? new_name : m->original_name)));
 	}
 	foreach(lc, e->members)
@@ -1112,24 +1186,41 @@ agentguard_restore(PG_FUNCTION_ARGS)
 					quote_identifier(session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)), id, restored_as),
 			 errhidestmt(true)));
-	ag_ledger_close(&ls);
-
+	/* SPI's memory goes away at close: the answer is made in the caller's */
 	result = MemoryContextStrdup(caller, psprintf("restored %s", restored_as));
+	ag_ledger_close(&ls);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+static void
+purge_context(void *arg)
+{
+	errcontext("purging quarantine entry " INT64_FORMAT " (objects of other entries may depend on it)",
+			   *(int64 *) arg);
 }
 
 static void
 purge_entry(Entry *e)
 {
-	/* what hangs on the first objects goes with them; drop from the end */
+	ErrorContextCallback context;
+
+	/*
+	 * Dependents come after what they depend on, so dropping from the end
+	 * needs no CASCADE, which could reach objects of other entries.
+	 */
+	context.callback = purge_context;
+	context.arg = &e->id;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
 	for (int i = list_length(e->members) - 1; i >= 0; i--)
 	{
 		Member	   *m = list_nth(e->members, i);
+		char	   *where = m->alone ? member_in_quarantine(m) : NULL;
 
-		if (m->alone)
-			run_sql(sql_text("DROP %s IF EXISTS %s%s CASCADE", m->sql_kind,
-							 qualified(QUARANTINE_SCHEMA, m->quarantined_name), m->args));
+		if (where)
+			run_sql(sql_text("DROP %s IF EXISTS %s", m->sql_kind, where));
 	}
+	error_context_stack = context.previous;
 	forget_entry(e->id);
 	ag_ledger_audit("purge", e->kind, qualified(e->original_schema, e->original_name), NULL,
 					psprintf("entry " INT64_FORMAT ", was %s", e->id, e->quarantined_as));

@@ -127,6 +127,18 @@ is(requests(),
 	join("\n", 'TRUNCATE flood_1|1', 'TRUNCATE flood_6|2', map { "TRUNCATE flood_$_|1" } reverse 8 .. 15),
 	'a repeat makes a request the newest again, so the oldest other one makes room');
 
+# a damaged file costs the entries from the damage on, and nothing else
+$node->stop;
+truncate($stat_file, (-s $stat_file) - 8) or die "could not truncate $stat_file: $!";
+my $log_offset = -s $node->logfile;
+$node->start;
+ok($node->log_contains(qr/agentguard: ignoring the rest of damaged file/, $log_offset),
+	'a damaged file is reported in the server log');
+is(requests(),
+	join("\n", 'TRUNCATE flood_6|2', map { "TRUNCATE flood_$_|1" } reverse 8 .. 15),
+	'and the entries before the damage are kept');
+ok(!-f $stat_file, 'and the damaged file is removed');
+
 # ---- agentguard approve ----
 
 my ($ret, $stdout, $stderr);
