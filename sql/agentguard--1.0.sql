@@ -39,6 +39,8 @@ CREATE TABLE agentguard.quarantine_members (
     original_name     text NOT NULL,
     quarantined_name  text NOT NULL,
     args              text NOT NULL DEFAULT '',
+    owner             text,         -- a quarantined schema's owner and grants,
+    acl               text,         -- given back on restore
     PRIMARY KEY (entry_id, position)
 );
 CREATE TABLE agentguard.quarantine_saved (
@@ -55,15 +57,28 @@ SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_members', '');
 SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_saved', '');
 SELECT pg_catalog.pg_extension_config_dump('agentguard.quarantine_ids', '');
 
+-- Quarantined databases are recorded in their own comment, in the shared
+-- catalog, so every database with the extension lists them; their id is
+-- the database's OID, negated.
 CREATE VIEW agentguard.quarantine AS
     SELECT id, kind, original_schema, original_name, quarantined_as,
            dropped_by, dropped_at, expires_at
     FROM agentguard.quarantine_entries
-    ORDER BY id;
+    UNION ALL
+    SELECT -d.oid::bigint, 'database', NULL, r->>'original', quote_ident(d.datname),
+           r->>'dropped_by', (r->>'dropped_at')::timestamptz, (r->>'expires_at')::timestamptz
+    FROM pg_catalog.pg_database d
+    JOIN pg_catalog.pg_shdescription s
+      ON s.objoid = d.oid AND s.classoid = 'pg_catalog.pg_database'::regclass,
+    LATERAL (SELECT s.description::jsonb AS r) j
+    WHERE d.datname LIKE 'agentguard\_q%' AND s.description LIKE '{"agentguard": 1%'
+    ORDER BY 1;
 CREATE VIEW agentguard.quarantine_objects AS
     SELECT entry_id AS id, position, lower(sql_kind) AS kind, original_schema,
            original_name || args AS original_name,
-           'agentguard_quarantine.' || quote_ident(quarantined_name) || args AS quarantined_as,
+           CASE WHEN sql_kind = 'SCHEMA' THEN quote_ident(quarantined_name)
+                ELSE 'agentguard_quarantine.' || quote_ident(quarantined_name) || args
+           END AS quarantined_as,
            moves_alone AS moved_by_itself
     FROM agentguard.quarantine_members
     ORDER BY entry_id, position;

@@ -99,6 +99,7 @@ typedef struct AgLedgerSession
 	int			guc_nest_level; /* search_path is pg_catalog until close */
 } AgLedgerSession;
 extern bool ag_ledger_open(AgLedgerSession *ls);
+extern void ag_ledger_open_as(AgLedgerSession *ls, Oid role);
 extern void ag_ledger_close(AgLedgerSession *ls);
 extern void ag_ledger_audit(const char *event, const char *action,
 							const char *objects, const char *request,
@@ -118,6 +119,11 @@ extern void ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 							   AgUtilityRunner run, void *run_arg);
 extern bool ag_quarantine_capturing(void);
 extern void ag_quarantine_note_dropped(Oid classId, Oid objectId, int32 subId);
+extern void ag_quarantine_note_truncated(Oid relid);
+extern void ag_quarantine_truncate(const AgStatement *statement,
+								   AgUtilityRunner run, void *run_arg);
+extern bool ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level,
+								 const AgStatement *statement);
 
 /* utility.c */
 extern void ag_install_utility_hook(void);

@@ -12,11 +12,12 @@
 
 /* ownership checks became one function for all catalogs in 16 */
 #if PG_VERSION_NUM >= 160000
-#define ag_relation_ownercheck(relid, roleid) \
-	object_ownercheck(RelationRelationId, (relid), (roleid))
+#define ag_object_ownercheck(classid, objectid, roleid) \
+	object_ownercheck((classid), (objectid), (roleid))
 #else
-#define ag_relation_ownercheck(relid, roleid) \
-	pg_class_ownercheck((relid), (roleid))
+#define ag_object_ownercheck(classid, objectid, roleid) \
+	((classid) == DatabaseRelationId ? pg_database_ownercheck((objectid), (roleid)) : \
+	 pg_class_ownercheck((objectid), (roleid)))
 #endif
 
 /* ExecutorRun lost its execute_once argument in 18 */

@@ -83,6 +83,17 @@ ag_ledger_open(AgLedgerSession *ls)
 
 	if (!OidIsValid(owner))
 		return false;
+	ag_ledger_open_as(ls, owner);
+	return true;
+}
+
+/*
+ * The same as a given role, for work that must happen in a database where
+ * the extension may not be installed (a database quarantine).
+ */
+void
+ag_ledger_open_as(AgLedgerSession *ls, Oid owner)
+{
 	GetUserIdAndSecContext(&ls->saved_user, &ls->saved_sec_context);
 	SetUserIdAndSecContext(owner, ls->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
@@ -95,7 +106,6 @@ ag_ledger_open(AgLedgerSession *ls)
 	ls->guc_nest_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	return true;
 }
 
 void

@@ -38,8 +38,11 @@
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
 #include "catalog/pg_attrdef.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_description.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
@@ -49,6 +52,8 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "storage/procarray.h"
+#include "utils/json.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -60,6 +65,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -75,7 +81,7 @@ PG_FUNCTION_INFO_V1(agentguard_restore);
 PG_FUNCTION_INFO_V1(agentguard_purge);
 PG_FUNCTION_INFO_V1(agentguard_purge_expired);
 
-/* objects the trial DROP dropped, while one is being watched */
+/* objects the trial DROP dropped (or TRUNCATE truncated), while watched */
 static List *captured = NIL;
 static bool capturing = false;
 
@@ -105,6 +111,13 @@ ag_quarantine_capturing(void)
 }
 
 void
+ag_quarantine_note_truncated(Oid relid)
+{
+	/* a truncation is noted as the relation with sub-id -1 */
+	ag_quarantine_note_dropped(RelationRelationId, relid, -1);
+}
+
+void
 ag_quarantine_note_dropped(Oid classId, Oid objectId, int32 subId)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -116,11 +129,12 @@ ag_quarantine_note_dropped(Oid classId, Oid objectId, int32 subId)
 }
 
 /*
- * Run the DROP in a subtransaction and roll it back, noting what it drops.
+ * Run the DROP (or TRUNCATE) in a subtransaction and roll it back, noting
+ * what it drops (or truncates).
  * Its errors are the server's own and reach the user unchanged.
  */
 static List *
-trial_drop(AgUtilityRunner run, void *run_arg)
+trial_drop(AgUtilityRunner run, void *run_arg, bool quiet)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -131,6 +145,10 @@ trial_drop(AgUtilityRunner run, void *run_arg)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
+		/* the subtransaction's rollback puts the setting back */
+		if (quiet)
+			(void) set_config_option("client_min_messages", "warning", PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		capturing = true;
 		run(run_arg);
 		capturing = false;
@@ -295,6 +313,43 @@ in_quarantine(const ObjectAddress *a)
 	return OidIsValid(namespace) && namespace == quarantine;
 }
 
+/* the schema an object is in, or that of the relation it is part of */
+static Oid
+namespace_of(const ObjectAddress *a)
+{
+	switch (a->classId)
+	{
+		case RelationRelationId:
+			return get_rel_namespace(a->objectId);
+		case ConstraintRelationId:
+			return syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_connamespace);
+		case TriggerRelationId:
+			return get_rel_namespace(scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+												 a->objectId, Anum_pg_trigger_tgrelid));
+		case RewriteRelationId:
+			return get_rel_namespace(scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+												 a->objectId, Anum_pg_rewrite_ev_class));
+		case PolicyRelationId:
+			return get_rel_namespace(scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+												 a->objectId, Anum_pg_policy_polrelid));
+		case AttrDefaultRelationId:
+			return get_rel_namespace(scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId,
+												 Anum_pg_attrdef_oid, a->objectId, Anum_pg_attrdef_adrelid));
+		default:
+			if (!is_objectclass_supported(a->classId))
+				return InvalidOid;
+			return get_object_namespace(a);
+	}
+}
+
+static bool
+in_dropped_schema(List *objects, const ObjectAddress *a)
+{
+	Oid			namespace = namespace_of(a);
+
+	return OidIsValid(namespace) && captured_object(objects, NamespaceRelationId, namespace);
+}
+
 static bool
 relation_moves(List *objects, Oid relid)
 {
@@ -310,6 +365,9 @@ keeping_of(List *objects, const ObjectAddress *a)
 {
 	/* already in quarantine (another entry's): it stays where it is */
 	if (in_quarantine(a))
+		return KEEP_GOES_ALONG;
+	/* a dropped schema is kept whole, with everything in it */
+	if (a->classId == NamespaceRelationId || in_dropped_schema(objects, a))
 		return KEEP_GOES_ALONG;
 	switch (a->classId)
 	{
@@ -626,6 +684,23 @@ save_member(int64 entry, int position, const Moved *m, bool alone, const char *q
 		elog(ERROR, "agentguard: could not record a quarantined object");
 }
 
+static void
+save_schema_access(int64 entry, int position, const char *owner, const char *acl)
+{
+	Oid			types[4] = {INT8OID, INT4OID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', acl ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(entry);
+	values[1] = Int32GetDatum(position);
+	values[2] = CStringGetTextDatum(owner);
+	values[3] = acl ? CStringGetTextDatum(acl) : (Datum) 0;
+	if (SPI_execute_with_args("UPDATE agentguard.quarantine_members SET owner = $3, acl = $4 "
+							  "WHERE entry_id = $1 AND position = $2",
+							  4, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "agentguard: could not record a quarantined schema");
+}
+
 /*
  * Rename to a quarantine name, then move: renaming first means nothing
  * already in quarantine can collide.  Indexes and owned sequences of a
@@ -768,6 +843,8 @@ named_relations(DropStmt *drop, List *objects)
 	List	   *relids = NIL;
 	ListCell   *lc;
 
+	if (drop->removeType == OBJECT_SCHEMA)
+		return NIL;
 	foreach(lc, drop->objects)
 	{
 		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
@@ -778,11 +855,93 @@ named_relations(DropStmt *drop, List *objects)
 	return relids;
 }
 
+/* the schemas a DROP SCHEMA names, in its order, that the trial dropped */
+static List *
+named_schemas(DropStmt *drop, List *objects)
+{
+	List	   *namespaces = NIL;
+	ListCell   *lc;
+
+	if (drop->removeType != OBJECT_SCHEMA)
+		return NIL;
+	foreach(lc, drop->objects)
+	{
+		Oid			namespace = get_namespace_oid(strVal(lfirst(lc)), true);
+
+		if (OidIsValid(namespace) && captured_object(objects, NamespaceRelationId, namespace))
+			namespaces = lappend_oid(namespaces, namespace);
+	}
+	return namespaces;
+}
+
+/*
+ * A schema is kept whole under a name of agentguard's: renamed, given to
+ * the extension's owner and closed to everyone else, so its objects are out
+ * of reach though nothing in it changed.  The owner and the grants it had
+ * are kept for restore.
+ */
+static char *
+quarantine_schema(int64 entry, int position, Oid namespace)
+{
+	char	   *name = get_namespace_name(namespace);
+	char	   *prefix = position == 0 ? psprintf("agentguard_q" INT64_FORMAT "_", entry) :
+		psprintf("agentguard_q" INT64_FORMAT "_%d_", entry, position);
+	int			keep = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1 - strlen(prefix));
+	char	   *quarantined = psprintf("%s%.*s", prefix, keep, name);
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	Moved		m = {0};
+	char	   *owner;
+	char	   *acl;
+
+	values[0] = ObjectIdGetDatum(namespace);
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_get_userbyid(nspowner), nspacl::text "
+							  "FROM pg_catalog.pg_namespace WHERE oid = $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "agentguard: could not read schema %s", name);
+	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	acl = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+	run_sql(sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(name), quote_identifier(quarantined)));
+	run_sql(sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(quarantined),
+					 quote_identifier(GetUserNameFromId(GetUserId(), false))));
+	run_sql(sql_text("REVOKE ALL ON SCHEMA %s FROM PUBLIC", quote_identifier(quarantined)));
+	if (acl != NULL)
+	{
+		Oid			acltypes[2] = {TEXTOID, TEXTOID};
+		Datum		aclvalues[2];
+
+		aclvalues[0] = CStringGetTextDatum(acl);
+		aclvalues[1] = CStringGetTextDatum(quarantined);
+		if (SPI_execute_with_args("SELECT pg_catalog.format('REVOKE ALL ON SCHEMA %I FROM %I', $2, "
+								  "pg_catalog.pg_get_userbyid(grantee)) "
+								  "FROM pg_catalog.aclexplode($1::pg_catalog.aclitem[]) WHERE grantee <> 0 "
+								  "GROUP BY grantee", 2, acltypes, aclvalues, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "agentguard: could not read the grants of schema %s", name);
+		{
+			SPITupleTable *revokes = SPI_tuptable;
+			uint64		count = SPI_processed;
+
+			for (uint64 i = 0; i < count; i++)
+				run_sql(SPI_getvalue(revokes->vals[i], revokes->tupdesc, 1));
+		}
+	}
+
+	m.sql_kind = "SCHEMA";
+	m.schema = name;
+	m.name = name;
+	m.args = "";
+	save_member(entry, position, &m, true, quarantined);
+	save_schema_access(entry, position, owner, acl);
+	return quarantined;
+}
+
 bool
 ag_quarantine_covers(DropStmt *drop)
 {
 	switch (drop->removeType)
 	{
+		case OBJECT_SCHEMA:
 		case OBJECT_TABLE:
 		case OBJECT_VIEW:
 		case OBJECT_MATVIEW:
@@ -798,8 +957,9 @@ void
 ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 				   AgUtilityRunner run, void *run_arg)
 {
-	List	   *objects = trial_drop(run, run_arg);
+	List	   *objects = trial_drop(run, run_arg, false);
 	List	   *targets = named_relations(drop, objects);
+	List	   *schemas = named_schemas(drop, objects);
 	List	   *moves = NIL;
 	AgLedgerSession ls;
 	ListCell   *lc;
@@ -808,9 +968,10 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 	int			step = 0;
 	Oid			first;
 	char	   *quarantined_as;
+	char	   *schema_names;
 	bool		isnull;
 
-	if (targets == NIL)
+	if (targets == NIL && schemas == NIL)
 	{
 		run(run_arg);
 		return;
@@ -843,18 +1004,30 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 		elog(ERROR, "agentguard: could not number a quarantine entry");
 	entry = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	first = linitial_oid(targets);
-	quarantined_as = qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first)));
+	if (schemas != NIL)
+	{
+		first = InvalidOid;
+		quarantined_as = NULL;
+	}
+	else
+	{
+		first = linitial_oid(targets);
+		quarantined_as = qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first)));
+	}
 	{
 		Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 		Datum		values[8];
 		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
+		char	   *schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
+			get_namespace_name(get_rel_namespace(first));
+
+		/* a schema's quarantine name is only known once it is renamed */
 		values[0] = Int64GetDatum(entry);
-		values[1] = CStringGetTextDatum(entry_kind(first));
-		values[2] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(first)));
-		values[3] = CStringGetTextDatum(get_rel_name(first));
-		values[4] = CStringGetTextDatum(quarantined_as);
+		values[1] = CStringGetTextDatum(schemas != NIL ? "schema" : entry_kind(first));
+		values[2] = CStringGetTextDatum(schema);
+		values[3] = CStringGetTextDatum(schemas != NIL ? schema : get_rel_name(first));
+		values[4] = CStringGetTextDatum(quarantined_as ? quarantined_as : "");
 		values[5] = CStringGetTextDatum(session_user_name());
 		values[6] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
 		values[7] = CStringGetTextDatum(ag_retention);
@@ -919,23 +1092,59 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 		if (m->address.classId == RelationRelationId)
 			detach_from_parent(entry, &step, m->address.objectId, objects);
 	}
+	schema_names = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) : NULL;
+	foreach(lc, schemas)
+	{
+		char	   *renamed = quarantine_schema(entry, position, lfirst_oid(lc));
+
+		if (quarantined_as == NULL)
+		{
+			Oid			types[2] = {INT8OID, TEXTOID};
+			Datum		values[2];
+
+			quarantined_as = pstrdup(quote_identifier(renamed));
+			values[0] = Int64GetDatum(entry);
+			values[1] = CStringGetTextDatum(quarantined_as);
+			if (SPI_execute_with_args("UPDATE agentguard.quarantine_entries SET quarantined_as = $2 WHERE id = $1",
+									  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "agentguard: could not record the quarantine entry");
+		}
+		position++;
+	}
+	if (schemas != NIL)
+		position--;
 	foreach(lc, moves)
 	{
 		Moved	   *m = lfirst(lc);
 
-		move_into_quarantine(entry, &position, m, lc == list_head(moves));
+		move_into_quarantine(entry, &position, m, schemas == NIL && lc == list_head(moves));
 	}
-	ag_ledger_audit("quarantine", statement->action,
-					psprintf("%s (entry " INT64_FORMAT ", %d objects)",
-							 relation_qualified(first), entry, list_length(moves)),
-					NULL, quarantined_as);
-	ereport(LOG,
-			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=" INT64_FORMAT " as=%s",
-					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)),
-					statement->action, relation_qualified(first), entry, quarantined_as),
-			 errhidestmt(true)));
+	{
+		const char *what = schemas != NIL ? quote_identifier(schema_names) : relation_qualified(first);
+
+		ag_ledger_audit("quarantine", statement->action,
+						psprintf("%s (entry " INT64_FORMAT ", %d objects)", what, entry,
+								 list_length(moves) + list_length(schemas)),
+						NULL, quarantined_as);
+		ereport(LOG,
+				(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=" INT64_FORMAT " as=%s",
+						quote_identifier(session_user_name()),
+						quote_identifier(get_database_name(MyDatabaseId)),
+						statement->action, what, entry, quarantined_as),
+				 errhidestmt(true)));
+	}
 	ag_ledger_close(&ls);
+}
+
+/* a JSON string for a C string, for the database quarantine record */
+static char *
+json_text(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	escape_json(&buf, s);
+	return buf.data;
 }
 
 /* ---- restore and purge ---- */
@@ -949,6 +1158,8 @@ typedef struct Member
 	char	   *original_name;
 	char	   *quarantined_name;
 	char	   *args;
+	char	   *owner;			/* of a schema */
+	char	   *acl;
 } Member;
 
 typedef struct Entry
@@ -961,6 +1172,15 @@ typedef struct Entry
 	List	   *members;		/* Member, by position */
 	List	   *restore_steps;	/* char *, in order */
 } Entry;
+
+static void
+no_such_entry(int64 id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("agentguard: there is no quarantine entry " INT64_FORMAT, id),
+			 errhint("SELECT * FROM agentguard.quarantine lists the entries.")));
+}
 
 static Entry *
 load_entry(int64 id)
@@ -975,10 +1195,7 @@ load_entry(int64 id)
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("agentguard: there is no quarantine entry " INT64_FORMAT, id),
-				 errhint("SELECT * FROM agentguard.quarantine lists the entries.")));
+		no_such_entry(id);
 	e = palloc0(sizeof(Entry));
 	e->id = id;
 	e->kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -987,7 +1204,7 @@ load_entry(int64 id)
 	e->quarantined_as = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 
 	if (SPI_execute_with_args("SELECT position, sql_kind, moves_alone, original_schema, original_name, "
-							  "quarantined_name, args FROM agentguard.quarantine_members "
+							  "quarantined_name, args, owner, acl FROM agentguard.quarantine_members "
 							  "WHERE entry_id = $1 ORDER BY position",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
@@ -1005,6 +1222,8 @@ load_entry(int64 id)
 		m->original_name = SPI_getvalue(row, desc, 5);
 		m->quarantined_name = SPI_getvalue(row, desc, 6);
 		m->args = SPI_getvalue(row, desc, 7);
+		m->owner = SPI_getvalue(row, desc, 8);
+		m->acl = SPI_getvalue(row, desc, 9);
 		e->members = lappend(e->members, m);
 	}
 	if (SPI_execute_with_args("SELECT restore_sql FROM agentguard.quarantine_saved "
@@ -1015,6 +1234,81 @@ load_entry(int64 id)
 		e->restore_steps = lappend(e->restore_steps,
 								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	return e;
+}
+
+static bool
+is_rows(const Member *m)
+{
+	return strcmp(m->sql_kind, "ROWS") == 0;
+}
+
+/*
+ * Rows a TRUNCATE removed go back into their table: every column that can
+ * be written, identity values as they were.
+ */
+static void
+restore_rows(const Member *m)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char	   *columns;
+
+	values[0] = CStringGetTextDatum(m->original_schema);
+	values[1] = CStringGetTextDatum(m->original_name);
+	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) "
+							  "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+							  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+							  "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
+							  "AND NOT a.attisdropped AND a.attgenerated = ''",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not read the columns of %s.%s", m->original_schema, m->original_name);
+	columns = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (columns == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("agentguard: table \"%s.%s\" is gone; its rows cannot go back",
+						m->original_schema, m->original_name)));
+	run_sql(sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
+					 qualified(m->original_schema, m->original_name), columns, columns,
+					 qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
+	run_sql(sql_text("DROP TABLE %s", qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
+}
+
+static bool
+is_schema(const Member *m)
+{
+	return strcmp(m->sql_kind, "SCHEMA") == 0;
+}
+
+/* a schema comes back with its owner and the grants it had */
+static void
+restore_schema(const Member *m, const char *name)
+{
+	run_sql(sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(m->quarantined_name),
+					 quote_identifier(name)));
+	run_sql(sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(name), quote_identifier(m->owner)));
+	if (m->acl != NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		SPITupleTable *grants;
+		uint64		count;
+
+		values[0] = CStringGetTextDatum(m->acl);
+		values[1] = CStringGetTextDatum(name);
+		values[2] = CStringGetTextDatum(m->owner);
+		if (SPI_execute_with_args("SELECT pg_catalog.format('GRANT %s ON SCHEMA %I TO %s%s', privilege_type, $2, "
+								  "CASE grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grantee)) END, "
+								  "CASE WHEN is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
+								  "FROM pg_catalog.aclexplode($1::pg_catalog.aclitem[]) "
+								  "WHERE grantee = 0 OR pg_catalog.pg_get_userbyid(grantee) <> $3",
+								  3, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "agentguard: could not read the grants of schema %s", name);
+		grants = SPI_tuptable;
+		count = SPI_processed;
+		for (uint64 i = 0; i < count; i++)
+			run_sql(SPI_getvalue(grants->vals[i], grants->tupdesc, 1));
+	}
 }
 
 static bool
@@ -1055,7 +1349,16 @@ member_in_quarantine(const Member *m)
 
 		return OidIsValid(routine) ? format_procedure_qualified(routine) : NULL;
 	}
+	if (is_schema(m))
+		return psprintf("%s CASCADE", quote_identifier(m->quarantined_name));
 	return qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+}
+
+/* what DROP needs for a member: a TRUNCATE's rows are a table */
+static const char *
+member_drop_kind(const Member *m)
+{
+	return is_rows(m) ? "TABLE" : m->sql_kind;
 }
 
 static void
@@ -1070,6 +1373,22 @@ forget_entry(int64 id)
 		elog(ERROR, "agentguard: could not update the quarantine");
 }
 
+/* a schema that comes back with the entry itself */
+static bool
+schema_in_entry(Entry *e, const char *schema)
+{
+	ListCell   *lc;
+
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (is_schema(m) && strcmp(m->original_name, schema) == 0)
+			return true;
+	}
+	return false;
+}
+
 static Member *
 main_member(Entry *e)
 {
@@ -1080,6 +1399,77 @@ static void
 restore_context(void *arg)
 {
 	errcontext("restoring quarantine entry " INT64_FORMAT, *(int64 *) arg);
+}
+
+/* what the comment of a quarantined database says, or false if it is not one */
+static bool
+database_record(Oid dboid, char **original, bool *allow_connections, char **comment,
+				char **quarantined, Oid *owner)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = ObjectIdGetDatum(dboid);
+	if (SPI_execute_with_args("SELECT r->>'original', (r->>'allow_connections')::boolean, r->>'comment', "
+							  "d.datname, d.datdba "
+							  "FROM pg_catalog.pg_database d "
+							  "JOIN pg_catalog.pg_shdescription s ON s.objoid = d.oid "
+							  "AND s.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass, "
+							  "LATERAL (SELECT s.description::jsonb AS r) j "
+							  "WHERE d.oid = $1 AND d.datname LIKE 'agentguard\\_q%' "
+							  "AND s.description LIKE '{\"agentguard\": 1%'",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not read the quarantine");
+	if (SPI_processed == 0)
+		return false;
+	*original = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	*allow_connections = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*comment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	*quarantined = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	return true;
+}
+
+
+/* a quarantined database reopens under its name (entries with negative ids) */
+static char *
+restore_database(int64 id, const char *new_name, AgLedgerSession *ls)
+{
+	char	   *original;
+	char	   *comment;
+	char	   *quarantined;
+	bool		allow_connections;
+	Oid			owner;
+	const char *name;
+
+	if (id >= 0 || -id > (int64) PG_UINT32_MAX ||
+		!database_record((Oid) -id, &original, &allow_connections, &comment, &quarantined, &owner))
+		no_such_entry(id);
+	name = new_name ? new_name : original;
+	if (!superuser_arg(ls->saved_user) && !ag_session_is_agent() && owner != ls->saved_user)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: only a superuser or the owner of database %s can restore it", original)));
+	if (OidIsValid(get_database_oid(name, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_DATABASE),
+				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": database \"%s\" already exists",
+						id, name),
+				 errhint("Restore under another name: SELECT agentguard.restore(" INT64_FORMAT ", 'new_name').", id)));
+	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(quarantined), quote_identifier(name)));
+	run_sql(sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS %s", quote_identifier(name),
+					 allow_connections ? "true" : "false"));
+	run_sql(sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(name),
+					 comment ? quote_literal_cstr(comment) : "NULL"));
+	ag_ledger_audit("restore", "database", quote_identifier(name), NULL,
+					psprintf("entry " INT64_FORMAT ", was %s", id, quarantined));
+	ereport(LOG,
+			(errmsg("agentguard: restored role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
+					quote_identifier(session_user_name()),
+					quote_identifier(get_database_name(MyDatabaseId)), id, quote_identifier(name)),
+			 errhidestmt(true)));
+	return psprintf("restored database %s", quote_identifier(name));
 }
 
 /* agentguard.restore(id, new_name DEFAULT NULL) */
@@ -1103,13 +1493,21 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	id = PG_GETARG_INT64(0);
 	if (!ag_ledger_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
+	if (id < 0)
+	{
+		result = MemoryContextStrdup(caller, restore_database(id, new_name, &ls));
+		ag_ledger_close(&ls);
+		PG_RETURN_TEXT_P(cstring_to_text(result));
+	}
 	e = load_entry(id);
 	main = main_member(e);
-	main_relid = get_relname_relid(main->quarantined_name, get_namespace_oid(QUARANTINE_SCHEMA, false));
+	main_relid = is_schema(main) ? InvalidOid :
+		get_relname_relid(main->quarantined_name, get_namespace_oid(QUARANTINE_SCHEMA, false));
 
 	/* restoring destroys nothing: agents may; others must own what comes back */
 	if (!superuser_arg(ls.saved_user) && !ag_session_is_agent() &&
-		!(OidIsValid(main_relid) && ag_relation_ownercheck(main_relid, ls.saved_user)))
+		!(OidIsValid(main_relid) && ag_object_ownercheck(RelationRelationId, main_relid, ls.saved_user)) &&
+		!(is_schema(main) && strcmp(main->owner, GetUserNameFromId(ls.saved_user, false)) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agentguard: only a superuser or the owner of %s.%s can restore it",
@@ -1126,7 +1524,27 @@ agentguard_restore(PG_FUNCTION_ARGS)
 		Oid			namespace = get_namespace_oid(m->original_schema, true);
 		const char *name = (m == main && new_name) ? new_name : m->original_name;
 
-		if (!OidIsValid(namespace))
+		if (is_rows(m))
+		{
+			if (new_name != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("agentguard: the rows of a TRUNCATE go back into their own table"),
+						 errhint("Restore without a new name.")));
+			continue;
+		}
+		if (is_schema(m))
+		{
+			if (OidIsValid(get_namespace_oid(name, true)))
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_SCHEMA),
+						 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": schema \"%s\" already exists",
+								id, name),
+						 errhint(m == main ? "Restore under another name: SELECT agentguard.restore(" INT64_FORMAT ", 'new_name')." :
+								 "Rename or drop the schema that took the name, then restore.", id)));
+			continue;
+		}
+		if (!OidIsValid(namespace) && !schema_in_entry(e, m->original_schema))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_SCHEMA),
 					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": schema \"%s\" is gone",
@@ -1155,6 +1573,16 @@ agentguard_restore(PG_FUNCTION_ARGS)
 
 		if (!m->alone)
 			continue;
+		if (is_rows(m))
+		{
+			restore_rows(m);
+			continue;
+		}
+		if (is_schema(m))
+		{
+			restore_schema(m, (m == main && new_name) ? new_name : m->original_name);
+			continue;
+		}
 		routine = is_routine(m) ? quarantined_routine(m) : InvalidOid;
 		run_sql(sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind, member_in_quarantine(m),
 						 quote_identifier(m->original_schema)));
@@ -1178,7 +1606,8 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	error_context_stack = context.previous;
 
 	forget_entry(id);
-	restored_as = qualified(main->original_schema, new_name ? new_name : main->original_name);
+	restored_as = is_schema(main) ? pstrdup(quote_identifier(new_name ? new_name : main->original_name)) :
+		qualified(main->original_schema, new_name ? new_name : main->original_name);
 	ag_ledger_audit("restore", e->kind, restored_as, NULL,
 					psprintf("entry " INT64_FORMAT ", %d objects", id, list_length(e->members)));
 	ereport(LOG,
@@ -1218,7 +1647,7 @@ purge_entry(Entry *e)
 		char	   *where = m->alone ? member_in_quarantine(m) : NULL;
 
 		if (where)
-			run_sql(sql_text("DROP %s IF EXISTS %s", m->sql_kind, where));
+			run_sql(sql_text("DROP %s IF EXISTS %s", member_drop_kind(m), where));
 	}
 	error_context_stack = context.previous;
 	forget_entry(e->id);
@@ -1257,6 +1686,25 @@ agentguard_purge(PG_FUNCTION_ARGS)
 
 	if (!ag_ledger_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
+	if (id < 0)
+	{
+		char	   *original;
+		char	   *comment;
+		char	   *quarantined;
+		bool		allow_connections;
+		Oid			owner;
+
+		if (-id > (int64) PG_UINT32_MAX ||
+			!database_record((Oid) -id, &original, &allow_connections, &comment, &quarantined, &owner))
+			no_such_entry(id);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("agentguard: a database cannot be dropped from inside a function"),
+				 errdetail("Quarantine entry " INT64_FORMAT " is database %s, formerly %s.",
+						   id, quote_identifier(quarantined), quote_identifier(original)),
+				 errhint("Run DROP DATABASE %s from a session that is not an agent's; it drops for real.",
+						 quote_identifier(quarantined))));
+	}
 	e = load_entry(id);
 	ag_ledger_close(&ls);
 	guard_purge(e->quarantined_as);
@@ -1292,4 +1740,188 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
 		purge_entry(load_entry(ids[i]));
 	ag_ledger_close(&ls);
 	PG_RETURN_INT32(count);
+}
+
+/* ---- TRUNCATE ---- */
+
+/*
+ * A TRUNCATE keeps the rows it removes: each table it truncates (the named
+ * ones, their partitions and children, and what CASCADE reaches) is copied
+ * into quarantine first, then truncated for real.  Copying costs time in
+ * proportion to the rows; make bench measures it.  Restore puts the rows
+ * back, failing on any constraint with nothing changed.
+ */
+void
+ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *run_arg)
+{
+	/* the real TRUNCATE follows and says what it cascades to */
+	List	   *objects = trial_drop(run, run_arg, true);
+	List	   *tables = NIL;
+	AgLedgerSession ls;
+	ListCell   *lc;
+	int64		entry;
+	int			position = 0;
+	bool		isnull;
+	Oid			first;
+
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+
+		if (a->objectSubId == -1 && get_rel_relkind(a->objectId) != RELKIND_PARTITIONED_TABLE &&
+			!isAnyTempNamespace(get_rel_namespace(a->objectId)))
+			tables = list_append_unique_oid(tables, a->objectId);
+	}
+	if (tables == NIL || !ag_ledger_open(&ls))
+	{
+		if (tables != NIL)
+			ereport(WARNING,
+					(errmsg("agentguard: TRUNCATE not quarantined: the extension is not installed in this database")));
+		run(run_arg);
+		return;
+	}
+	if (SPI_execute("SELECT nextval('agentguard.quarantine_ids')", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not number a quarantine entry");
+	entry = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	first = linitial_oid(tables);
+	{
+		Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[7];
+
+		values[0] = Int64GetDatum(entry);
+		values[1] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(first)));
+		values[2] = CStringGetTextDatum(get_rel_name(first));
+		values[3] = CStringGetTextDatum(qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first))));
+		values[4] = CStringGetTextDatum(session_user_name());
+		values[5] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
+		values[6] = CStringGetTextDatum(ag_retention);
+		if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
+								  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
+								  "dropped_at, expires_at, statement) "
+								  "VALUES ($1, 'truncate', $2, $3, $4, $5, now(), now() + $7::interval, $6)",
+								  7, types, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "agentguard: could not record the quarantine entry");
+	}
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Moved		m = {0};
+		char	   *copy = quarantine_name(entry, position, get_rel_name(relid));
+
+		run_sql(sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s",
+						 qualified(QUARANTINE_SCHEMA, copy), relation_qualified(relid)));
+		m.sql_kind = "ROWS";
+		m.schema = get_namespace_name(get_rel_namespace(relid));
+		m.name = get_rel_name(relid);
+		m.args = "";
+		save_member(entry, position++, &m, true, copy);
+	}
+	ag_ledger_audit("quarantine", statement->action,
+					psprintf("%s (entry " INT64_FORMAT ", rows of %d tables)",
+							 relation_qualified(first), entry, list_length(tables)),
+					NULL, NULL);
+	ereport(LOG,
+			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=" INT64_FORMAT,
+					quote_identifier(session_user_name()),
+					quote_identifier(get_database_name(MyDatabaseId)),
+					statement->action, relation_qualified(first), entry),
+			 errhidestmt(true)));
+	ag_ledger_close(&ls);
+	run(run_arg);
+}
+
+/* ---- DROP DATABASE ---- */
+
+#define DATABASE_RECORD_PREFIX "{\"agentguard\": 1"
+
+/*
+ * A database is renamed and closed to connections.  Its record has to be
+ * readable from every database, and a database's own tables are not, so it
+ * lives in the shared catalog with the database: its comment holds it, as
+ * JSON.  The view agentguard.quarantine reads it from there, with the
+ * database's OID, negated, as the entry's id.
+ *
+ * Returns false when the DROP should just run (the database does not exist,
+ * is the current one, or is already in quarantine): the server then gives
+ * its own answer.
+ */
+bool
+ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statement)
+{
+	Oid			dboid = get_database_oid(stmt->dbname, true);
+	HeapTuple	tuple;
+	Form_pg_database db;
+	bool		allow_connections;
+	bool		force = false;
+	char	   *quarantined;
+	char	   *comment;
+	char	   *record;
+	AgLedgerSession ls;
+	ListCell   *lc;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (!OidIsValid(dboid) || dboid == MyDatabaseId ||
+		strncmp(stmt->dbname, "agentguard_q", strlen("agentguard_q")) == 0)
+		return false;
+	PreventInTransactionBlock(top_level, "DROP DATABASE");
+	if (!ag_object_ownercheck(DatabaseRelationId, dboid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, stmt->dbname);
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	db = (Form_pg_database) GETSTRUCT(tuple);
+	if (db->datistemplate)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot drop a template database")));
+	allow_connections = db->datallowconn;
+	ReleaseSysCache(tuple);
+	foreach(lc, stmt->options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		if (strcmp(option->defname, "force") == 0)
+			force = true;
+	}
+	if (force)
+		TerminateOtherDBBackends(dboid);
+
+	ag_ledger_open_as(&ls, BOOTSTRAP_SUPERUSERID);
+	values[0] = ObjectIdGetDatum(dboid);
+	types[0] = OIDOID;
+	if (SPI_execute_with_args("SELECT pg_catalog.shobj_description($1, 'pg_database')",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not read the comment of database %s", stmt->dbname);
+	comment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	types[0] = TEXTOID;
+	quarantined = psprintf("agentguard_q%u_%.*s", dboid,
+						   pg_mbcliplen(stmt->dbname, strlen(stmt->dbname),
+										NAMEDATALEN - 1 - (int) strlen(psprintf("agentguard_q%u_", dboid))),
+						   stmt->dbname);
+	values[0] = CStringGetTextDatum(psprintf("{\"agentguard\": 1, \"original\": %s, \"dropped_by\": %s, "
+											 "\"allow_connections\": %s, \"comment\": %s, \"statement\": %s, ",
+											 json_text(stmt->dbname), json_text(session_user_name()),
+											 allow_connections ? "true" : "false",
+											 comment ? json_text(comment) : "null",
+											 json_text(pnstrdup(statement->text, statement->textlen))));
+	if (SPI_execute_with_args(psprintf("SELECT $1 || '\"dropped_at\": ' || to_json(now())::text || "
+									   "', \"expires_at\": ' || to_json(now() + %s::interval)::text || '}'",
+									   quote_literal_cstr(ag_retention)),
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not write the quarantine record");
+	record = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(stmt->dbname),
+					 quote_identifier(quarantined)));
+	run_sql(sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(quarantined)));
+	run_sql(sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(quarantined),
+					 quote_literal_cstr(record)));
+	ereport(LOG,
+			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=-%u as=%s",
+					quote_identifier(session_user_name()),
+					quote_identifier(get_database_name(MyDatabaseId)),
+					statement->action, quote_identifier(stmt->dbname), dboid, quarantined),
+			 errhidestmt(true)));
+	ag_ledger_close(&ls);
+	return true;
 }

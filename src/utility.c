@@ -719,13 +719,25 @@ drop_worth_keeping(DropStmt *drop)
 
 	foreach(lc, drop->objects)
 	{
-		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
 		ObjectAddress address;
+		Oid			namespace;
 
-		if (!OidIsValid(relid) || !relkind_matches(drop->removeType, get_rel_relkind(relid)))
-			continue;
-		ObjectAddressSet(address, RelationRelationId, relid);
-		if (!object_exempt(&address) && !ag_namespace_protected(get_rel_namespace(relid)))
+		if (drop->removeType == OBJECT_SCHEMA)
+		{
+			namespace = get_namespace_oid(strVal(lfirst(lc)), true);
+			ObjectAddressSet(address, NamespaceRelationId, namespace);
+		}
+		else
+		{
+			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
+
+			if (!OidIsValid(relid) || !relkind_matches(drop->removeType, get_rel_relkind(relid)))
+				continue;
+			namespace = get_rel_namespace(relid);
+			ObjectAddressSet(address, RelationRelationId, relid);
+		}
+		if (OidIsValid(address.objectId) && !object_exempt(&address) &&
+			!ag_namespace_protected(namespace))
 			return true;
 	}
 	return false;
@@ -757,16 +769,27 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	frame.parsetree = pstmt->utilityStmt;
 	if (!ag_session_is_agent())
 	{
-		if (ag_quarantine_drops == AG_QUARANTINE_ALL && IsA(frame.parsetree, DropStmt) &&
-			ag_quarantine_covers((DropStmt *) frame.parsetree) &&
-			drop_worth_keeping((DropStmt *) frame.parsetree))
+		if (ag_quarantine_drops == AG_QUARANTINE_ALL &&
+			((IsA(frame.parsetree, DropStmt) &&
+			  ag_quarantine_covers((DropStmt *) frame.parsetree) &&
+			  drop_worth_keeping((DropStmt *) frame.parsetree)) ||
+			 IsA(frame.parsetree, TruncateStmt) || IsA(frame.parsetree, DropdbStmt)))
 		{
 			AgStatement statement = {0};
 
 			statement.action = GetCommandTagName(CreateCommandTag(frame.parsetree));
 			ag_statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len,
 							  &statement.text, &statement.textlen);
-			ag_quarantine_drop((DropStmt *) frame.parsetree, &statement, run_utility_call, &call);
+			if (IsA(frame.parsetree, TruncateStmt))
+				ag_quarantine_truncate(&statement, run_utility_call, &call);
+			else if (IsA(frame.parsetree, DropdbStmt))
+			{
+				if (!ag_quarantine_dropdb((DropdbStmt *) frame.parsetree,
+										  context == PROCESS_UTILITY_TOPLEVEL, &statement))
+					run_utility_call(&call);
+			}
+			else
+				ag_quarantine_drop((DropStmt *) frame.parsetree, &statement, run_utility_call, &call);
 		}
 		else
 			run_utility_call(&call);
@@ -785,8 +808,9 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		frame.statement = classify(&frame, &protected);
 		if (frame.statement && protected)
 			frame.permitted = ag_guard(frame.statement, NULL) != AG_ALLOW;
-		quarantine = frame.permitted && IsA(frame.parsetree, DropStmt) &&
-			ag_quarantine_covers((DropStmt *) frame.parsetree);
+		quarantine = frame.permitted && ag_quarantine_drops != AG_QUARANTINE_OFF &&
+			(IsA(frame.parsetree, TruncateStmt) || IsA(frame.parsetree, DropdbStmt) ||
+			 (IsA(frame.parsetree, DropStmt) && ag_quarantine_covers((DropStmt *) frame.parsetree)));
 	}
 	else
 		frame.statement = NULL;
@@ -794,7 +818,15 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	current_frame = &frame;
 	PG_TRY();
 	{
-		if (quarantine)
+		if (quarantine && IsA(frame.parsetree, TruncateStmt))
+			ag_quarantine_truncate(frame.statement, run_utility_call, &call);
+		else if (quarantine && IsA(frame.parsetree, DropdbStmt))
+		{
+			if (!ag_quarantine_dropdb((DropdbStmt *) frame.parsetree,
+									  context == PROCESS_UTILITY_TOPLEVEL, frame.statement))
+				run_utility_call(&call);
+		}
+		else if (quarantine)
 			ag_quarantine_drop((DropStmt *) frame.parsetree, frame.statement,
 							   run_utility_call, &call);
 		else
@@ -901,6 +933,8 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	{
 		if (access == OAT_DROP)
 			ag_quarantine_note_dropped(classId, objectId, subId);
+		else if (access == OAT_TRUNCATE)
+			ag_quarantine_note_truncated(objectId);
 		return;
 	}
 	if (ag_internal_changes_underway())
