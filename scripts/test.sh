@@ -45,7 +45,7 @@ count_results() {
 		bad=$(grep -cE '^not ok' "$log")
 		ok=$((ok - bad))
 		;;
-	web)
+	web | node)
 		ok=$(sed -n 's/^\([0-9]*\) passed, [0-9]* failed$/\1/p' "$log" | tail -n 1)
 		ok=${ok:-0}
 		bad=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | tail -n 1)
@@ -87,6 +87,7 @@ suite isolation "${m[@]}" installcheck REGRESS= TAP_TESTS=
 suite tap "${m[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v
 suite fuzz "${m[@]}" fuzz-short
 suite web scripts/web-test.sh
+suite node scripts/node-test.sh
 
 echo
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"

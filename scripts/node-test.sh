@@ -1,0 +1,18 @@
+#!/bin/bash
+# Real clients as agents, through node-postgres and the extended query
+# protocol: a framework's database reset refused, approved, quarantined and
+# restored.  Needs Node.js 20 or later; without it, says so and passes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+skip() {
+	echo "node test skipped: $*"
+	exit 0
+}
+. scripts/node-deps.sh
+
+status=0
+for test in test/node/*.js; do
+	node "$test" || status=1
+done
+exit $status
