@@ -48,6 +48,7 @@ CREATE TABLE agentguard.quarantine_saved (
     position     integer NOT NULL,
     description  text NOT NULL,
     restore_sql  text NOT NULL,
+    run_as       text NOT NULL,     -- owner of the table the step alters
     PRIMARY KEY (entry_id, position)
 );
 REVOKE ALL ON agentguard.quarantine_entries, agentguard.quarantine_members,

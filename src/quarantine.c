@@ -484,6 +484,32 @@ sql_text(const char *fmt,...)
 	return buf.data;
 }
 
+static Oid
+relation_owner(Oid relid)
+{
+	return syscache_oid(RELOID, relid, Anum_pg_class_relowner);
+}
+
+/*
+ * Run SQL that may call code of the table's owner (a trigger, a partition
+ * key, a constraint) as that owner, in a restricted operation, and not as
+ * one of agentguard's own changes: the usual checks apply to what it does.
+ */
+static void
+run_sql_as(Oid role, const char *sql)
+{
+	Oid			saved_user;
+	int			saved_context;
+
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ag_internal_changes_end();
+	run_sql(sql);
+	ag_internal_changes_begin();
+	SetUserIdAndSecContext(saved_user, saved_context);
+}
+
 static char *
 qualified(const char *schema, const char *name)
 {
@@ -592,7 +618,7 @@ describe_moved(const ObjectAddress *a)
 
 /* SQL that recreates an object living on a table that stays, and removes it */
 static void
-recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql)
+recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid *altered)
 {
 	switch (a->classId)
 	{
@@ -603,6 +629,7 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql)
 				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
 																				  ObjectIdGetDatum(a->objectId)));
 
+				*altered = relid;
 				*restore_sql = sql_text("ALTER TABLE %s ADD CONSTRAINT %s %s",
 										relation_qualified(relid), quote_identifier(name), definition);
 				*remove_sql = sql_text("ALTER TABLE %s DROP CONSTRAINT %s",
@@ -619,6 +646,7 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql)
 												a->objectId, NULL);
 				char	   *name = pstrdup(NameStr(((Form_pg_rewrite) GETSTRUCT(tuple))->rulename));
 
+				*altered = relid;
 				*restore_sql = definition;
 				*remove_sql = sql_text("DROP RULE %s ON %s", quote_identifier(name),
 									   relation_qualified(relid));
@@ -637,6 +665,7 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql)
 				char	   *expression = TextDatumGetCString(DirectFunctionCall2(pg_get_expr, expr,
 																				 ObjectIdGetDatum(relid)));
 
+				*altered = relid;
 				*restore_sql = sql_text("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
 										relation_qualified(relid), quote_identifier(column), expression);
 				*remove_sql = sql_text("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
@@ -648,18 +677,25 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql)
 	}
 }
 
+/*
+ * A step of restore is run as the owner of the table it alters: attaching a
+ * partition or adding a foreign key evaluates that table's expressions, and
+ * whatever code they call must run with its owner's rights, not agentguard's.
+ */
 static void
-save_restore_step(int64 entry, int *position, const char *description, const char *restore_sql)
+save_restore_step(int64 entry, int *position, const char *description, const char *restore_sql,
+				  Oid altered_relation)
 {
-	Oid			types[4] = {INT8OID, INT4OID, TEXTOID, TEXTOID};
-	Datum		values[4];
+	Oid			types[5] = {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
 
 	values[0] = Int64GetDatum(entry);
 	values[1] = Int32GetDatum((*position)++);
 	values[2] = CStringGetTextDatum(description);
 	values[3] = CStringGetTextDatum(restore_sql);
-	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_saved (entry_id, position, description, restore_sql) "
-							  "VALUES ($1, $2, $3, $4)", 4, types, values, NULL, false, 0) != SPI_OK_INSERT)
+	values[4] = CStringGetTextDatum(GetUserNameFromId(relation_owner(altered_relation), false));
+	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_saved (entry_id, position, description, restore_sql, run_as) "
+							  "VALUES ($1, $2, $3, $4, $5)", 5, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not record a quarantine step");
 }
 
@@ -810,7 +846,8 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 		ReleaseSysCache(tuple);
 		save_restore_step(entry, step, "partition of its parent",
 						  sql_text("ALTER TABLE %s ATTACH PARTITION %s %s",
-								   relation_qualified(parent), relation_qualified(relid), bound_text));
+								   relation_qualified(parent), relation_qualified(relid), bound_text),
+						  parent);
 		run_sql(sql_text("ALTER TABLE %s DETACH PARTITION %s",
 						 relation_qualified(parent), relation_qualified(relid)));
 		return;
@@ -824,7 +861,8 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 			continue;
 		save_restore_step(entry, step, "child of its parent",
 						  sql_text("ALTER TABLE %s INHERIT %s",
-								   relation_qualified(relid), relation_qualified(parent)));
+								   relation_qualified(relid), relation_qualified(parent)),
+						  relid);
 		run_sql(sql_text("ALTER TABLE %s NO INHERIT %s",
 						 relation_qualified(relid), relation_qualified(parent)));
 	}
@@ -1058,11 +1096,12 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 		ObjectAddress *a = lfirst(lc);
 		char	   *restore_sql;
 		char	   *remove_sql;
+		Oid			altered;
 
 		if (keeping_of(objects, a) != KEEP_RECREATE)
 			continue;
-		recreate_sql(a, &restore_sql, &remove_sql);
-		save_restore_step(entry, &step, getObjectDescription(a, false), restore_sql);
+		recreate_sql(a, &restore_sql, &remove_sql, &altered);
+		save_restore_step(entry, &step, getObjectDescription(a, false), restore_sql, altered);
 		run_sql(remove_sql);
 	}
 
@@ -1162,6 +1201,12 @@ typedef struct Member
 	char	   *acl;
 } Member;
 
+typedef struct RestoreStep
+{
+	char	   *sql;
+	char	   *run_as;			/* owner of the table the step alters */
+} RestoreStep;
+
 typedef struct Entry
 {
 	int64		id;
@@ -1170,7 +1215,7 @@ typedef struct Entry
 	char	   *original_name;
 	char	   *quarantined_as;
 	List	   *members;		/* Member, by position */
-	List	   *restore_steps;	/* char *, in order */
+	List	   *restore_steps;	/* RestoreStep, in order */
 } Entry;
 
 static void
@@ -1226,13 +1271,18 @@ load_entry(int64 id)
 		m->acl = SPI_getvalue(row, desc, 9);
 		e->members = lappend(e->members, m);
 	}
-	if (SPI_execute_with_args("SELECT restore_sql FROM agentguard.quarantine_saved "
+	if (SPI_execute_with_args("SELECT restore_sql, run_as FROM ONLY agentguard.quarantine_saved "
 							  "WHERE entry_id = $1 ORDER BY position",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
 	for (uint64 i = 0; i < SPI_processed; i++)
-		e->restore_steps = lappend(e->restore_steps,
-								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	{
+		RestoreStep *rs = palloc(sizeof(RestoreStep));
+
+		rs->sql = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		rs->run_as = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		e->restore_steps = lappend(e->restore_steps, rs);
+	}
 	return e;
 }
 
@@ -1268,9 +1318,25 @@ restore_rows(const Member *m)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("agentguard: table \"%s.%s\" is gone; its rows cannot go back",
 						m->original_schema, m->original_name)));
-	run_sql(sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
-					 qualified(m->original_schema, m->original_name), columns, columns,
-					 qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
+	/* the table's triggers fire: as its owner, and the copy is lent for it */
+	{
+		Oid			table = get_relname_relid(m->original_name,
+											  get_namespace_oid(m->original_schema, false));
+		Oid			owner = relation_owner(table);
+		bool		lend = !superuser_arg(owner);
+		const char *role = quote_identifier(GetUserNameFromId(owner, false));
+
+		if (lend)
+		{
+			run_sql(sql_text("GRANT SELECT ON %s TO %s", qualified(QUARANTINE_SCHEMA, m->quarantined_name), role));
+			run_sql(sql_text("GRANT USAGE ON SCHEMA %s TO %s", QUARANTINE_SCHEMA, role));
+		}
+		run_sql_as(owner, sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
+								   qualified(m->original_schema, m->original_name), columns, columns,
+								   qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
+		if (lend)
+			run_sql(sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", QUARANTINE_SCHEMA, role));
+	}
 	run_sql(sql_text("DROP TABLE %s", qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
 }
 
@@ -1602,7 +1668,11 @@ agentguard_restore(PG_FUNCTION_ARGS)
 						 quote_identifier(m->original_name)));
 	}
 	foreach(lc, e->restore_steps)
-		run_sql(lfirst(lc));
+	{
+		RestoreStep *rs = lfirst(lc);
+
+		run_sql_as(get_role_oid(rs->run_as, false), rs->sql);
+	}
 	error_context_stack = context.previous;
 
 	forget_entry(id);

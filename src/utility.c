@@ -473,6 +473,9 @@ static void
 refuse_protected_target(ObjectType type, RangeVar *relation, Node *object,
 						const char *verb)
 {
+	Relation	rel = NULL;
+	ObjectAddress address;
+
 	if (type == OBJECT_SCHEMA && object != NULL && IsA(object, String))
 	{
 		if (strncmp(strVal(object), "agentguard", strlen("agentguard")) == 0)
@@ -481,20 +484,45 @@ refuse_protected_target(ObjectType type, RangeVar *relation, Node *object,
 		return;
 	}
 	if (relation != NULL)
+	{
 		refuse_protected_object(RelationRelationId,
 								RangeVarGetRelid(relation, NoLock, true), verb);
-	else if (object != NULL && type != OBJECT_DATABASE && type != OBJECT_ROLE &&
-			 type != OBJECT_TABLESPACE)
-	{
-		Relation	rel = NULL;
-		ObjectAddress address = get_object_address(type, object, &rel,
-												   AccessShareLock, true);
-
-		if (rel != NULL)
-			relation_close(rel, NoLock);
-		if (OidIsValid(address.objectId))
-			refuse_protected_object(address.classId, address.objectId, verb);
+		return;
 	}
+	if (object == NULL)
+		return;
+
+	/*
+	 * Only the kinds agentguard's schemas hold, in the node form each
+	 * statement gives them: types arrive as a name list, not a TypeName.
+	 */
+	switch (type)
+	{
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			if (!IsA(object, List))
+				return;
+			object = (Node *) makeTypeNameFromNameList((List *) object);
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			if (!IsA(object, ObjectWithArgs))
+				return;
+			break;
+		case OBJECT_STATISTIC_EXT:
+			if (!IsA(object, List))
+				return;
+			break;
+		default:
+			return;
+	}
+	address = get_object_address(type, object, &rel, AccessShareLock, true);
+	if (rel != NULL)
+		relation_close(rel, NoLock);
+	if (OidIsValid(address.objectId))
+		refuse_protected_object(address.classId, address.objectId, verb);
 }
 
 /*
