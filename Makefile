@@ -20,7 +20,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml requests quarantine quarantine_kinds
+REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
 ISOLATION = labels double_use quarantine_race
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
@@ -42,6 +42,15 @@ all install installcheck:
 endif
 include mk/cli.mk
 
+# make test SANITIZE=1: the library built with AddressSanitizer and
+# UndefinedBehaviorSanitizer; scripts/test.sh preloads their runtime into
+# the servers it starts, since PostgreSQL itself is not built with them
+ifdef SANITIZE
+PG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=address,undefined
+AG_CLI_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
 # the tests sign with the installed agentguard program, as a DBA would
 export PATH := $(shell $(PG_CONFIG) --bindir 2>/dev/null):$(PATH)
 
@@ -52,7 +61,7 @@ clean: clean-cli
 # Everything a fresh Debian machine needs, then every suite, run as an
 # unprivileged user (the server refuses to run as root).
 test:
-	scripts/test.sh
+	SANITIZE=$(SANITIZE) scripts/test.sh
 
 demo:
 	scripts/demo.sh

@@ -12,8 +12,18 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 export PG_CONFIG
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
-"${sudo[@]}" make -s PG_CONFIG="$PG_CONFIG" install >/dev/null || exit 1
+# SANITIZE=1: build with ASan and UBSan, and preload their runtime into every
+# process the suites start (the servers load the instrumented library)
+build=(make -s PG_CONFIG="$PG_CONFIG")
+if [ -n "${SANITIZE:-}" ]; then
+	build+=(SANITIZE=1)
+	make -s clean >/dev/null
+	export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+"${build[@]}" >/dev/null || exit 1
+"${sudo[@]}" "${build[@]}" install >/dev/null || exit 1
 
 if [ "$(id -u)" -eq 0 ]; then
 	work=$(mktemp -d "${TMPDIR:-/tmp}/agentguard-test.XXXXXX")
@@ -21,7 +31,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	cp -a "$top/." "$work/"
 	chown -R postgres: "$work"
 	chmod 755 "$work"
-	run() { (cd "$work" && runuser -u postgres -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" "$@"); }
+	run() { (cd "$work" && runuser -u postgres -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" \
+		LD_PRELOAD="${LD_PRELOAD:-}" ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" "$@"); }
 else
 	work=$top
 	run() { (cd "$work" && "$@"); }
@@ -85,7 +96,8 @@ m=(make -s PG_CONFIG="$PG_CONFIG")
 suite regress "${m[@]}" installcheck ISOLATION= TAP_TESTS=
 suite isolation "${m[@]}" installcheck REGRESS= TAP_TESTS=
 suite tap "${m[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v
-suite fuzz "${m[@]}" fuzz-short
+# the fuzzer carries its own sanitizer runtime
+suite fuzz env LD_PRELOAD= "${m[@]}" fuzz-short
 suite web scripts/web-test.sh
 suite node scripts/node-test.sh
 

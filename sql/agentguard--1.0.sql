@@ -133,7 +133,8 @@ CREATE TABLE agentguard.confirmations (
     confirmed_at  timestamptz NOT NULL DEFAULT now(),
     confirmed_by  text NOT NULL DEFAULT session_user,
     used_at       timestamptz,
-    used_by_pid   integer
+    used_by_pid   integer,
+    target_relations oid[]        -- the tables the request named, when confirmed
 );
 CREATE INDEX confirmations_waiting ON agentguard.confirmations (request_hash)
     WHERE used_at IS NULL;

@@ -52,6 +52,7 @@ extern bool ag_agent_switch;
 /* session.c: who is an agent */
 extern void ag_session_init(void);
 extern bool ag_session_is_agent(void);
+extern bool ag_role_labelled(Oid roleid);
 extern void ag_session_latch_switch(void);
 extern bool ag_session_switch_latched(void);
 extern bool ag_object_created_in_this_xact(Oid classId, Oid objectId,

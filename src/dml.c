@@ -21,6 +21,9 @@
 #include "catalog/catalog.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "utils/builtins.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
@@ -91,6 +94,22 @@ static List *frames = NIL;
 static uint64 rows_finished = 0;
 static bool limit_lifted = false;
 
+/*
+ * The statement the count belongs to.  Deferred triggers run at COMMIT,
+ * after their statement ended: what they change still counts for the last
+ * statement of the transaction, which is the one named if it goes over.
+ */
+typedef struct StatementOfRecord
+{
+	char	   *text;
+	int			textlen;
+	const char *action;
+	const char *verb;
+	List	   *targets;		/* OIDs */
+} StatementOfRecord;
+
+static StatementOfRecord *statement_of_record = NULL;
+
 /* ---- unbounded statements ---- */
 
 static bool
@@ -100,8 +119,12 @@ column_not_null(Query *query, Var *var)
 	HeapTuple	tuple;
 	bool		not_null = false;
 
-	if (var->varlevelsup != 0 || var->varattno <= 0 ||
-		var->varno < 1 || var->varno > list_length(query->rtable))
+	if (var->varlevelsup != 0 || var->varno < 1 || var->varno > list_length(query->rtable))
+		return false;
+	/* system columns (ctid, tableoid, ...) are never null */
+	if (var->varattno < 0)
+		return true;
+	if (var->varattno == 0)
 		return false;
 	rte = rt_fetch(var->varno, query->rtable);
 	if (rte->rtekind != RTE_RELATION)
@@ -115,6 +138,8 @@ column_not_null(Query *query, Var *var)
 	}
 	return not_null;
 }
+
+static bool always_false(Query *query, Node *node);
 
 static Node *
 strip_relabel(Node *node)
@@ -164,6 +189,8 @@ always_true(Query *query, Node *node)
 				if (always_true(query, lfirst(lc)))
 					return true;
 		}
+		if (b->boolop == NOT_EXPR)
+			return always_false(query, linitial(b->args));
 		return false;
 	}
 	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
@@ -185,7 +212,45 @@ always_true(Query *query, Node *node)
 		return test->nulltesttype == IS_NOT_NULL && IsA(arg, Var) &&
 			column_not_null(query, (Var *) arg);
 	}
+	if (IsA(node, BooleanTest))
+	{
+		BooleanTest *test = (BooleanTest *) node;
+
+		return (test->booltesttype == IS_TRUE || test->booltesttype == IS_NOT_FALSE) &&
+			always_true(query, (Node *) test->arg);
+	}
 	return false;
+}
+
+/* x <> x on a NOT NULL column, and false: NOT of these is always true */
+static bool
+always_false(Query *query, Node *node)
+{
+	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) node;
+		Node	   *left = strip_relabel(linitial(op->args));
+		Node	   *right = strip_relabel(lsecond(op->args));
+		Oid			negator = get_negator(op->opno);
+
+		return IsA(left, Var) && equal(left, right) && OidIsValid(negator) &&
+			(op_mergejoinable(negator, exprType(left)) || op_hashjoinable(negator, exprType(left))) &&
+			column_not_null(query, (Var *) left);
+	}
+	return false;
+}
+
+/*
+ * A view's INSTEAD OF trigger sees rows through the view's own query, so
+ * only a table's conditions are expected to mention the table.
+ */
+static bool
+target_is_table(Query *query)
+{
+	char		relkind = get_rel_relkind(rt_fetch(query->resultRelation, query->rtable)->relid);
+
+	return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
+		relkind == RELKIND_FOREIGN_TABLE;
 }
 
 static bool
@@ -242,6 +307,11 @@ find_unbounded(Query *query, const char **reason)
 	else if (always_true(query, condition))
 		*reason = query->commandType == CMD_MERGE ?
 			"its join condition is always true" : "its WHERE clause is always true";
+	else if (target_is_table(query) &&
+			 !bms_is_member(query->resultRelation, pull_varnos(NULL, condition)))
+		*reason = query->commandType == CMD_MERGE ?
+			"its join condition does not look at the target's rows" :
+			"its WHERE clause does not look at the rows it changes";
 	else
 		return NULL;
 	return query;
@@ -386,10 +456,81 @@ changes_rows(CmdType command, bool modifying_cte)
 		command == CMD_MERGE || modifying_cte;
 }
 
+/* what the executor counts: also INSERT, whose ON CONFLICT may update */
+static bool
+counted_command(CmdType command, bool modifying_cte)
+{
+	return changes_rows(command, modifying_cte) || command == CMD_INSERT;
+}
+
+/*
+ * Built-in and C functions that reach outside what agentguard sees: they
+ * write the server's files, open connections of their own, or change rows
+ * without a DELETE or UPDATE.  Known by their C symbol, so an alias made
+ * under another name is known too.
+ */
+static const char *const unguarded_functions[] = {
+	"be_lo_export", "be_lo_import", "be_lo_import_with_oid",
+	"pg_file_write", "pg_file_write_v1_1", "pg_file_rename", "pg_file_rename_v1_1",
+	"pg_file_unlink", "pg_file_unlink_v1_1", "pg_file_sync",
+	"dblink_exec", "dblink_record", "dblink_connect", "dblink_connect_u",
+	"dblink_send_query", "dblink_open", "dblink_get_result",
+	"heap_force_kill", "heap_force_freeze",
+	NULL
+};
+
+static void
+refuse_unguarded_call(FuncExpr *call)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(call->funcid));
+	Form_pg_proc proc;
+	bool		isnull;
+	char	   *symbol;
+
+	if (!HeapTupleIsValid(tuple))
+		return;
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId)
+	{
+		ReleaseSysCache(tuple);
+		return;
+	}
+	symbol = TextDatumGetCString(SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull));
+	ReleaseSysCache(tuple);
+
+	for (int i = 0; unguarded_functions[i]; i++)
+		if (strcmp(symbol, unguarded_functions[i]) == 0)
+			ag_refuse_outright(psprintf("call %s()", get_func_name(call->funcid)),
+							   "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.");
+
+	/* setval on agentguard's own sequences would make entries collide */
+	if ((strcmp(symbol, "setval_oid") == 0 || strcmp(symbol, "setval3_oid") == 0) &&
+		IsA(linitial(call->args), Const) && !((Const *) linitial(call->args))->constisnull &&
+		ag_namespace_protected_committed(get_rel_namespace(
+															DatumGetObjectId(((Const *) linitial(call->args))->constvalue))))
+		ag_refuse_outright("change agentguard's sequences",
+						   "Quarantine entries are numbered by them.");
+}
+
+static bool
+unguarded_call_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+		refuse_unguarded_call((FuncExpr *) node);
+	else if (IsA(node, Query))
+		return query_tree_walker((Query *) node, unguarded_call_walker, context, 0);
+	return expression_tree_walker(node, unguarded_call_walker, context);
+}
+
 static PlannedStmt *
 agentguard_planner(Query *parse, const char *query_string, int cursorOptions,
 				   ParamListInfo boundParams)
 {
+	if (ag_session_is_agent() && !ag_internal_changes_underway())
+		(void) query_tree_walker(parse, unguarded_call_walker, NULL, 0);
+
 	/* the planner scribbles on the query, so look before it does */
 	if (changes_rows(parse->commandType, parse->hasModifyingCTE) &&
 		ag_mode != AG_MODE_OFF && ag_session_is_agent())
@@ -424,21 +565,37 @@ rows_so_far(void)
 	return total;
 }
 
-/* the statement the agent ran: the outermost counted one */
+/* remember the statement the agent ran, the outermost counted one */
+static void
+record_statement(Frame *outermost)
+{
+	QueryDesc  *queryDesc = outermost->queryDesc;
+	PlannedStmt *plan = queryDesc->plannedstmt;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	const char *text;
+
+	statement_of_record = palloc0(sizeof(StatementOfRecord));
+	ag_statement_text(queryDesc->sourceText, plan->stmt_location, plan->stmt_len,
+					  &text, &statement_of_record->textlen);
+	statement_of_record->text = pnstrdup(text, statement_of_record->textlen);
+	statement_of_record->action = GetCommandTagName(CreateCommandTag((Node *) plan));
+	statement_of_record->verb = command_verb(plan->commandType);
+	statement_of_record->targets = list_copy(outermost->targets);
+	MemoryContextSwitchTo(old);
+}
+
+/* the request for it, made only when it goes over the limit */
 static AgStatement *
 counted_statement(void)
 {
-	Frame	   *outermost = linitial(frames);
-	QueryDesc  *queryDesc = outermost->queryDesc;
-	PlannedStmt *plan = queryDesc->plannedstmt;
 	AgStatement *statement = palloc0(sizeof(AgStatement));
 	ListCell   *lc;
 
-	ag_statement_text(queryDesc->sourceText, plan->stmt_location, plan->stmt_len,
-					  &statement->text, &statement->textlen);
-	statement->action = GetCommandTagName(CreateCommandTag((Node *) plan));
-	statement->verb = command_verb(plan->commandType);
-	foreach(lc, outermost->targets)
+	statement->text = statement_of_record->text;
+	statement->textlen = statement_of_record->textlen;
+	statement->action = statement_of_record->action;
+	statement->verb = statement_of_record->verb;
+	foreach(lc, statement_of_record->targets)
 		statement->targets = lappend(statement->targets, relation_identity(lfirst_oid(lc)));
 	return statement;
 }
@@ -529,8 +686,12 @@ wrap_modify_tables(PlanState *planstate, void *context)
 		ModifyTableState *mt = (ModifyTableState *) planstate;
 		PlanState  *source = outerPlanState(mt);
 
+		/* an upsert counts like an UPDATE of every row it reaches */
 		if ((mt->operation == CMD_DELETE || mt->operation == CMD_UPDATE ||
-			 mt->operation == CMD_MERGE) && source != NULL)
+			 mt->operation == CMD_MERGE ||
+			 (mt->operation == CMD_INSERT &&
+			  ((ModifyTable *) mt->ps.plan)->onConflictAction == ONCONFLICT_UPDATE)) &&
+			source != NULL)
 		{
 			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 			CountedNode *counted = palloc(sizeof(CountedNode));
@@ -576,8 +737,12 @@ start_counting(QueryDesc *queryDesc, bool confirmed)
 	void	   *context[2] = {frame, &estimate};
 	MemoryContext old;
 
-	/* a new statement */
-	if (frames == NIL)
+	/* a new statement, unless a deferred trigger works for the last one */
+	bool		new_statement = frames == NIL &&
+		(statement_of_record == NULL ||
+		 DatumGetInt32(DirectFunctionCall1(pg_trigger_depth, (Datum) 0)) == 0);
+
+	if (new_statement)
 	{
 		rows_finished = 0;
 		limit_lifted = false;
@@ -587,12 +752,33 @@ start_counting(QueryDesc *queryDesc, bool confirmed)
 
 	frame->queryDesc = queryDesc;
 	frame->subxid = GetCurrentSubTransactionId();
-	frame->counts_processed = queryDesc->plannedstmt->commandType != CMD_SELECT;
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	frames = lappend(frames, frame);
 	MemoryContextSwitchTo(old);
 
 	wrap_modify_tables(queryDesc->planstate, context);
+	if (new_statement)
+		record_statement(frame);
+
+	/*
+	 * es_processed counts the rows a DELETE, UPDATE or MERGE changed; for an
+	 * INSERT, only an upsert's are changes.  A plain INSERT still stays on
+	 * the stack, so that what its triggers change counts for it.
+	 */
+	switch (queryDesc->plannedstmt->commandType)
+	{
+		case CMD_DELETE:
+		case CMD_UPDATE:
+		case CMD_MERGE:
+			frame->counts_processed = true;
+			break;
+		case CMD_INSERT:
+			frame->counts_processed = frame->counted_nodes != NIL;
+			break;
+		default:
+			frame->counts_processed = false;
+			break;
+	}
 	if (!limit_lifted && ag_max_rows > 0 &&
 		estimate > (double) ag_max_rows * AG_ESTIMATE_FACTOR)
 		over_the_limit(psprintf("the planner expects it to change about %.0f rows, more than agentguard.max_rows (%d)",
@@ -645,7 +831,7 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 
 			refuse_protected_writes(plannedstmt);
 			guarded = ag_mode != AG_MODE_OFF &&
-				changes_rows(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
+				counted_command(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
 				(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;
 			if (guarded && (unbounded = unbounded_plan_of(queryDesc)) != NULL)
 				confirmed = ag_guard(unbounded->statement, unbounded->reason) != AG_ALLOW;
@@ -706,6 +892,7 @@ forget_frames(XactEvent event, void *arg pg_attribute_unused())
 		frames = NIL;
 		rows_finished = 0;
 		limit_lifted = false;
+		statement_of_record = NULL;
 	}
 }
 

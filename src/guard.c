@@ -210,7 +210,7 @@ ag_guard(const AgStatement *stmt, const char *reason)
 					verb_of(stmt), objects, reason ? ": " : "", reason ? reason : ""),
 			 errdetail("request: %s\n%s", code,
 					   why_not ? why_not : "Agent sessions need a DBA's signed confirmation for statements that destroy data."),
-			 errhint("Ask a DBA to sign the request code (agentguard sign) and confirm the token (SELECT agentguard.confirm(...)), then run the same statement again.")));
+			 errhint("Ask a DBA to approve the request (agentguard approve, or agentguard sign and then SELECT agentguard.confirm(...)), then run the same statement again.")));
 	pg_unreachable();
 }
 

@@ -24,7 +24,10 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/varlena.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
@@ -300,7 +303,7 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 	values[1] = text_datum(canonical);
 	values[2] = bytea_datum(key_id, AG_KEY_ID_LEN);
 
-	ledger_exec("SELECT name FROM agentguard.signers WHERE key_id = $3 AND name <> $1",
+	ledger_exec("SELECT name FROM ONLY agentguard.signers WHERE key_id = $3 AND name <> $1",
 				3, types, values, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		ereport(ERROR,
@@ -308,7 +311,7 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 				 errmsg("agentguard: this public key already belongs to signer \"%s\"",
 						result_text(0, 1)),
 				 errhint("Each signer needs a key of its own; make one with agentguard keygen.")));
-	ledger_exec("SELECT removed_at IS NULL FROM agentguard.signers WHERE name = $1",
+	ledger_exec("SELECT removed_at IS NULL FROM ONLY agentguard.signers WHERE name = $1",
 				3, types, values, SPI_OK_SELECT);
 	if (SPI_processed > 0 && result_bool(0, 1))
 		ereport(ERROR,
@@ -345,7 +348,7 @@ agentguard_remove_signer(PG_FUNCTION_ARGS)
 	refuse_signer_management();
 	ag_ledger_open(&ls);
 	values[0] = text_datum(name);
-	if (ledger_exec("UPDATE agentguard.signers SET removed_at = now(), removed_by = session_user "
+	if (ledger_exec("UPDATE ONLY agentguard.signers SET removed_at = now(), removed_by = session_user "
 					"WHERE name = $1 AND removed_at IS NULL",
 					1, types, values, SPI_OK_UPDATE) == 0)
 		ereport(ERROR,
@@ -379,7 +382,7 @@ signature_problem(const AgToken *token, char **signer, char **detail)
 
 	*signer = NULL;
 	values[0] = bytea_datum(token->key_id, AG_KEY_ID_LEN);
-	ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM agentguard.signers WHERE key_id = $1",
+	ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM ONLY agentguard.signers WHERE key_id = $1",
 				1, types, values, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 	{
@@ -427,6 +430,35 @@ agstr_cstring(AgStr s)
 	return pnstrdup(s.ptr, s.len);
 }
 
+/*
+ * The tables a request names, as OIDs (InvalidOid for names that are not
+ * tables): the DBA approved those tables, so a rename that points a name at
+ * another table between the confirmation and its use is noticed.
+ */
+static Datum
+target_relations(const AgRequest *request)
+{
+	Datum	   *oids = palloc(sizeof(Datum) * Max(request->ntargets, 1));
+
+	for (int i = 0; i < request->ntargets; i++)
+	{
+		char	   *name = pnstrdup(request->targets[i].ptr, request->targets[i].len);
+		List	   *parts = NIL;
+		Oid			relid = InvalidOid;
+
+		if (SplitIdentifierString(name, '.', &parts) && list_length(parts) == 2)
+		{
+			Oid			namespace = get_namespace_oid(linitial(parts), true);
+
+			if (OidIsValid(namespace))
+				relid = get_relname_relid(lsecond(parts), namespace);
+		}
+		oids[i] = ObjectIdGetDatum(relid);
+	}
+	return PointerGetDatum(construct_array(oids, request->ntargets, OIDOID, sizeof(Oid), true,
+										   TYPALIGN_INT));
+}
+
 /* agentguard.confirm(token): verify it and let its statement run once */
 Datum
 agentguard_confirm(PG_FUNCTION_ARGS)
@@ -447,9 +479,9 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	char	   *described;
 	uint8		hash[AG_HASH_LEN];
 	AgLedgerSession ls;
-	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[10];
+	Oid			types[11] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, OIDARRAYOID};
+	Datum		values[11];
 
 	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
 						buf, AG_TOKEN_MAX_BYTES, token, &err))
@@ -503,7 +535,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					 "Ask the DBA to sign the request code again.");
 
 	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
-	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM agentguard.confirmations WHERE nonce = $1 AND used_at IS NOT NULL",
+	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM ONLY agentguard.confirmations WHERE nonce = $1 AND used_at IS NOT NULL",
 				1, types, values, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		refuse_token("it was already used",
@@ -521,11 +553,12 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	values[7] = text_datum(signer);
 	values[8] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->issued_at));
 	values[9] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->expires_at));
+	values[10] = target_relations(request);
 	if (ledger_exec("INSERT INTO agentguard.confirmations (nonce, request_hash, request, token, role, "
-					"action, objects, signer, issued_at, expires_at) "
-					"VALUES ($1, $2, $3, btrim($4), $5, $6, $7, $8, $9, $10) "
+					"action, objects, signer, issued_at, expires_at, target_relations) "
+					"VALUES ($1, $2, $3, btrim($4), $5, $6, $7, $8, $9, $10, $11) "
 					"ON CONFLICT (nonce) DO NOTHING",
-					10, types, values, SPI_OK_INSERT) > 0)
+					11, types, values, SPI_OK_INSERT) > 0)
 		ag_ledger_audit("confirm", agstr_cstring(request->action), objects, code,
 					 psprintf("role %s, signer %s, expires %s",
 							  agstr_cstring(request->role), signer,
@@ -562,7 +595,7 @@ explain_mismatch(const AgRequest *actual)
 	AgRequest  *approved;
 
 	values[0] = agstr_datum(actual->role);
-	ledger_exec("SELECT request FROM agentguard.confirmations "
+	ledger_exec("SELECT request FROM ONLY agentguard.confirmations "
 				"WHERE used_at IS NULL AND expires_at > clock_timestamp() "
 				"ORDER BY role = $1 DESC, confirmed_at DESC LIMIT 1",
 				1, types, values, SPI_OK_SELECT);
@@ -603,10 +636,14 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 
 	ag_sha256(body, len, hash);
 	values[0] = bytea_datum(hash, AG_HASH_LEN);
+	values[1] = target_relations(request);
+	types[1] = OIDARRAYOID;
 	ledger_exec("SELECT nonce, token, expires_at <= clock_timestamp(), " SQL_UTC_TIME("used_at")
-				" FROM agentguard.confirmations WHERE request_hash = $1"
+				", target_relations IS NOT DISTINCT FROM $2"
+				" FROM ONLY agentguard.confirmations WHERE request_hash = $1"
 				" ORDER BY used_at IS NULL DESC, confirmed_at DESC",
-				1, types, values, SPI_OK_SELECT);
+				2, types, values, SPI_OK_SELECT);
+	types[1] = INT4OID;
 	candidates = (int) SPI_processed;
 	if (candidates > 0)
 	{
@@ -620,6 +657,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 			char	   *token_text = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
 			bool		expired = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull));
 			char	   *used_at = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
+			bool		same_tables = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc, 5, &isnull));
 			uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
 			AgToken    *token = palloc(sizeof(AgToken));
 			char	   *signer;
@@ -629,12 +667,16 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 
 			if (used_at != NULL)
 				this_problem = psprintf("The confirmation for this statement was already used at %s.", used_at);
-			else if (expired)
-				this_problem = pstrdup("The confirmation for this statement has expired.");
+			else if (!same_tables)
+				this_problem = pstrdup("The tables the confirmed statement names are not the ones they were when it was confirmed: "
+									   "something was renamed or replaced since.");
 			/* the row says it was verified; check again, the signer may be gone */
 			else if (!ag_token_parse(token_text, strlen(token_text), buf, AG_TOKEN_MAX_BYTES, token, NULL) ||
 					 token->request_len != len || memcmp(token->request_body, body, len) != 0)
 				this_problem = pstrdup("The confirmation for this statement is damaged.");
+			/* the server's clock as C reads it, not a function a session could replace */
+			else if (expired || token->expires_at <= (int64) timestamptz_to_time_t(GetCurrentTimestamp()))
+				this_problem = pstrdup("The confirmation for this statement has expired.");
 			else if (token->expires_at - token->issued_at > ag_max_token_ttl)
 				this_problem = psprintf("The confirmation for this statement lives longer than agentguard.max_token_ttl (%s) now allows.",
 										show_duration(ag_max_token_ttl));
@@ -645,7 +687,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 			{
 				values[0] = nonce;
 				values[1] = Int32GetDatum(MyProcPid);
-				if (ledger_exec("UPDATE agentguard.confirmations SET used_at = clock_timestamp(), used_by_pid = $2 "
+				if (ledger_exec("UPDATE ONLY agentguard.confirmations SET used_at = clock_timestamp(), used_by_pid = $2 "
 								"WHERE nonce = $1 AND used_at IS NULL",
 								2, types, values, SPI_OK_UPDATE) == 1)
 				{

@@ -731,7 +731,7 @@ save_schema_access(int64 entry, int position, const char *owner, const char *acl
 	values[1] = Int32GetDatum(position);
 	values[2] = CStringGetTextDatum(owner);
 	values[3] = acl ? CStringGetTextDatum(acl) : (Datum) 0;
-	if (SPI_execute_with_args("UPDATE agentguard.quarantine_members SET owner = $3, acl = $4 "
+	if (SPI_execute_with_args("UPDATE ONLY agentguard.quarantine_members SET owner = $3, acl = $4 "
 							  "WHERE entry_id = $1 AND position = $2",
 							  4, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "agentguard: could not record a quarantined schema");
@@ -1144,7 +1144,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 			quarantined_as = pstrdup(quote_identifier(renamed));
 			values[0] = Int64GetDatum(entry);
 			values[1] = CStringGetTextDatum(quarantined_as);
-			if (SPI_execute_with_args("UPDATE agentguard.quarantine_entries SET quarantined_as = $2 WHERE id = $1",
+			if (SPI_execute_with_args("UPDATE ONLY agentguard.quarantine_entries SET quarantined_as = $2 WHERE id = $1",
 									  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "agentguard: could not record the quarantine entry");
 		}
@@ -1236,7 +1236,7 @@ load_entry(int64 id)
 
 	values[0] = Int64GetDatum(id);
 	if (SPI_execute_with_args("SELECT kind, original_schema, original_name, quarantined_as "
-							  "FROM agentguard.quarantine_entries WHERE id = $1 FOR UPDATE",
+							  "FROM ONLY agentguard.quarantine_entries WHERE id = $1 FOR UPDATE",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
 	if (SPI_processed == 0)
@@ -1249,7 +1249,7 @@ load_entry(int64 id)
 	e->quarantined_as = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 
 	if (SPI_execute_with_args("SELECT position, sql_kind, moves_alone, original_schema, original_name, "
-							  "quarantined_name, args, owner, acl FROM agentguard.quarantine_members "
+							  "quarantined_name, args, owner, acl FROM ONLY agentguard.quarantine_members "
 							  "WHERE entry_id = $1 ORDER BY position",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
@@ -1434,7 +1434,7 @@ forget_entry(int64 id)
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(id);
-	if (SPI_execute_with_args("DELETE FROM agentguard.quarantine_entries WHERE id = $1",
+	if (SPI_execute_with_args("DELETE FROM ONLY agentguard.quarantine_entries WHERE id = $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "agentguard: could not update the quarantine");
 }
@@ -1795,7 +1795,7 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
 	guard_purge("expired quarantine entries");
 	if (!ag_ledger_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
-	if (SPI_execute("SELECT id FROM agentguard.quarantine_entries WHERE expires_at <= now() ORDER BY id",
+	if (SPI_execute("SELECT id FROM ONLY agentguard.quarantine_entries WHERE expires_at <= now() ORDER BY id",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
 	count = (int) SPI_processed;

@@ -169,6 +169,18 @@ note_answer(bool agent)
 	return agent;
 }
 
+/* whether a role carries an agentguard label of its own */
+bool
+ag_role_labelled(Oid roleid)
+{
+	if (!labels_valid)
+		load_labels();
+	for (int i = 0; i < labelled_count; i++)
+		if (labelled_roles[i].roleid == roleid)
+			return true;
+	return false;
+}
+
 bool
 ag_session_is_agent(void)
 {
@@ -218,6 +230,9 @@ ag_session_is_agent(void)
 void
 ag_session_latch_switch(void)
 {
+	/* plans made before were never checked as an agent's: make them again */
+	if (!switch_latched)
+		ResetPlanCache();
 	switch_latched = true;
 }
 

@@ -23,15 +23,21 @@
 #include "access/table.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_authid.h"
+#include "catalog/catalog.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_policy.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_class.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_namespace.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "tcop/cmdtag.h"
@@ -44,6 +50,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "agentguard.h"
 
@@ -241,6 +248,37 @@ classify_truncate(const UtilityFrame *frame, TruncateStmt *truncate, bool *prote
 	return statement;
 }
 
+/*
+ * ALTER TYPE ... DROP ATTRIBUTE or ALTER ATTRIBUTE ... TYPE with CASCADE
+ * changes the columns of every table of that type.
+ */
+static AgStatement *
+classify_alter_type(const UtilityFrame *frame, AlterTableStmt *alter, bool *protected)
+{
+	Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
+	Oid			typid = OidIsValid(relid) ? get_rel_type_id(relid) : InvalidOid;
+	ListCell   *lc;
+	AgStatement *statement;
+	ObjectAddress address;
+
+	if (!OidIsValid(typid))
+		return NULL;
+	foreach(lc, alter->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if ((cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType) &&
+			cmd->behavior == DROP_CASCADE)
+		{
+			statement = new_statement(frame, "ALTER TYPE CASCADE", "change the tables of type");
+			ObjectAddressSet(address, TypeRelationId, typid);
+			add_target(statement, &address, protected);
+			return statement;
+		}
+	}
+	return NULL;
+}
+
 static AgStatement *
 classify_alter_table(const UtilityFrame *frame, AlterTableStmt *alter, bool *protected)
 {
@@ -250,6 +288,8 @@ classify_alter_table(const UtilityFrame *frame, AlterTableStmt *alter, bool *pro
 	Oid			relid;
 	ListCell   *lc;
 
+	if (alter->objtype == OBJECT_TYPE)
+		return classify_alter_type(frame, alter, protected);
 	if (alter->objtype != OBJECT_TABLE && alter->objtype != OBJECT_FOREIGN_TABLE)
 		return NULL;
 	relid = RangeVarGetRelid(alter->relation, NoLock, true);
@@ -446,9 +486,15 @@ object_namespace(Oid classId, Oid objectId)
 static void
 refuse_protected_object(Oid classId, Oid objectId, const char *verb)
 {
+	Oid			namespace;
+
 	if (ag_internal_changes_underway() || !OidIsValid(objectId))
 		return;
-	if (ag_namespace_protected(object_namespace(classId, objectId)))
+	namespace = object_namespace(classId, objectId);
+	if (namespace == PG_CATALOG_NAMESPACE)
+		ag_refuse_outright(psprintf("%s objects in pg_catalog", verb),
+						   "Objects there are part of the system catalogs, which every session trusts.");
+	if (ag_namespace_protected(namespace))
 		ag_refuse_outright(psprintf("%s agentguard's own objects", verb),
 						   "agentguard's schemas hold its signers, confirmations, audit trail and quarantine.");
 }
@@ -462,6 +508,56 @@ names_agentguard(List *names)
 		if (strcmp(strVal(lfirst(lc)), "agentguard") == 0)
 			return true;
 	return false;
+}
+
+/*
+ * Leaving a role labelled for agentguard (REVOKE it from a member) would
+ * take its members' sessions out of agentguard's sight.
+ */
+static void
+refuse_leaving_labelled(GrantRoleStmt *revoke)
+{
+	ListCell   *lc;
+
+	foreach(lc, revoke->granted_roles)
+	{
+		AccessPriv *role = lfirst_node(AccessPriv, lc);
+		Oid			roleid = role->priv_name ? get_role_oid(role->priv_name, true) : InvalidOid;
+
+		if (OidIsValid(roleid) && ag_role_labelled(roleid))
+			ag_refuse_outright("revoke membership in a role labelled for agentguard",
+							   psprintf("Role %s carries an agentguard label; leaving it would end an agent session's protection.",
+										role->priv_name));
+	}
+}
+
+/*
+ * Code in an untrusted language (C, internal, plperlu, plpython3u, ...) can
+ * do anything the server's operating-system user can.
+ */
+static void
+refuse_untrusted_language(List *options)
+{
+	const char *language = "sql";
+	ListCell   *lc;
+	HeapTuple	tuple;
+	bool		trusted = true;
+
+	foreach(lc, options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		if (strcmp(option->defname, "language") == 0)
+			language = strVal(option->arg);
+	}
+	tuple = SearchSysCache1(LANGNAME, CStringGetDatum(language));
+	if (!HeapTupleIsValid(tuple))
+		return;
+	trusted = ((Form_pg_language) GETSTRUCT(tuple))->lanpltrusted;
+	ReleaseSysCache(tuple);
+	if (!trusted)
+		ag_refuse_outright(psprintf("run or create code in the untrusted language %s", language),
+						   "Untrusted code can load libraries and write the server's files.");
 }
 
 /*
@@ -569,6 +665,9 @@ refuse_protected_grant(GrantStmt *grant)
 static void
 refuse_setting_change(VariableSetStmt *setstmt, bool as_default)
 {
+	if (setstmt->name != NULL && strcmp(setstmt->name, "allow_system_table_mods") == 0)
+		ag_refuse_outright("change allow_system_table_mods",
+						   "It would let the session rewrite the system catalogs.");
 	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
 		return;
 	if (strcmp(setstmt->name, "agentguard.agent") == 0)
@@ -606,11 +705,21 @@ refuse_forbidden(Node *parsetree)
 	{
 		case T_AlterTableStmt:
 			{
-				Oid			relid = RangeVarGetRelid(((AlterTableStmt *) parsetree)->relation,
-													 NoLock, true);
+				AlterTableStmt *alter = (AlterTableStmt *) parsetree;
+				Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
+				ListCell   *lc;
 
 				if (OidIsValid(relid))
 					refuse_protected_object(RelationRelationId, relid, "alter");
+				foreach(lc, alter->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+					if (cmd->subtype == AT_AddInherit && cmd->def && IsA(cmd->def, RangeVar))
+						refuse_protected_object(RelationRelationId,
+												RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true),
+												"inherit from");
+				}
 				break;
 			}
 		case T_GrantStmt:
@@ -673,8 +782,94 @@ refuse_forbidden(Node *parsetree)
 				if (!copy->is_from || copy->relation == NULL)
 					break;
 				relid = RangeVarGetRelid(copy->relation, NoLock, true);
+				if (OidIsValid(relid) && IsCatalogRelationOid(relid))
+					ag_refuse_outright("change system catalogs",
+									   psprintf("COPY ... FROM would write rows into %s.", get_rel_name(relid)));
 				if (OidIsValid(relid))
 					refuse_protected_object(RelationRelationId, relid, "change");
+				break;
+			}
+		case T_GrantRoleStmt:
+			if (!((GrantRoleStmt *) parsetree)->is_grant)
+				refuse_leaving_labelled((GrantRoleStmt *) parsetree);
+			break;
+		case T_AlterRoleStmt:
+			{
+				AlterRoleStmt *alter = (AlterRoleStmt *) parsetree;
+				Oid			roleid = get_rolespec_oid(alter->role, true);
+
+				/* ALTER GROUP labelled DROP USER ... */
+				if (alter->action < 0 && OidIsValid(roleid) && ag_role_labelled(roleid))
+					ag_refuse_outright("take members out of a role labelled for agentguard",
+									   "Leaving an agent role would end an agent session's protection.");
+				break;
+			}
+		case T_CreateStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((CreateStmt *) parsetree)->inhRelations)
+					refuse_protected_object(RelationRelationId,
+											RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true),
+											"inherit from");
+				break;
+			}
+		case T_CreateEventTrigStmt:
+		case T_AlterEventTrigStmt:
+			ag_refuse_outright("create or change event triggers",
+							   "An event trigger runs its code in every session, a DBA's included.");
+			break;
+		case T_CommentStmt:
+			{
+				CommentStmt *comment = (CommentStmt *) parsetree;
+				Relation	rel = NULL;
+				ObjectAddress address;
+
+				/* the object node as COMMENT itself reads it, with its lock */
+				if (comment->objtype == OBJECT_DATABASE || comment->objtype == OBJECT_ROLE ||
+					comment->objtype == OBJECT_TABLESPACE)
+					break;
+				address = get_object_address(comment->objtype, comment->object, &rel,
+											 ShareUpdateExclusiveLock, true);
+				if (rel != NULL)
+					relation_close(rel, NoLock);
+				if (OidIsValid(address.objectId))
+					refuse_protected_object(address.classId, address.objectId, "comment on");
+				break;
+			}
+		case T_CreatePLangStmt:
+			ag_refuse_outright("create procedural languages",
+							   "A language handler is code loaded into the server.");
+			break;
+		case T_CreateExtensionStmt:
+			if (superuser())
+				ag_refuse_outright("create extensions as a superuser",
+								   "An extension's script runs as a superuser and can load code or reach outside the database.");
+			break;
+		case T_CreateFunctionStmt:
+			/* a trusted extension's script is the DBA's choice, not the agent's */
+			if (!creating_extension)
+				refuse_untrusted_language(((CreateFunctionStmt *) parsetree)->options);
+			break;
+		case T_DoStmt:
+			refuse_untrusted_language(((DoStmt *) parsetree)->args);
+			break;
+		case T_AlterDefaultPrivilegesStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((AlterDefaultPrivilegesStmt *) parsetree)->options)
+				{
+					DefElem    *option = lfirst_node(DefElem, lc);
+					ListCell   *sc;
+
+					if (strcmp(option->defname, "schemas") != 0)
+						continue;
+					foreach(sc, (List *) option->arg)
+						refuse_protected_object(NamespaceRelationId,
+												get_namespace_oid(strVal(lfirst(sc)), true),
+												"change default privileges in");
+				}
 				break;
 			}
 		case T_AlterExtensionStmt:
@@ -869,21 +1064,42 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 
 /*
  * What the backstop protects when a statement takes it along: anything
- * holding rows or definitions others use.  Indexes, constraints, TOAST and
- * sequences owned by a column go with their table and come back with it;
- * dropping them alone destroys no data.
+ * holding rows or definitions others use (tables, views, sequences,
+ * functions, types, schemas).  Indexes, constraints and TOAST go with their
+ * table and come back with it; dropping them alone destroys no data.
  */
 static bool
 backstop_protects(Oid classId, Oid objectId, int subId)
 {
 	char		relkind;
-	Oid			owner_table;
-	int32		owner_column;
 
-	if (classId == NamespaceRelationId)
-		return true;
-	if (classId != RelationRelationId)
-		return false;
+	switch (classId)
+	{
+		case NamespaceRelationId:
+		case ProcedureRelationId:
+			return true;
+		case TypeRelationId:
+			{
+				/* a table's row type and array type go with the table */
+				HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objectId));
+				bool		protects = false;
+
+				if (HeapTupleIsValid(tuple))
+				{
+					Form_pg_type type = (Form_pg_type) GETSTRUCT(tuple);
+
+					protects = !IsTrueArrayType(type) &&
+						(!OidIsValid(type->typrelid) ||
+						 get_rel_relkind(type->typrelid) == RELKIND_COMPOSITE_TYPE);
+					ReleaseSysCache(tuple);
+				}
+				return protects;
+			}
+		case RelationRelationId:
+			break;
+		default:
+			return false;
+	}
 	relkind = get_rel_relkind(objectId);
 	if (subId != 0)
 		return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
@@ -895,10 +1111,8 @@ backstop_protects(Oid classId, Oid objectId, int subId)
 		case RELKIND_MATVIEW:
 		case RELKIND_VIEW:
 		case RELKIND_FOREIGN_TABLE:
-			return true;
 		case RELKIND_SEQUENCE:
-			return !sequenceIsOwned(objectId, DEPENDENCY_AUTO, &owner_table, &owner_column) &&
-				!sequenceIsOwned(objectId, DEPENDENCY_INTERNAL, &owner_table, &owner_column);
+			return true;
 		default:
 			return false;
 	}

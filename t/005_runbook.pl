@@ -51,9 +51,10 @@ sub dba_fails
 # SQL as an agent role; returns (exit status, stdout, stderr)
 sub agent
 {
-	my ($sql, $role) = @_;
-	return $node->psql('rentals', $sql,
-		connstr => $node->connstr('rentals') . ' user=' . ($role // 'coding_agent'));
+	my ($sql, $role, $db) = @_;
+	$db //= 'rentals';
+	return $node->psql($db, $sql,
+		connstr => $node->connstr($db) . ' user=' . ($role // 'coding_agent'));
 }
 
 sub code_of
@@ -69,7 +70,7 @@ sub refused
 	my ($sql) = @_;
 	my ($ret, $stdout, $stderr) = agent($sql);
 	isnt($ret, 0, "the agent is refused: $sql");
-	like($stderr, qr/^ERROR:  agentguard: refused to /m, 'with agentguard\'s error');
+	like($stderr, qr/ERROR:  agentguard: refused to /, 'with agentguard\'s error');
 	my $code = code_of($stderr);
 	ok(defined $code, 'and a request code');
 	return $code;
@@ -89,9 +90,9 @@ my $rentals = $node->connstr('rentals');
 # that the section at hand does not teach
 sub approved
 {
-	my ($code, $with_key) = @_;
+	my ($code, $with_key, $connstr) = @_;
 	my ($ret, $stdout, $stderr) =
-	  command('', $agentguard, 'approve', '--yes', '--key', $with_key // $key, $rentals, $code);
+	  command('', $agentguard, 'approve', '--yes', '--key', $with_key // $key, $connstr // $rentals, $code);
 	is($ret, 0, 'approved') or diag($stderr);
 }
 
@@ -102,8 +103,10 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE app_owner NOLOGIN;
 	CREATE ROLE coding_agent LOGIN IN ROLE app_owner;
 	CREATE ROLE review_bot LOGIN;
+	CREATE DATABASE reports OWNER app_owner;
 });
 $node->safe_psql('rentals', q{
+	GRANT CREATE ON DATABASE rentals TO app_owner;
 	GRANT CREATE ON SCHEMA public TO app_owner;
 	CREATE SCHEMA archive AUTHORIZATION app_owner;
 	SET ROLE app_owner;
@@ -125,7 +128,10 @@ $node->safe_psql('rentals', q{
 	INSERT INTO staging SELECT generate_series(1, 25);
 	CREATE TABLE events (id int);
 	INSERT INTO events SELECT generate_series(1, 20);
+	CREATE TABLE invoices (id int PRIMARY KEY, amount int);
+	INSERT INTO invoices SELECT g, g * 10 FROM generate_series(1, 40) g;
 });
+$node->safe_psql('reports', 'CREATE TABLE monthly (m int); INSERT INTO monthly SELECT generate_series(1, 12);');
 
 # ---- 1. Setting up ----
 
@@ -136,8 +142,8 @@ $node->poll_query_until('postgres', q{SELECT current_setting('agentguard.environ
   or die 'the environment name was not reloaded';
 is(dba('SHOW agentguard.environment', 'postgres'), 'production', '1.1 SHOW agentguard.environment');
 
-# 1.2 the extension in each database
-dba('CREATE EXTENSION agentguard', $_) for qw(rentals billing);
+# 1.2 the extension in each database, and in postgres
+dba('CREATE EXTENSION agentguard', $_) for qw(rentals billing postgres);
 
 # 1.3 a signing key
 my ($ret, $stdout, $stderr) = command('', $agentguard, 'keygen', '--out', $key);
@@ -151,7 +157,7 @@ is((stat $key)[2] & 07777, 0600, 'the key file has mode 0600');
 isnt($ret, 0, 'keygen refuses to overwrite a key file');
 
 # 1.4 trusted in each database that has the extension
-dba("SELECT agentguard.add_signer('alice', '$public_key')", $_) for qw(rentals billing);
+dba("SELECT agentguard.add_signer('alice', '$public_key')", $_) for qw(rentals billing postgres);
 is(dba('SELECT name FROM agentguard.signers WHERE removed_at IS NULL'), 'alice', '1.4 alice is a signer');
 
 # 1.5 the agents' roles, one directly and one through a group
@@ -170,7 +176,7 @@ is(dba(q{SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid
 
 ($ret, $stdout, $stderr) = agent('DROP TABLE legacy_bookings');
 isnt($ret, 0, '2 the agent\'s DROP is refused');
-like($stderr, qr/^ERROR:  agentguard: refused to drop table public\.legacy_bookings\nDETAIL:  request: agr1\.\S+\nAgent sessions need a DBA's signed confirmation for statements that destroy data\.\nHINT:  /m,
+like($stderr, qr/ERROR:  agentguard: refused to drop table public\.legacy_bookings\nDETAIL:  request: agr1\.\S+\nAgent sessions need a DBA's signed confirmation for statements that destroy data\.\nHINT:  /m,
 	'with the error, the request code and a hint');
 my $code = code_of($stderr);
 is(dba('SELECT count(*) FROM legacy_bookings'), '300', 'and nothing changed');
@@ -236,14 +242,14 @@ is(dba(q{SELECT count(*) > 0 FROM (SELECT at, event, by_role, action, objects, d
 
 # refused outright: no request code, nothing to approve
 ($ret, $stdout, $stderr) = agent(q{SET agentguard.mode = 'off'});
-like($stderr, qr/^ERROR:  agentguard: /m, 'changing a setting is refused');
+like($stderr, qr/ERROR:  agentguard: agent sessions cannot change agentguard settings/, 'changing a setting is refused');
 ok(!defined code_of($stderr), 'without a request code');
 
 # ---- 3. Restoring a quarantined table ----
 
 my $entry = dba(q{SELECT id FROM agentguard.quarantine WHERE original_name = 'legacy_bookings'});
 is(dba(qq{SELECT id, kind, original_schema, original_name, dropped_by, dropped_at <= now(), expires_at > now()
-   FROM agentguard.quarantine ORDER BY id DESC}),
+   FROM agentguard.quarantine WHERE original_name = 'legacy_bookings' ORDER BY id DESC}),
 	"$entry|table|public|legacy_bookings|coding_agent|t|t", '3.1 the entry');
 like(dba("SELECT string_agg(original_name, ' ' ORDER BY position) FROM agentguard.quarantine_objects WHERE id = $entry"),
 	qr/^legacy_bookings legacy_bookings_pkey/, 'and what it moved');
@@ -280,11 +286,60 @@ dba('CREATE SCHEMA archive AUTHORIZATION app_owner');
 is(dba("SELECT agentguard.restore($entry)"), 'restored archive.reports', 'and restores once it is back');
 is(dba('SELECT count(*) FROM archive.reports'), '2', 'with its rows');
 
+# a schema, replaced by an empty one of the same name
+approved(refused('DROP SCHEMA archive CASCADE'));
+runs('DROP SCHEMA archive CASCADE');
+runs('CREATE SCHEMA archive', 'the agent makes a new schema of that name');
+my $quarantined_schema;
+($entry, $quarantined_schema) = split /\|/,
+  dba(q{SELECT id, original_name, quarantined_as FROM agentguard.quarantine WHERE kind = 'schema'});
+is($quarantined_schema, 'archive', 'the schema\'s entry');
+my $kept_as = dba("SELECT quarantined_as FROM agentguard.quarantine WHERE id = $entry");
+is($kept_as, "agentguard_q${entry}_archive", 'kept whole under agentguard_q<id>_<name>');
+is(dba("SELECT count(*) FROM $kept_as.reports"), '2', 'the DBA can look inside');
+like(dba_fails("SELECT agentguard.restore($entry)"),
+	qr/ERROR:  agentguard: cannot restore quarantine entry $entry: schema "archive" already exists\nHINT:  Restore under another name: SELECT agentguard\.restore\($entry, 'new_name'\)\./,
+	'restore refuses the taken name');
+is(dba("SELECT agentguard.restore($entry, 'archive_old')"), 'restored archive_old', 'and restores under another');
+is(dba('SELECT count(*) FROM archive_old.reports'), '2', 'with everything in it');
+
+# truncated rows, next to rows added since
+approved(refused('TRUNCATE invoices'));
+runs('TRUNCATE invoices');
+$entry = dba(q{SELECT id FROM agentguard.quarantine WHERE kind = 'truncate' AND original_name = 'invoices'});
+is(dba("SELECT kind, original_schema, original_name FROM agentguard.quarantine_objects WHERE id = $entry"),
+	'rows|public|invoices', 'the entry of a TRUNCATE names the table it emptied');
+runs('INSERT INTO invoices VALUES (1, 999), (1000, 1)', 'the agent adds rows, one with a key of the old ones');
+like(dba_fails("SELECT agentguard.restore($entry)"), qr/duplicate key value violates unique constraint "invoices_pkey"/,
+	'a clash makes restore fail');
+is(dba('SELECT count(*) FROM invoices'), '2', 'and change nothing');
+dba('DELETE FROM invoices WHERE id = 1');
+is(dba("SELECT agentguard.restore($entry)"), 'restored public.invoices', 'with the new row moved away, restore');
+is(dba('SELECT count(*), sum(amount) FROM invoices'), '41|8201', 'puts the rows back next to the one added since');
+
+# a database, dropped from postgres, restored from any database with the extension
+my $code_db;
+($ret, $stdout, $stderr) = agent('DROP DATABASE reports', undef, 'postgres');
+isnt($ret, 0, 'the agent\'s DROP DATABASE is refused');
+$code_db = code_of($stderr);
+approved($code_db, undef, $node->connstr('postgres'));
+($ret, $stdout, $stderr) = agent('DROP DATABASE reports', undef, 'postgres');
+is($ret, 0, 'approved in postgres, it runs') or diag($stderr);
+my ($db_entry, $db_kept_as) = split /\|/,
+  dba(q{SELECT id, quarantined_as FROM agentguard.quarantine WHERE kind = 'database'});
+ok($db_entry < 0, 'a database entry has a negative id');
+is(dba(q{SELECT id FROM agentguard.quarantine WHERE kind = 'database'}, 'billing'), $db_entry,
+	'and is listed in every database with the extension');
+like($db_kept_as, qr/^agentguard_q\d+_reports$/, 'the database is renamed');
+is(dba("SELECT datallowconn FROM pg_database WHERE datname = '$db_kept_as'"), 'f', 'and closed');
+is(dba("SELECT agentguard.restore($db_entry)"), 'restored database reports', 'restore');
+is(dba('SELECT count(*) FROM monthly', 'reports'), '12', 'brings it back, open');
+
 # ---- 4. Purging the quarantine ----
 
 dba(q{ALTER SYSTEM SET agentguard.retention = '30 days'}, 'postgres');
 dba('SELECT pg_reload_conf()', 'postgres');
-$node->poll_query_until('postgres', q{SELECT current_setting('agentguard.retention') = '30d'})
+$node->poll_query_until('postgres', q{SELECT current_setting('agentguard.retention') = '30 days'})
   or die 'the retention was not reloaded';
 approved(refused('DROP TABLE old_report'));
 runs('DROP TABLE old_report');
@@ -292,9 +347,11 @@ $entry = dba(q{SELECT id FROM agentguard.quarantine WHERE original_name = 'old_r
 is(dba("SELECT expires_at - dropped_at FROM agentguard.quarantine WHERE id = $entry"), '30 days',
 	'4 a new retention applies to the next drops');
 like(dba(q{SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
-   FROM pg_class c
-   WHERE c.relnamespace = 'agentguard_quarantine'::regnamespace AND c.relkind IN ('r', 'm', 'p')}),
-	qr/^\d+ (bytes|kB|MB)$/, 'the quarantine\'s disk space');
+   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname LIKE 'agentguard\_q%' AND c.relkind IN ('r', 'm')}),
+	qr/^[1-9]\d* (bytes|kB|MB)$/, 'the quarantine\'s disk space');
+is(dba(q{SELECT datname, pg_size_pretty(pg_database_size(oid)) FROM pg_database
+   WHERE datname LIKE 'agentguard\_q%'}), '', 'and of its databases (none now)');
 
 $quarantined_as = dba("SELECT quarantined_as FROM agentguard.quarantine WHERE id = $entry");
 dba("SELECT agentguard.purge($entry)");
@@ -303,12 +360,26 @@ is(dba("SELECT to_regclass('$quarantined_as')"), '', 'and destroys the table');
 
 ($ret, $stdout, $stderr) = agent('SELECT agentguard.purge(1)');
 like($stderr, qr/permission denied for function purge/, 'an agent may not purge');
+
+# a database entry is dropped by hand
+($ret, $stdout, $stderr) = agent('DROP DATABASE reports', undef, 'postgres');
+approved(code_of($stderr), undef, $node->connstr('postgres'));
+($ret, $stdout, $stderr) = agent('DROP DATABASE reports', undef, 'postgres');
+is($ret, 0, 'the database is dropped again') or diag($stderr);
+($db_entry, $db_kept_as) = split /\|/,
+  dba(q{SELECT id, quarantined_as FROM agentguard.quarantine WHERE kind = 'database'});
+like(dba_fails("SELECT agentguard.purge($db_entry)"),
+	qr/ERROR:  agentguard: a database cannot be dropped from inside a function\n.*\nHINT:  Run DROP DATABASE $db_kept_as from a session that is not an agent's/,
+	'purge of a database entry says to drop it by hand');
+dba("DROP DATABASE $db_kept_as", 'postgres');
+is(dba(q{SELECT count(*) FROM agentguard.quarantine WHERE kind = 'database'}), '0', 'dropped by hand, it is gone');
+is(dba(q{SELECT count(*) FROM pg_database WHERE datname LIKE 'agentguard\_q%'}), '0', 'for good');
 dba('GRANT EXECUTE ON FUNCTION agentguard.purge(bigint) TO coding_agent');
 approved(refused('DROP TABLE notes_b'));
 runs('DROP TABLE notes_b');
 $entry = dba(q{SELECT id FROM agentguard.quarantine WHERE original_name = 'notes_b'});
 ($ret, $stdout, $stderr) = agent("SELECT agentguard.purge($entry)");
-like($stderr, qr/^ERROR:  agentguard: refused to purge /m, 'and even with EXECUTE it needs a confirmation');
+like($stderr, qr/ERROR:  agentguard: refused to purge /, 'and even with EXECUTE it needs a confirmation');
 ok(defined code_of($stderr), 'which has a request code');
 dba('REVOKE EXECUTE ON FUNCTION agentguard.purge(bigint) FROM coding_agent');
 
@@ -373,8 +444,12 @@ for my $db (qw(rentals billing))
 	is(dba(q{SELECT string_agg(name, ' ' ORDER BY name) FROM agentguard.signers WHERE removed_at IS NULL}, $db),
 		'alice alice-2027', "in $db");
 }
-like(dba_fails(qq{SELECT agentguard.add_signer('alice', '$new_public_key')}),
+($ret, $stdout) = command('', $agentguard, 'keygen', '--out', "$keydir/spare.pem");
+chomp(my $spare_public_key = $stdout);
+like(dba_fails(qq{SELECT agentguard.add_signer('alice', '$spare_public_key')}),
 	qr/a signer named "alice" already exists/, 'a name in use cannot get a second key');
+like(dba_fails(qq{SELECT agentguard.add_signer('bob', '$new_public_key')}),
+	qr/this public key already belongs to signer "alice-2027"/, 'and a key cannot belong to two names');
 
 # 5.4 the old key removed everywhere
 is(every_database(q{SELECT agentguard.remove_signer('alice')}), 0, '5.4 the loop removes the old signer');
@@ -435,7 +510,8 @@ sub migrate
 ($ret, $stdout, $stderr) = migrate();
 isnt($ret, 0, '6 the migration is refused');
 like($stderr, qr/ERROR:  agentguard: refused to drop table public\.old_orders/, 'at DROP TABLE old_orders');
-unlike($stderr, qr/orders_import|seen|never_existed/, 'not at the objects it made itself or IF EXISTS');
+unlike($stderr, qr/ERROR:[^\n]*(orders_import|seen|never_existed)/,
+	'not at the objects it made itself, a temporary table, or IF EXISTS');
 is(dba(q{SELECT to_regclass('orders_v2') IS NULL, (SELECT count(*) FROM old_orders)}), 't|40',
 	'the whole transaction rolled back, and nothing was changed');
 
@@ -490,7 +566,7 @@ $node->poll_query_until('postgres', q{SELECT current_setting('agentguard.mode') 
 my $log_offset = -s $node->logfile;
 ($ret, $stdout, $stderr) = agent('DELETE FROM events');
 is($ret, 0, '7.1 in observe mode an agent\'s unbounded DELETE runs');
-like($stderr, qr/^WARNING:  agentguard: would refuse to delete from public\.events: it has no WHERE clause \(observe mode\)\nDETAIL:  request: agr1\./m,
+like($stderr, qr/WARNING:  agentguard: would refuse to delete from public\.events: it has no WHERE clause \(observe mode\)\nDETAIL:  request: agr1\./,
 	'with a warning and its request code');
 is(dba('SELECT count(*) FROM events'), '0', 'it did delete');
 ($ret, $stdout, $stderr) = agent(q{SET agentguard.mode = 'off'});
