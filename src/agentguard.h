@@ -84,6 +84,7 @@ typedef enum AgVerdict
 extern void ag_statement_text(const char *source, int location, int len,
 							  const char **text, int *textlen);
 extern AgVerdict ag_guard(const AgStatement *stmt, const char *reason);
+extern char *ag_request_code(const AgStatement *stmt);
 extern void ag_refuse_outright(const char *what, const char *why);
 extern void ag_guard_init(void);
 extern void ag_internal_changes_begin(void);

@@ -153,6 +153,16 @@ escape_quotes(const char *s)
 	return buf.data;
 }
 
+/* the request code of a statement, for audit lines that are not refusals */
+char *
+ag_request_code(const AgStatement *stmt)
+{
+	BuiltRequest *built = palloc(sizeof(BuiltRequest));
+
+	build_request(stmt, built);
+	return built->code;
+}
+
 static void
 log_outcome(const char *outcome, const AgStatement *stmt, const AgRequest *request,
 			const char *code)

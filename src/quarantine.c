@@ -81,6 +81,9 @@ PG_FUNCTION_INFO_V1(agentguard_restore);
 PG_FUNCTION_INFO_V1(agentguard_purge);
 PG_FUNCTION_INFO_V1(agentguard_purge_expired);
 
+static void log_quarantine(const AgStatement *statement, const char *original, int64 entry,
+						   const char *quarantined_as, int objects);
+
 /* objects the trial DROP dropped (or TRUNCATE truncated), while watched */
 static List *captured = NIL;
 static bool capturing = false;
@@ -1007,6 +1010,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 	Oid			first;
 	char	   *quarantined_as;
 	char	   *schema_names;
+	char	   *original;
 	bool		isnull;
 
 	if (targets == NIL && schemas == NIL)
@@ -1132,6 +1136,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 			detach_from_parent(entry, &step, m->address.objectId, objects);
 	}
 	schema_names = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) : NULL;
+	original = schemas != NIL ? pstrdup(quote_identifier(schema_names)) : relation_qualified(first);
 	foreach(lc, schemas)
 	{
 		char	   *renamed = quarantine_schema(entry, position, lfirst_oid(lc));
@@ -1158,20 +1163,8 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 
 		move_into_quarantine(entry, &position, m, schemas == NIL && lc == list_head(moves));
 	}
-	{
-		const char *what = schemas != NIL ? quote_identifier(schema_names) : relation_qualified(first);
-
-		ag_ledger_audit("quarantine", statement->action,
-						psprintf("%s (entry " INT64_FORMAT ", %d objects)", what, entry,
-								 list_length(moves) + list_length(schemas)),
-						NULL, quarantined_as);
-		ereport(LOG,
-				(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=" INT64_FORMAT " as=%s",
-						quote_identifier(session_user_name()),
-						quote_identifier(get_database_name(MyDatabaseId)),
-						statement->action, what, entry, quarantined_as),
-				 errhidestmt(true)));
-	}
+	log_quarantine(statement, original, entry, quarantined_as,
+				   list_length(moves) + list_length(schemas));
 	ag_ledger_close(&ls);
 }
 
@@ -1184,6 +1177,28 @@ json_text(const char *s)
 	initStringInfo(&buf);
 	escape_json(&buf, s);
 	return buf.data;
+}
+
+/*
+ * The audit row and the log line of a quarantine: who, where, what (by its
+ * name before the move) and the request code of the statement.
+ */
+static void
+log_quarantine(const AgStatement *statement, const char *original, int64 entry,
+			   const char *quarantined_as, int objects)
+{
+	char	   *code = ag_request_code(statement);
+
+	ag_ledger_audit("quarantine", statement->action,
+					psprintf("%s (entry " INT64_FORMAT ", %d objects)", original, entry, objects),
+					code, quarantined_as ? psprintf("kept as %s", quarantined_as) : NULL);
+	ereport(LOG,
+			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=" INT64_FORMAT "%s%s",
+					quote_identifier(session_user_name()),
+					quote_identifier(get_database_name(MyDatabaseId)),
+					statement->action, original, code, entry,
+					quarantined_as ? " as=" : "", quarantined_as ? quarantined_as : ""),
+			 errhidestmt(true)));
 }
 
 /* ---- restore and purge ---- */
@@ -1833,6 +1848,7 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 	int			position = 0;
 	bool		isnull;
 	Oid			first;
+	char	   *original;
 
 	foreach(lc, objects)
 	{
@@ -1854,6 +1870,7 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 		elog(ERROR, "agentguard: could not number a quarantine entry");
 	entry = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	first = linitial_oid(tables);
+	original = relation_qualified(first);
 	{
 		Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 		Datum		values[7];
@@ -1886,16 +1903,7 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 		m.args = "";
 		save_member(entry, position++, &m, true, copy);
 	}
-	ag_ledger_audit("quarantine", statement->action,
-					psprintf("%s (entry " INT64_FORMAT ", rows of %d tables)",
-							 relation_qualified(first), entry, list_length(tables)),
-					NULL, NULL);
-	ereport(LOG,
-			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=" INT64_FORMAT,
-					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)),
-					statement->action, relation_qualified(first), entry),
-			 errhidestmt(true)));
+	log_quarantine(statement, original, entry, NULL, list_length(tables));
 	ag_ledger_close(&ls);
 	run(run_arg);
 }
@@ -1987,10 +1995,11 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 	run_sql(sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(quarantined),
 					 quote_literal_cstr(record)));
 	ereport(LOG,
-			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" entry=-%u as=%s",
+			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=-%u as=%s",
 					quote_identifier(session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)),
-					statement->action, quote_identifier(stmt->dbname), dboid, quarantined),
+					statement->action, quote_identifier(stmt->dbname), ag_request_code(statement),
+					dboid, quarantined),
 			 errhidestmt(true)));
 	ag_ledger_close(&ls);
 	return true;
