@@ -191,9 +191,10 @@ RESET ROLE;
 SELECT try('SELECT adv.as_owner_truncate()');
 -- [3] a SECURITY DEFINER function owned by the untagged role
 SELECT try('SELECT adv.definer_truncate()');
--- [4] the label cannot be removed or replaced
-SELECT try('SECURITY LABEL FOR agentguard ON ROLE ag_agent IS NULL');
-SELECT try($$SECURITY LABEL ON ROLE ag_agent IS 'trusted'$$);
+-- [4] the label cannot be removed or replaced (the server's own wording of
+-- the refusal differs between versions, so only its SQLSTATE is shown)
+SELECT split_part(try('SECURITY LABEL FOR agentguard ON ROLE ag_agent IS NULL'), ' ', 1) AS refused;
+SELECT split_part(try($$SECURITY LABEL ON ROLE ag_agent IS 'trusted'$$), ' ', 1) AS refused;
 -- [5] a labelled session turning the switch off stays an agent session
 SET agentguard.agent = off;
 SELECT agentguard.is_agent_session();
@@ -938,7 +939,7 @@ SELECT request_of('TRUNCATE scratch') AS code \gset
 SELECT try($$SELECT agentguard.confirm('agt1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')$$);
 SELECT try($$SELECT agentguard.confirm('not a token at all')$$);
 SELECT try($$SELECT agentguard.confirm('agt1.' || repeat('A', 200000))$$);
-SELECT try(format('SELECT agentguard.confirm(%L)', left(:'token', length(:'token') - 20)));
+SELECT try(format('SELECT agentguard.confirm(%L)', left(:'token', 5 + (length(:'token') - 25) / 4 * 4)));
 -- [70] a token whose signature was changed
 SELECT try(format('SELECT agentguard.confirm(%L)', adv.bad_signature(:'token')));
 -- [71] a token whose request was changed after signing (its role)
@@ -974,11 +975,12 @@ SELECT try(format('SELECT agentguard.confirm(%L)', :'other'));
 -- the real token, confirmed and waiting
 SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
 -- [76] it does not cover the statement with other white space, other case,
--- a comment, a marker, another table, or the same text naming another table
+-- a comment in or after it, a marker, another table, or the same text naming
+-- another table (a comment before it is not part of the statement)
 SELECT try('TRUNCATE  scratch');
 SELECT try('truncate scratch');
 SELECT try('TRUNCATE scratch -- approved');
-SELECT try('/* agentguard:approved */ TRUNCATE scratch');
+SELECT try('TRUNCATE /* agentguard:approved */ scratch');
 SELECT try('TRUNCATE scratch, payroll');
 SET search_path = adv, adv_data, public;
 SELECT try('TRUNCATE scratch');

@@ -85,7 +85,10 @@ SELECT shown(request_of('DROP TABLE victim.lines, orders'));
 SELECT shown(request_of('ALTER TABLE orders DROP COLUMN note, ALTER COLUMN id TYPE bigint'));
 -- the same statement always gives the same code; another gives another
 SELECT request_of('TRUNCATE orders') = request_of('TRUNCATE orders') AS same_code,
-       request_of('TRUNCATE orders') <> request_of('TRUNCATE  orders') AS other_text_other_code;
+       request_of('TRUNCATE orders') <> request_of('TRUNCATE  orders') AS other_text_other_code,
+       request_of('/* tidy */ -- up
+  TRUNCATE orders') = request_of('TRUNCATE orders') AS leading_comments_left_out,
+       request_of('TRUNCATE orders -- tidy') <> request_of('TRUNCATE orders') AS trailing_comment_kept;
 RESET SESSION AUTHORIZATION;
 
 -- nothing changed

@@ -38,6 +38,8 @@ SELECT shown(request_of('SELECT victim.dynamic(''TRUNCATE victim.orders'')'));
 SELECT 1 \; TRUNCATE victim.orders \; SELECT 2;
 SELECT shown(request_of('SELECT 1; TRUNCATE victim.orders ;
   SELECT 2'));
+SELECT shown(request_of('SELECT 1; /* tidy /* nested */ up */ -- now
+  TRUNCATE victim.orders ; SELECT 2'));
 RESET SESSION AUTHORIZATION;
 
 -- a session whose login role is not an agent, after SET ROLE to an agent

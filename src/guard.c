@@ -36,9 +36,61 @@ is_blank(char c)
 }
 
 /*
- * The statement alone out of a possibly multi-statement source string, with
- * surrounding white space removed.  location -1 means the whole string, and
- * len 0 means "to the end", as in RawStmt.
+ * Where the comments and white space before a statement end.  PostgreSQL 18
+ * starts a statement at its first token and older versions at the end of the
+ * previous one, so a leading comment is left out on every version: a request
+ * then names the same text whichever server refused it.  No token can begin
+ * with a comment opener, so this cannot eat into the statement itself; an
+ * unterminated comment is left in place.
+ */
+static int
+skip_leading_comments(const char *source, int start, int end)
+{
+	for (;;)
+	{
+		while (start < end && is_blank(source[start]))
+			start++;
+		if (end - start >= 2 && source[start] == '-' && source[start + 1] == '-')
+		{
+			while (start < end && source[start] != '\n' && source[start] != '\r')
+				start++;
+		}
+		else if (end - start >= 2 && source[start] == '/' && source[start + 1] == '*')
+		{
+			int			depth = 0;
+			int			i = start;
+
+			/* comments nest, as in the server's lexer */
+			while (i + 1 < end)
+			{
+				if (source[i] == '/' && source[i + 1] == '*')
+				{
+					depth++;
+					i += 2;
+				}
+				else if (source[i] == '*' && source[i + 1] == '/')
+				{
+					i += 2;
+					if (--depth == 0)
+						break;
+				}
+				else
+					i++;
+			}
+			if (depth != 0)
+				return start;
+			start = i;
+		}
+		else
+			return start;
+	}
+}
+
+/*
+ * The statement alone out of a possibly multi-statement source string,
+ * without the comments and white space before it or the white space after.
+ * location -1 means the whole string, and len 0 means "to the end", as in
+ * RawStmt.
  */
 void
 ag_statement_text(const char *source, int location, int len,
@@ -54,8 +106,8 @@ ag_statement_text(const char *source, int location, int len,
 		if (len > 0 && location + len <= total)
 			end = location + len;
 	}
-	while (start < end && is_blank(source[start]))
-		start++;
+	if (source)
+		start = skip_leading_comments(source, start, end);
 	while (end > start && is_blank(source[end - 1]))
 		end--;
 	*text = source ? source + start : "";

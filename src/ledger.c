@@ -24,6 +24,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -483,6 +484,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, OIDARRAYOID};
 	Datum		values[11];
 
+	PreventCommandDuringRecovery("agentguard.confirm()");
 	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
 						buf, AG_TOKEN_MAX_BYTES, token, &err))
 		ereport(ERROR,

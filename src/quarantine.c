@@ -62,6 +62,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -1569,6 +1570,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *result;
 
+	PreventCommandDuringRecovery("agentguard.restore()");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	id = PG_GETARG_INT64(0);
@@ -1766,9 +1768,11 @@ Datum
 agentguard_purge(PG_FUNCTION_ARGS)
 {
 	int64		id = PG_GETARG_INT64(0);
+	MemoryContext caller_context = CurrentMemoryContext;
 	AgLedgerSession ls;
-	Entry	   *e;
+	char	   *quarantined_as;
 
+	PreventCommandDuringRecovery("agentguard.purge()");
 	if (!ag_ledger_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
 	if (id < 0)
@@ -1790,9 +1794,10 @@ agentguard_purge(PG_FUNCTION_ARGS)
 				 errhint("Run DROP DATABASE %s from a session that is not an agent's; it drops for real.",
 						 quote_identifier(quarantined))));
 	}
-	e = load_entry(id);
+	/* the entry lives in SPI's memory, gone once the ledger is closed */
+	quarantined_as = MemoryContextStrdup(caller_context, load_entry(id)->quarantined_as);
 	ag_ledger_close(&ls);
-	guard_purge(e->quarantined_as);
+	guard_purge(quarantined_as);
 	ag_ledger_open(&ls);
 	purge_entry(load_entry(id));
 	ag_ledger_close(&ls);
@@ -1807,6 +1812,7 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
 	int64	   *ids;
 	int			count;
 
+	PreventCommandDuringRecovery("agentguard.purge_expired()");
 	guard_purge("expired quarantine entries");
 	if (!ag_ledger_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");

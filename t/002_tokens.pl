@@ -176,6 +176,9 @@ $primary->safe_psql('postgres', 'INSERT INTO orders SELECT generate_series(1, 10
 my $waiting = sign(request_code($stderr));
 $primary->safe_psql('postgres', "SELECT agentguard.confirm('$waiting')");
 $primary->wait_for_catchup($standby);
+($ret, $out, $stderr) = $standby->psql('postgres', "SELECT agentguard.confirm('$token')");
+like($stderr, qr/cannot execute agentguard.confirm\(\) during recovery/,
+	'a standby in recovery says a confirmation cannot be made there');
 $primary->stop;
 $standby->promote;
 ($ret, $out, $stderr) = $standby->psql('postgres', "SELECT agentguard.confirm('$token')");

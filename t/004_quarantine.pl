@@ -1,6 +1,7 @@
-# Quarantine across a crash and a dump: an immediate shutdown in the middle
-# of moving a table aside leaves it where it was or wholly in quarantine,
-# never half; pg_dump and pg_restore keep quarantined entries restorable.
+# Quarantine across a crash, a dump and a standby: an immediate shutdown in
+# the middle of moving a table aside leaves it where it was or wholly in
+# quarantine, never half; pg_dump and pg_restore keep quarantined entries
+# restorable, and so does a streaming standby once promoted.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -8,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('quarantine');
-$node->init;
+$node->init(allows_streaming => 1);
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'agentguard'\n");
 $node->start;
 $node->safe_psql('postgres', q{
@@ -82,5 +83,21 @@ is($node->safe_psql('copy', 'SELECT agentguard.restore(id) FROM agentguard.quara
 is($node->safe_psql('copy', $state_sql), '1 0 0 1 1', 'with its view and foreign key');
 is($node->safe_psql('copy', $checksum_sql), $before, 'and every row');
 
+# a streaming standby receives the quarantine; promoted, it restores it
+$node->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($node, 'base', has_streaming => 1);
+$standby->start;
+$node->safe_psql('postgres', 'CREATE TABLE after_backup(i int)');
+$node->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', $state_sql), '0 1 1 0 0', 'the standby holds the quarantined table');
+my ($ret, $stdout, $stderr) = $standby->psql('postgres', 'SELECT agentguard.restore(id) FROM agentguard.quarantine');
+like($stderr, qr/cannot execute agentguard.restore\(\) during recovery/, "restore on a standby in recovery says it cannot run there");
 $node->stop;
+$standby->promote;
+is($standby->safe_psql('postgres', 'SELECT agentguard.restore(id) FROM agentguard.quarantine'), 'restored public.orders',
+	'the promoted standby restores it');
+is($standby->safe_psql('postgres', $state_sql), '1 0 0 1 1', 'with its view and foreign key');
+is($standby->safe_psql('postgres', $checksum_sql), $before, 'and every row');
+$standby->stop;
 done_testing();
