@@ -1,7 +1,9 @@
 #!/bin/bash
-# Quarantining and restoring a table costs a catalog change, not a copy:
-# time DROP (quarantined), restore, and a plain DROP for tables of 10
-# thousand and 10 million rows, printed as ratios to the plain DROP.
+# Quarantining and restoring a dropped table costs a catalog change, not a
+# copy: time DROP (quarantined), restore, and a plain DROP for tables of 10
+# thousand and 10 million rows, printed as ratios to the plain DROP.  A
+# quarantined TRUNCATE does copy the rows: it and its restore are printed as
+# ratios to a plain TRUNCATE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -22,6 +24,17 @@ make_table() { # name rows
 		CHECKPOINT;" postgres >/dev/null
 }
 
+print_rows() { # rows baseline-times (variable label)...
+	local rows=$1 base value
+	base=$(echo "$2" | median)
+	shift 2
+	while [ $# -gt 0 ]; do
+		value=$(echo "${!1}" | median)
+		printf '%-12s %-22s %12.2f %8.2f\n' "$rows" "$2" "$value" "$(echo "$value / $base" | bc -l)"
+		shift 2
+	done
+}
+
 printf '\n%-12s %-22s %12s %8s\n' rows operation "ms (median)" ratio
 for rows in $SIZES; do
 	plain="" quarantine="" restore=""
@@ -37,10 +50,20 @@ for rows in $SIZES; do
 		make_table "gone_$rows" "$rows"
 		plain+="$(ms "SET agentguard.quarantine_drops = 'off'; DROP TABLE gone_$rows") "
 	done
-	base=$(echo "$plain" | median)
-	for op in plain quarantine restore; do
-		value=$(echo "${!op}" | median)
-		label=$(case $op in plain) echo "DROP, destroyed" ;; quarantine) echo "DROP, quarantined" ;; restore) echo "restore" ;; esac)
-		printf '%-12s %-22s %12.2f %8.2f\n' "$rows" "$label" "$value" "$(echo "$value / $base" | bc -l)"
+	print_rows "$rows" "$plain" plain "DROP, destroyed" quarantine "DROP, quarantined" restore "restore"
+
+	# a quarantined TRUNCATE's restore puts the rows back for the next round
+	truncated="" truncate_restore="" plain=""
+	for i in $(seq "$REPEAT"); do
+		truncated+="$(ms "SET agentguard.quarantine_drops = 'all'; TRUNCATE keep_$rows") "
+		truncate_restore+="$(ms "SELECT agentguard.restore(max(id)) FROM agentguard.quarantine") "
 	done
+	for i in $(seq "$plain_runs"); do
+		make_table "gone_$rows" "$rows"
+		plain+="$(ms "SET agentguard.quarantine_drops = 'off'; TRUNCATE gone_$rows") "
+		psql_q -c "DROP TABLE gone_$rows" postgres >/dev/null
+	done
+	print_rows "$rows" "$plain" plain "TRUNCATE, destroyed" truncated "TRUNCATE, quarantined" \
+		truncate_restore "restore"
+	psql_q -c "DROP TABLE keep_$rows" postgres >/dev/null
 done
