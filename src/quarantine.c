@@ -52,6 +52,7 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "postmaster/bgworker.h"
 #include "storage/procarray.h"
 #include "utils/json.h"
 #include "executor/spi.h"
@@ -67,11 +68,13 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "agentguard.h"
@@ -1763,6 +1766,126 @@ guard_purge(const char *what)
 	ag_guard(&statement, NULL);
 }
 
+/*
+ * DROP DATABASE cannot run inside a function, and purge is one.  The drop
+ * runs instead in a background worker, in a transaction of its own, while
+ * the caller waits; the caller has already checked who may purge, so the
+ * worker connects as the bootstrap superuser, which any role may lack the
+ * LOGIN for.  Like DROP DATABASE itself, this cannot be rolled back, so it is
+ * refused inside a transaction block.
+ */
+typedef struct PurgeWorkerArgs
+{
+	Oid			connect_to;
+	Oid			database;
+} PurgeWorkerArgs;
+
+PGDLLEXPORT void ag_purge_database_worker(Datum main_arg);
+
+void
+ag_purge_database_worker(Datum main_arg pg_attribute_unused())
+{
+	PurgeWorkerArgs args;
+	char	   *name;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(args.connect_to, BOOTSTRAP_SUPERUSERID,
+											  BGWORKER_BYPASS_ALLOWCONN);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	/* a restore that won the race has given it back its name: leave it */
+	name = get_database_name(args.database);
+	if (name && strncmp(name, "agentguard_q", strlen("agentguard_q")) == 0)
+	{
+		ag_internal_changes_begin();
+		dropdb(name, true, false);
+		ag_internal_changes_end();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+static void
+purge_database(int64 id, const char *quarantined)
+{
+	Oid			dboid = (Oid) -id;
+	BackgroundWorker worker = {0};
+	BackgroundWorkerHandle *handle;
+	PurgeWorkerArgs args = {MyDatabaseId, dboid};
+	pid_t		pid;
+
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("agentguard: a quarantined database cannot be purged inside a transaction block"),
+				 errdetail("Quarantine entry " INT64_FORMAT " is database %s; dropping it cannot be rolled back.",
+						   id, quote_identifier(quarantined)),
+				 errhint("Run SELECT agentguard.purge(" INT64_FORMAT ") on its own.", id)));
+	snprintf(worker.bgw_name, BGW_MAXLEN, "agentguard purge of database %u", dboid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "agentguard purge");
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "agentguard");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ag_purge_database_worker");
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle) ||
+		WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED ||
+		WaitForBackgroundWorkerShutdown(handle) == BGWH_POSTMASTER_DIED)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("agentguard: could not start a background worker to drop database %s",
+						quote_identifier(quarantined)),
+				 errhint("Raise max_worker_processes, or run DROP DATABASE %s from a session that is not an agent's.",
+						 quote_identifier(quarantined))));
+	AcceptInvalidationMessages();
+	InvalidateCatalogSnapshot();
+	if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dboid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("agentguard: could not drop database %s", quote_identifier(quarantined)),
+				 errdetail("The background worker that drops it failed; the server log says why."),
+				 errhint("Make sure nothing is connected to it, then purge again.")));
+}
+
+/* a database entry (negative id), guarded unless the caller has done that */
+static void
+purge_database_entry(int64 id, bool guard)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	AgLedgerSession ls;
+	char	   *original;
+	char	   *comment;
+	char	   *quarantined;
+	bool		allow_connections;
+	Oid			owner;
+
+	ag_ledger_open(&ls);
+	if (-id > (int64) PG_UINT32_MAX ||
+		!database_record((Oid) -id, &original, &allow_connections, &comment, &quarantined, &owner))
+		no_such_entry(id);
+	quarantined = MemoryContextStrdup(caller_context, quarantined);
+	original = MemoryContextStrdup(caller_context, original);
+	ag_ledger_close(&ls);
+	if (!ag_object_ownercheck(DatabaseRelationId, (Oid) -id, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, quarantined);
+	if (guard)
+		guard_purge(quarantined);
+	purge_database(id, quarantined);
+	ag_ledger_open(&ls);
+	ag_ledger_audit("purge", "database", quote_identifier(original), NULL,
+					psprintf("entry " INT64_FORMAT ", was %s", id, quarantined));
+	ag_ledger_close(&ls);
+	ereport(LOG,
+			(errmsg("agentguard: purged role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
+					quote_identifier(session_user_name()),
+					quote_identifier(get_database_name(MyDatabaseId)), id, quote_identifier(original)),
+			 errhidestmt(true)));
+}
+
 /* agentguard.purge(id) */
 Datum
 agentguard_purge(PG_FUNCTION_ARGS)
@@ -1777,22 +1900,9 @@ agentguard_purge(PG_FUNCTION_ARGS)
 		elog(ERROR, "agentguard: the extension is not installed in this database");
 	if (id < 0)
 	{
-		char	   *original;
-		char	   *comment;
-		char	   *quarantined;
-		bool		allow_connections;
-		Oid			owner;
-
-		if (-id > (int64) PG_UINT32_MAX ||
-			!database_record((Oid) -id, &original, &allow_connections, &comment, &quarantined, &owner))
-			no_such_entry(id);
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("agentguard: a database cannot be dropped from inside a function"),
-				 errdetail("Quarantine entry " INT64_FORMAT " is database %s, formerly %s.",
-						   id, quote_identifier(quarantined), quote_identifier(original)),
-				 errhint("Run DROP DATABASE %s from a session that is not an agent's; it drops for real.",
-						 quote_identifier(quarantined))));
+		ag_ledger_close(&ls);
+		purge_database_entry(id, true);
+		PG_RETURN_VOID();
 	}
 	/* the entry lives in SPI's memory, gone once the ledger is closed */
 	quarantined_as = MemoryContextStrdup(caller_context, load_entry(id)->quarantined_as);
@@ -1808,9 +1918,12 @@ agentguard_purge(PG_FUNCTION_ARGS)
 Datum
 agentguard_purge_expired(PG_FUNCTION_ARGS)
 {
+	MemoryContext caller_context = CurrentMemoryContext;
 	AgLedgerSession ls;
 	int64	   *ids;
+	int64	   *database_ids;
 	int			count;
+	int			databases;
 
 	PreventCommandDuringRecovery("agentguard.purge_expired()");
 	guard_purge("expired quarantine entries");
@@ -1829,8 +1942,33 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
 	}
 	for (int i = 0; i < count; i++)
 		purge_entry(load_entry(ids[i]));
+	if (SPI_execute("SELECT -d.oid::bigint FROM pg_catalog.pg_database d "
+					"JOIN pg_catalog.pg_shdescription s ON s.objoid = d.oid "
+					"AND s.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass "
+					"WHERE d.datname LIKE 'agentguard\\_q%' AND s.description LIKE '{\"agentguard\": 1%' "
+					"AND (s.description::jsonb->>'expires_at')::timestamptz <= now() ORDER BY 1",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not read the quarantine");
+	databases = (int) SPI_processed;
+	database_ids = MemoryContextAlloc(caller_context, sizeof(int64) * Max(databases, 1));
+	for (int i = 0; i < databases; i++)
+	{
+		bool		isnull;
+
+		database_ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 	ag_ledger_close(&ls);
-	PG_RETURN_INT32(count);
+	if (databases > 0 && IsTransactionBlock())
+	{
+		ereport(NOTICE,
+				(errmsg("agentguard: %d expired quarantined databases were left, because a database cannot be dropped inside a transaction block",
+						databases),
+				 errhint("Run SELECT agentguard.purge_expired() on its own.")));
+		databases = 0;
+	}
+	for (int i = 0; i < databases; i++)
+		purge_database_entry(database_ids[i], false);
+	PG_RETURN_INT32(count + databases);
 }
 
 /* ---- TRUNCATE ---- */
