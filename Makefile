@@ -42,12 +42,17 @@ all install installcheck:
 endif
 include mk/cli.mk
 
-# make test SANITIZE=1: the library built with AddressSanitizer and
-# UndefinedBehaviorSanitizer; scripts/test.sh preloads their runtime into
-# the servers it starts, since PostgreSQL itself is not built with them
+# make test SANITIZE=1: the library built with UndefinedBehaviorSanitizer,
+# the command-line tool with it and AddressSanitizer.  AddressSanitizer's
+# runtime has to come first in a process, and preloaded into Debian's server
+# it deadlocks in glibc's gettext lock before main() gets anywhere, so the
+# library gets it only with SANITIZE=address, for a server itself built with
+# -fsanitize=address (PG_CONFIG=.../pg_config of that build).
 ifdef SANITIZE
-PG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SHLIB_LINK += -fsanitize=address,undefined
+comma := ,
+AG_LIBRARY_SANITIZERS = $(if $(filter address,$(SANITIZE)),address$(comma))undefined
+PG_CFLAGS += -fsanitize=$(AG_LIBRARY_SANITIZERS) -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=$(AG_LIBRARY_SANITIZERS)
 AG_CLI_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
 

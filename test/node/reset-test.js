@@ -1,9 +1,10 @@
 /*
- * A framework's database reset, run by an agent through node-postgres (the
- * extended query protocol): "DROP SCHEMA public CASCADE; CREATE SCHEMA
- * public;".  It is refused; a DBA signs the request with the agentguard
- * program and confirms it; the agent runs the reset again, which now
- * quarantines the schema; the DBA restores it, and every row is back.
+ * Statements an ORM sends with parameters (the extended query protocol), and
+ * a framework's database reset, run by an agent through node-postgres:
+ * "DROP SCHEMA public CASCADE; CREATE SCHEMA public;".  It is refused; a DBA
+ * signs the request with the agentguard program and confirms it; the agent
+ * runs the reset again, which now quarantines the schema; the DBA restores
+ * it, and every row is back.
  */
 'use strict';
 
@@ -71,9 +72,25 @@ async function main() {
 	`);
 	const before = (await dba.query(state)).rows[0].string_agg;
 
+	// the extended query protocol, as an ORM sends statements with parameters
+	let err = await errorOf(agent, {text: 'UPDATE public.customers SET name = $1', values: ['x']});
+	check('an UPDATE with parameters and no WHERE is refused',
+		err && err.code === '42501' && /^agentguard: refused to update public\.customers/.test(err.message),
+		err && err.message);
+	err = await errorOf(agent, {text: 'DELETE FROM public.bookings WHERE customer_id > $1', values: [0]});
+	check('a DELETE whose parameter reaches all 3000 rows is refused by the row limit',
+		err && err.code === '42501' && /^agentguard: /.test(err.message), err && err.message);
+	err = await errorOf(agent, {name: 'drop_customers', text: 'DROP TABLE public.customers CASCADE'});
+	check('a named prepared DROP is refused',
+		err && err.code === '42501' && /^agentguard: refused to drop table public\.customers/.test(err.message),
+		err && err.message);
+	err = await errorOf(agent, {text: 'UPDATE public.customers SET name = $1 WHERE id = $2', values: ['customer 1', 1]});
+	check('a bounded UPDATE with parameters runs', err === null, err && err.message);
+	checkEqual('nothing changed', (await dba.query(state)).rows[0].string_agg, before);
+
 	// the reset, as a framework sends it: one statement at a time
 	const reset = 'DROP SCHEMA public CASCADE';
-	let err = await errorOf(agent, reset);
+	err = await errorOf(agent, reset);
 	check('the reset is refused', err && err.code === '42501' && /^agentguard: refused to drop schema public/.test(err.message),
 		err && err.message);
 	const code = requestCode(err);
