@@ -247,10 +247,50 @@ always_false(Query *query, Node *node)
 static bool
 target_is_table(Query *query)
 {
-	char		relkind = get_rel_relkind(rt_fetch(query->resultRelation, query->rtable)->relid);
+	char		relkind = rt_fetch(query->resultRelation, query->rtable)->relkind;
 
 	return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
 		relkind == RELKIND_FOREIGN_TABLE;
+}
+
+typedef struct LooksAtContext
+{
+	int			varno;
+	Index		sublevels_up;
+} LooksAtContext;
+
+/* as pull_varnos would find, but stopping at the first column of it */
+static bool
+looks_at_walker(Node *node, void *arg)
+{
+	LooksAtContext *context = arg;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return (int) ((Var *) node)->varno == context->varno &&
+			((Var *) node)->varlevelsup == context->sublevels_up;
+	if (IsA(node, CurrentOfExpr))
+		return (int) ((CurrentOfExpr *) node)->cvarno == context->varno &&
+			context->sublevels_up == 0;
+	if (IsA(node, Query))
+	{
+		bool		found;
+
+		context->sublevels_up++;
+		found = query_tree_walker((Query *) node, looks_at_walker, context, 0);
+		context->sublevels_up--;
+		return found;
+	}
+	return expression_tree_walker(node, looks_at_walker, context);
+}
+
+static bool
+looks_at_relation(Node *condition, int varno)
+{
+	LooksAtContext context = {varno, 0};
+
+	return looks_at_walker(condition, &context);
 }
 
 static bool
@@ -307,8 +347,7 @@ find_unbounded(Query *query, const char **reason)
 	else if (always_true(query, condition))
 		*reason = query->commandType == CMD_MERGE ?
 			"its join condition is always true" : "its WHERE clause is always true";
-	else if (target_is_table(query) &&
-			 !bms_is_member(query->resultRelation, pull_varnos(NULL, condition)))
+	else if (target_is_table(query) && !looks_at_relation(condition, query->resultRelation))
 		*reason = query->commandType == CMD_MERGE ?
 			"its join condition does not look at the target's rows" :
 			"its WHERE clause does not look at the rows it changes";
