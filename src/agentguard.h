@@ -113,6 +113,7 @@ extern bool ag_ledger_use(const uint8 *body, size_t len,
 
 /* dml.c */
 extern void ag_install_executor_hooks(void);
+extern void ag_check_function_execute(Oid funcid);
 
 /* quarantine.c */
 typedef void (*AgUtilityRunner) (void *arg);

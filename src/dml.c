@@ -25,6 +25,7 @@
 #include "catalog/pg_proc.h"
 #include "utils/builtins.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
@@ -32,6 +33,7 @@
 #include "parser/parsetree.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -518,57 +520,102 @@ static const char *const unguarded_functions[] = {
 	NULL
 };
 
-static void
-refuse_unguarded_call(FuncExpr *call)
+/* the C symbol of an internal or C function, or NULL */
+static char *
+function_symbol(Oid funcid)
 {
-	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(call->funcid));
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	Form_pg_proc proc;
 	bool		isnull;
-	char	   *symbol;
+	char	   *symbol = NULL;
 
 	if (!HeapTupleIsValid(tuple))
-		return;
+		return NULL;
 	proc = (Form_pg_proc) GETSTRUCT(tuple);
-	if (proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId)
-	{
-		ReleaseSysCache(tuple);
-		return;
-	}
-	symbol = TextDatumGetCString(SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull));
+	if (proc->prolang == INTERNALlanguageId || proc->prolang == ClanguageId)
+		symbol = TextDatumGetCString(SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull));
 	ReleaseSysCache(tuple);
+	return symbol;
+}
 
-	for (int i = 0; unguarded_functions[i]; i++)
+static bool
+reaches_outside(Oid funcid)
+{
+	char	   *symbol;
+
+	/* built-in functions are known by their OID, without a catalog lookup */
+	if (funcid < FirstGenbkiObjectId)
+		return funcid == F_LO_EXPORT || funcid == F_LO_IMPORT_TEXT || funcid == F_LO_IMPORT_TEXT_OID;
+	symbol = function_symbol(funcid);
+	for (int i = 0; symbol && unguarded_functions[i]; i++)
 		if (strcmp(symbol, unguarded_functions[i]) == 0)
-			ag_refuse_outright(psprintf("call %s()", get_func_name(call->funcid)),
-							   "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.");
+			return true;
+	return false;
+}
 
-	/* setval on agentguard's own sequences would make entries collide */
-	if ((strcmp(symbol, "setval_oid") == 0 || strcmp(symbol, "setval3_oid") == 0) &&
-		IsA(linitial(call->args), Const) && !((Const *) linitial(call->args))->constisnull &&
-		ag_namespace_protected_committed(get_rel_namespace(
-															DatumGetObjectId(((Const *) linitial(call->args))->constvalue))))
+/*
+ * The executor is about to set up a call of funcid in an agent session
+ * (OAT_FUNCTION_EXECUTE, for every function, operator, aggregate and
+ * set-returning call it prepares, however the statement reached it).
+ */
+void
+ag_check_function_execute(Oid funcid)
+{
+	if (reaches_outside(funcid))
+		ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
+						   "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.");
+}
+
+/*
+ * setval on agentguard's own sequences would make entries collide.  Only a
+ * role that may write those sequences, a superuser, needs the look at
+ * setval's arguments, which only the query tree has.
+ */
+static bool
+is_setval(Oid funcid)
+{
+	char	   *symbol;
+
+	if (funcid == F_SETVAL_REGCLASS_INT8 || funcid == F_SETVAL_REGCLASS_INT8_BOOL)
+		return true;
+	if (funcid < FirstGenbkiObjectId)
+		return false;
+	symbol = function_symbol(funcid);
+	return symbol && (strcmp(symbol, "setval_oid") == 0 || strcmp(symbol, "setval3_oid") == 0);
+}
+
+static void
+refuse_setval_of_protected(FuncExpr *call)
+{
+	Const	   *sequence;
+
+	if (!is_setval(call->funcid))
+		return;
+	sequence = (Const *) linitial(call->args);
+	if (IsA(sequence, Const) && !sequence->constisnull &&
+		ag_namespace_protected_committed(get_rel_namespace(DatumGetObjectId(sequence->constvalue))))
 		ag_refuse_outright("change agentguard's sequences",
 						   "Quarantine entries are numbered by them.");
 }
 
 static bool
-unguarded_call_walker(Node *node, void *context)
+setval_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, FuncExpr))
-		refuse_unguarded_call((FuncExpr *) node);
+		refuse_setval_of_protected((FuncExpr *) node);
 	else if (IsA(node, Query))
-		return query_tree_walker((Query *) node, unguarded_call_walker, context, 0);
-	return expression_tree_walker(node, unguarded_call_walker, context);
+		return query_tree_walker((Query *) node, setval_walker, context, 0);
+	return expression_tree_walker(node, setval_walker, context);
 }
 
 static PlannedStmt *
 agentguard_planner(Query *parse, const char *query_string, int cursorOptions,
 				   ParamListInfo boundParams)
 {
-	if (ag_session_is_agent() && !ag_internal_changes_underway())
-		(void) query_tree_walker(parse, unguarded_call_walker, NULL, 0);
+	if (ag_session_is_agent() && !ag_internal_changes_underway() && superuser())
+		(void) query_tree_walker(parse, setval_walker, NULL, 0);
 
 	/* the planner scribbles on the query, so look before it does */
 	if (changes_rows(parse->commandType, parse->hasModifyingCTE) &&

@@ -1204,6 +1204,10 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				backstop_protects(classId, objectId, subId))
 				backstop(classId, objectId, subId, "DROP", "drop");
 			break;
+		case OAT_FUNCTION_EXECUTE:
+			if (ag_session_is_agent())
+				ag_check_function_execute(objectId);
+			break;
 		case OAT_TRUNCATE:
 			if (!ag_session_is_agent())
 				break;
