@@ -115,6 +115,9 @@ extern bool ag_ledger_use(const uint8 *body, size_t len,
 extern void ag_install_executor_hooks(void);
 extern void ag_check_function_execute(Oid funcid);
 
+struct AgRequest;
+extern char *ag_request_objects(const struct AgRequest *request);
+
 /* quarantine.c */
 typedef void (*AgUtilityRunner) (void *arg);
 extern bool ag_quarantine_covers(DropStmt *drop);

@@ -215,8 +215,9 @@ hex(const uint8 *bytes, size_t len)
 	return out;
 }
 
-static char *
-request_objects(const AgRequest *request)
+/* a request's targets, comma-separated, as the audit and the requests view show them */
+char *
+ag_request_objects(const AgRequest *request)
 {
 	StringInfoData buf;
 
@@ -494,7 +495,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 						 AG_TOKEN_PREFIX)));
 	code = palloc(ag_code_length(token->request_len) + 1);
 	ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, code);
-	objects = request_objects(request);
+	objects = ag_request_objects(request);
 	ag_sha256(token->request_body, token->request_len, hash);
 
 	ag_ledger_open(&ls);
@@ -693,7 +694,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 								"WHERE nonce = $1 AND used_at IS NULL",
 								2, types, values, SPI_OK_UPDATE) == 1)
 				{
-					ag_ledger_audit("use", agstr_cstring(request->action), request_objects(request),
+					ag_ledger_audit("use", agstr_cstring(request->action), ag_request_objects(request),
 								 code, psprintf("role %s, signer %s", agstr_cstring(request->role), signer));
 					used = true;
 				}

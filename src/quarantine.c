@@ -919,6 +919,41 @@ named_schemas(DropStmt *drop, List *objects)
 	return namespaces;
 }
 
+/* the next quarantine entry's number */
+static int64
+new_entry_id(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT nextval('agentguard.quarantine_ids')", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not number a quarantine entry");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* the entry's row, kept for agentguard.retention from now */
+static void
+record_entry(int64 entry, const char *kind, const char *schema, const char *name,
+			 const char *quarantined_as, const AgStatement *statement)
+{
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[8];
+
+	values[0] = Int64GetDatum(entry);
+	values[1] = CStringGetTextDatum(kind);
+	values[2] = CStringGetTextDatum(schema);
+	values[3] = CStringGetTextDatum(name);
+	values[4] = CStringGetTextDatum(quarantined_as);
+	values[5] = CStringGetTextDatum(session_user_name());
+	values[6] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
+	values[7] = CStringGetTextDatum(ag_retention);
+	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
+							  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
+							  "dropped_at, expires_at, statement) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, now(), now() + $8::interval, $7)",
+							  8, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "agentguard: could not record the quarantine entry");
+}
+
 /*
  * A schema is kept whole under a name of agentguard's: renamed, given to
  * the extension's owner and closed to everyone else, so its objects are out
@@ -1015,7 +1050,6 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 	char	   *quarantined_as;
 	char	   *schema_names;
 	char	   *original;
-	bool		isnull;
 
 	if (targets == NIL && schemas == NIL)
 	{
@@ -1046,9 +1080,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 		return;
 	}
 
-	if (SPI_execute("SELECT nextval('agentguard.quarantine_ids')", false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not number a quarantine entry");
-	entry = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	entry = new_entry_id();
 
 	if (schemas != NIL)
 	{
@@ -1061,28 +1093,13 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 		quarantined_as = qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first)));
 	}
 	{
-		Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[8];
-		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
 		char	   *schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
 			get_namespace_name(get_rel_namespace(first));
 
 		/* a schema's quarantine name is only known once it is renamed */
-		values[0] = Int64GetDatum(entry);
-		values[1] = CStringGetTextDatum(schemas != NIL ? "schema" : entry_kind(first));
-		values[2] = CStringGetTextDatum(schema);
-		values[3] = CStringGetTextDatum(schemas != NIL ? schema : get_rel_name(first));
-		values[4] = CStringGetTextDatum(quarantined_as ? quarantined_as : "");
-		values[5] = CStringGetTextDatum(session_user_name());
-		values[6] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
-		values[7] = CStringGetTextDatum(ag_retention);
-		if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
-								  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
-								  "dropped_at, expires_at, statement) "
-								  "VALUES ($1, $2, $3, $4, $5, $6, now(), now() + $8::interval, $7)",
-								  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "agentguard: could not record the quarantine entry");
+		record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
+					 schemas != NIL ? schema : get_rel_name(first),
+					 quarantined_as ? quarantined_as : "", statement);
 	}
 
 	/* temporary relations the CASCADE reaches cannot leave their schema */
@@ -1990,7 +2007,6 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 	ListCell   *lc;
 	int64		entry;
 	int			position = 0;
-	bool		isnull;
 	Oid			first;
 	char	   *original;
 
@@ -2010,29 +2026,11 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 		run(run_arg);
 		return;
 	}
-	if (SPI_execute("SELECT nextval('agentguard.quarantine_ids')", false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not number a quarantine entry");
-	entry = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	entry = new_entry_id();
 	first = linitial_oid(tables);
 	original = relation_qualified(first);
-	{
-		Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[7];
-
-		values[0] = Int64GetDatum(entry);
-		values[1] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(first)));
-		values[2] = CStringGetTextDatum(get_rel_name(first));
-		values[3] = CStringGetTextDatum(qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first))));
-		values[4] = CStringGetTextDatum(session_user_name());
-		values[5] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
-		values[6] = CStringGetTextDatum(ag_retention);
-		if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
-								  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
-								  "dropped_at, expires_at, statement) "
-								  "VALUES ($1, 'truncate', $2, $3, $4, $5, now(), now() + $7::interval, $6)",
-								  7, types, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "agentguard: could not record the quarantine entry");
-	}
+	record_entry(entry, "truncate", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
+				 qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first))), statement);
 	foreach(lc, tables)
 	{
 		Oid			relid = lfirst_oid(lc);

@@ -144,22 +144,6 @@ entry_store(const RefusalRecord *record, const char *data)
 	dlist_push_head(&shared->newest_first, &entry->recency);
 }
 
-/* the targets as the view shows them */
-static char *
-objects_of(const AgRequest *request)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < request->ntargets; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
-	}
-	return buf.data;
-}
-
 /*
  * Add s to a summary as a NUL-terminated string of at most budget bytes,
  * cut at a character boundary and marked when it does not fit or when it
@@ -195,7 +179,7 @@ summarize(const AgRequest *request, StringInfo buf)
 	summary_add(buf, request->action.ptr, request->action.len, false, SUMMARY_NAME_MAX);
 
 	/* both strings end in a NUL */
-	objects = objects_of(request);
+	objects = ag_request_objects(request);
 	objects_room = REFUSAL_DATA_MAX - buf->len - (statement_room + 1) - 1;
 	summary_add(buf, objects, strlen(objects), false, objects_room);
 	summary_add(buf, request->statement.ptr, request->statement.len,
@@ -510,7 +494,7 @@ entry_values(const RefusalEntry *entry, AgRequest *request,
 		values[COL_ROLE] = text_from(request->role.ptr, request->role.len, encoding);
 		values[COL_DATABASE] = text_from(request->database.ptr, request->database.len, encoding);
 		values[COL_ACTION] = text_from(request->action.ptr, request->action.len, encoding);
-		objects = objects_of(request);
+		objects = ag_request_objects(request);
 		values[COL_OBJECTS] = text_from(objects, strlen(objects), encoding);
 		initStringInfo(&statement);
 		appendBinaryStringInfo(&statement, request->statement.ptr, request->statement.len);
