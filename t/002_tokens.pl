@@ -7,28 +7,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-$ENV{PG_CONFIG} //= 'pg_config';
-my $bindir = `$ENV{PG_CONFIG} --bindir`;
-chomp $bindir;
-my $agentguard = "$bindir/agentguard";
-my $keydir = PostgreSQL::Test::Utils::tempdir();
-my $key = "$keydir/dba.pem";
+use FindBin;
+use lib "$FindBin::RealBin/../test/perl";
+use AgentGuardTest;
 
-my ($out, $err);
-IPC::Run::run([ $agentguard, 'keygen', '--out', $key ], '>', \$out, '2>', \$err)
-  or die "keygen failed: $err";
-chomp(my $public_key = $out);
-
-sub sign
-{
-	my ($code, $ttl) = @_;
-	my ($token, $stderr);
-	IPC::Run::run([ $agentguard, 'sign', '--key', $key, '--ttl', $ttl // '10m', $code ],
-		'>', \$token, '2>', \$stderr)
-	  or die "sign failed: $stderr";
-	chomp $token;
-	return $token;
-}
+my $key = PostgreSQL::Test::Utils::tempdir() . '/dba.pem';
+my $public_key = keygen($key);
+my $out;
 
 # runs SQL as the agent; returns (exit code, stderr)
 sub as_agent
@@ -39,36 +24,9 @@ sub as_agent
 	return ($ret, $stderr);
 }
 
-sub request_code
-{
-	my ($stderr) = @_;
-	my ($code) = $stderr =~ /request: (agr1\.[A-Za-z0-9_-]+)/;
-	return $code;
-}
-
-sub setup_node
-{
-	my ($node, $environment) = @_;
-	$node->append_conf('postgresql.conf',
-		"shared_preload_libraries = 'agentguard'\nagentguard.environment = '$environment'\n");
-}
-
-my $primary = PostgreSQL::Test::Cluster->new('production');
-$primary->init(allows_streaming => 1);
-setup_node($primary, 'production');
+my $primary = guarded_node('production', "agentguard.environment = 'production'\n", allows_streaming => 1);
 $primary->start;
-$primary->safe_psql('postgres', qq{
-	CREATE EXTENSION agentguard;
-	SELECT agentguard.add_signer('dba', '$public_key');
-	CREATE ROLE bot LOGIN;
-	SECURITY LABEL FOR agentguard ON ROLE bot IS 'agent';
-	CREATE TABLE orders(id int);
-	INSERT INTO orders SELECT generate_series(1, 100);
-	ALTER TABLE orders OWNER TO bot;
-	CREATE TABLE lines(id int);
-	INSERT INTO lines SELECT generate_series(1, 100);
-	ALTER TABLE lines OWNER TO bot;
-});
+$primary->safe_psql('postgres', bot_setup_sql($public_key, 'orders', 'lines'));
 my $rows = sub { $_[0]->safe_psql('postgres', "SELECT count(*) FROM $_[1]") };
 
 # a standby that receives the confirmations, and a clone with the same
@@ -89,7 +47,7 @@ is($staging->safe_psql('postgres', 'SELECT system_identifier FROM pg_control_sys
 my ($ret, $stderr) = as_agent($primary, 'TRUNCATE orders');
 my $code = request_code($stderr);
 ok($code, 'TRUNCATE refused with a request code');
-my $token = sign($code);
+my $token = sign($key, $code);
 $primary->safe_psql('postgres', "SELECT agentguard.confirm('$token')");
 $primary->restart;
 ($ret, $stderr) = as_agent($primary, 'TRUNCATE orders');
@@ -105,7 +63,7 @@ is($rows->($primary, 'orders'), '100', 'nothing changed');
 # crash after commit: it is
 ($ret, $stderr) = as_agent($primary, 'TRUNCATE lines');
 $code = request_code($stderr);
-$token = sign($code);
+$token = sign($key, $code);
 $primary->safe_psql('postgres', "SELECT agentguard.confirm('$token')");
 my ($in, $bout, $berr) = ('', '', '');
 my $h = IPC::Run::start(
@@ -133,31 +91,21 @@ like($stderr, qr/already used/, 'and the token stays spent after crash recovery'
 # the staging clone: same cluster id, same signer, same names, but another
 # environment; and production's environment on a token from staging
 ($ret, $stderr) = as_agent($primary, 'TRUNCATE orders');
-$token = sign(request_code($stderr));
+$token = sign($key, request_code($stderr));
 ($ret, $out, $stderr) = $staging->psql('postgres', "SELECT agentguard.confirm('$token')");
 like($stderr, qr/token refused: wrong environment/, 'a production token is refused on the staging clone');
 like($stderr, qr/The token is for environment "production"; this is "staging"/, 'and says which environments');
 ($ret, $stderr) = as_agent($staging, 'TRUNCATE orders');
-my $staging_token = sign(request_code($stderr));
+my $staging_token = sign($key, request_code($stderr));
 ($ret, $out, $stderr) = $primary->psql('postgres', "SELECT agentguard.confirm('$staging_token')");
 like($stderr, qr/token refused: wrong environment/, 'a staging token is refused on production');
 is($rows->($primary, 'orders'), '100', 'production unchanged');
 is($rows->($staging, 'orders'), '100', 'staging unchanged');
 
 # a cluster of its own (another system identifier) refuses the token too
-my $other = PostgreSQL::Test::Cluster->new('other');
-$other->init;
-setup_node($other, 'production');
+my $other = guarded_node('other', "agentguard.environment = 'production'\n");
 $other->start;
-$other->safe_psql('postgres', qq{
-	CREATE EXTENSION agentguard;
-	SELECT agentguard.add_signer('dba', '$public_key');
-	CREATE ROLE bot LOGIN;
-	SECURITY LABEL FOR agentguard ON ROLE bot IS 'agent';
-	CREATE TABLE orders(id int);
-	INSERT INTO orders SELECT generate_series(1, 100);
-	ALTER TABLE orders OWNER TO bot;
-});
+$other->safe_psql('postgres', bot_setup_sql($public_key, 'orders'));
 ($ret, $out, $stderr) = $other->psql('postgres', "SELECT agentguard.confirm('$token')");
 like($stderr, qr/token refused: wrong cluster/, 'a token for one cluster is refused on another');
 ($ret, $stderr) = as_agent($other, 'TRUNCATE orders');
@@ -173,7 +121,7 @@ $primary->safe_psql('postgres', "SELECT agentguard.confirm('$token')");
 is($ret, 0, 'the token is used on the primary');
 $primary->safe_psql('postgres', 'INSERT INTO orders SELECT generate_series(1, 100)');
 ($ret, $stderr) = as_agent($primary, 'TRUNCATE lines');
-my $waiting = sign(request_code($stderr));
+my $waiting = sign($key, request_code($stderr));
 $primary->safe_psql('postgres', "SELECT agentguard.confirm('$waiting')");
 $primary->wait_for_catchup($standby);
 ($ret, $out, $stderr) = $standby->psql('postgres', "SELECT agentguard.confirm('$token')");

@@ -11,40 +11,22 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-$ENV{PG_CONFIG} //= 'pg_config';
-my $bindir = `$ENV{PG_CONFIG} --bindir`;
-chomp $bindir;
-my $agentguard = "$bindir/agentguard";
+use FindBin;
+use lib "$FindBin::RealBin/../test/perl";
+use AgentGuardTest;
+
 my $keydir = PostgreSQL::Test::Utils::tempdir();
 my $key = "$keydir/dba.pem";
 my $stranger_key = "$keydir/stranger.pem";
+my $public_key = keygen($key);
+keygen($stranger_key);
 
-my ($out, $err);
-IPC::Run::run([ $agentguard, 'keygen', '--out', $key ], '>', \$out, '2>', \$err)
-  or die "keygen failed: $err";
-chomp(my $public_key = $out);
-IPC::Run::run([ $agentguard, 'keygen', '--out', $stranger_key ], '>', \$out, '2>', \$err)
-  or die "keygen failed: $err";
-
-my $node = PostgreSQL::Test::Cluster->new('main');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'agentguard'\n"
-	  . "agentguard.environment = 'production'\n"
+my $node = guarded_node('main',
+	"agentguard.environment = 'production'\n"
 	  . "agentguard.max_requests = 10\n"
 	  . "restart_after_crash = on\n");
 $node->start;
-$node->safe_psql('postgres', qq{
-	CREATE EXTENSION agentguard;
-	SELECT agentguard.add_signer('dba', '$public_key');
-	CREATE ROLE bot LOGIN;
-	SECURITY LABEL FOR agentguard ON ROLE bot IS 'agent';
-	CREATE TABLE orders(id int);
-	INSERT INTO orders SELECT generate_series(1, 100);
-	ALTER TABLE orders OWNER TO bot;
-	CREATE TABLE lines(id int);
-	INSERT INTO lines SELECT generate_series(1, 100);
-	ALTER TABLE lines OWNER TO bot;
+$node->safe_psql('postgres', bot_setup_sql($public_key, 'orders', 'lines') . q{
 	SELECT format('CREATE TABLE flood_%s(id int); ALTER TABLE flood_%s OWNER TO bot', i, i)
 	FROM generate_series(1, 15) i \\gexec
 	CREATE DATABASE other;
@@ -158,7 +140,7 @@ is($rows->('orders'), '0', 'it ran');
 # an explicit code, not the newest
 my $code;
 ($ret, $stderr) = as_agent('DELETE FROM lines');
-($code) = $stderr =~ /request: (agr1\.[A-Za-z0-9_-]+)/;
+$code = request_code($stderr);
 as_agent('TRUNCATE flood_2');
 ($ret, $stdout, $stderr) = approve('', '--yes', '--key', $key, $connstr, $code);
 is($ret, 0, 'approve takes an explicit request code');
@@ -201,7 +183,7 @@ is($ret, 0, 'and the statement runs');
 # failures: one clear line (the server's DETAIL and HINT after it), status 1
 $node->safe_psql('postgres', 'INSERT INTO orders SELECT generate_series(1, 100)');
 ($ret, $stderr) = as_agent('DELETE FROM orders');
-($code) = $stderr =~ /request: (agr1\.[A-Za-z0-9_-]+)/;
+$code = request_code($stderr);
 
 ($ret, $stdout, $stderr) = approve('', '--yes', '--key', $stranger_key, $connstr);
 is($ret, 1, 'a key that is not a trusted signer fails');

@@ -7,10 +7,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../test/perl";
+use AgentGuardTest;
 
-my $node = PostgreSQL::Test::Cluster->new('quarantine');
-$node->init(allows_streaming => 1);
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'agentguard'\n");
+my $node = guarded_node('quarantine', undef, allows_streaming => 1);
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION agentguard;
