@@ -8,9 +8,14 @@
 
 EXTENSION = agentguard
 MODULE_big = agentguard
-OBJS = src/agentguard.o src/session.o src/guard.o src/utility.o \
-	src/dml.o src/ledger.o src/quarantine.o src/refusals.o src/request.o src/token.o
-DATA = sql/agentguard--1.0.sql
+# by layer, top down: loader; hooks; rules; state; ground; the codec
+OBJS = src/agentguard.o \
+	src/utility.o src/dml.o \
+	src/policy.o src/guard.o src/classify.o src/unbounded.o \
+	src/ledger.o src/quarantine.o src/capture.o src/refusals.o \
+	src/settings.o src/session.o src/owner.o src/protect.o src/xact.o \
+	src/request.o src/shown.o src/token.o
+DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
 
 PG_CONFIG ?= pg_config
@@ -20,7 +25,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial
+REGRESS = setup agents refusals exemptions routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
 ISOLATION = labels double_use quarantine_race
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
@@ -58,6 +63,9 @@ endif
 
 # the tests sign with the installed agentguard program, as a DBA would
 export PATH := $(shell $(PG_CONFIG) --bindir 2>/dev/null):$(PATH)
+
+# PGXS does not track headers: every object is rebuilt when any header changes
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
 
 all: $(AG_CLI)
 install: install-cli

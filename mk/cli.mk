@@ -17,8 +17,10 @@
 ag_saved_default_goal := $(.DEFAULT_GOAL)
 
 AG_CLI = src/cli/agentguard
-AG_CLI_SRCS = src/cli/agentguard.c src/request.c src/token.c
-AG_CODEC_HDRS = src/request.h
+AG_CLI_SRCS = src/cli/main.c src/cli/keys.c src/cli/inspect.c \
+	src/cli/server.c src/cli/approve.c src/request.c src/shown.c src/token.c
+AG_CLI_HDRS = src/cli/cli.h
+AG_CODEC_HDRS = src/request.h src/text.h
 
 AG_CLI_CFLAGS ?= -Wall -Wextra -O2
 # override for an OpenSSL outside the default search path
@@ -31,14 +33,14 @@ AG_LIBPQ_CPPFLAGS ?= -I$(shell $(PG_CONFIG) --includedir)
 AG_LIBPQ_LIBS ?= -L$(AG_LIBPQ_LIBDIR) -Wl,-rpath,$(AG_LIBPQ_LIBDIR) -lpq
 
 AG_FUZZ = fuzz/fuzz_request
-AG_FUZZ_SRCS = fuzz/fuzz_request.c src/request.c src/token.c
+AG_FUZZ_SRCS = fuzz/fuzz_request.c src/request.c src/shown.c src/token.c
 AG_FUZZ_CC ?= clang
 AG_FUZZ_CFLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 # tokens of the largest requests are ~44 kB of text; most bugs show far smaller
 FUZZ_MAX_LEN ?= 8192
 
-$(AG_CLI): $(AG_CLI_SRCS) $(AG_CODEC_HDRS)
+$(AG_CLI): $(AG_CLI_SRCS) $(AG_CLI_HDRS) $(AG_CODEC_HDRS)
 	$(CC) $(AG_CLI_CFLAGS) -I src $(AG_OPENSSL_CPPFLAGS) $(AG_LIBPQ_CPPFLAGS) -o $@ $(AG_CLI_SRCS) $(AG_OPENSSL_LIBS) $(AG_LIBPQ_LIBS)
 
 # evaluated only when installing, so building needs no pg_config

@@ -57,10 +57,9 @@ count_results() {
 		ok=$((ok - bad))
 		;;
 	web | node)
-		ok=$(sed -n 's/^\([0-9]*\) passed, [0-9]* failed$/\1/p' "$log" | tail -n 1)
-		ok=${ok:-0}
-		bad=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | tail -n 1)
-		bad=${bad:-0}
+		# a suite may run several test files, each with its own summary line
+		ok=$(sed -n 's/^\([0-9]*\) passed, [0-9]* failed$/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+		bad=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
 		;;
 	*)
 		ok=0 bad=0

@@ -130,8 +130,8 @@ SELECT id AS entry FROM agentguard.quarantine WHERE kind = 'database' \gset
 SELECT kind, original_schema, original_name, masked(dropped_by), expires_at - dropped_at AS kept_for
 FROM agentguard.quarantine WHERE id = :entry;
 \c postgres
-SELECT count(*) AS listed_from_postgres FROM pg_database d JOIN pg_shdescription s ON s.objoid = d.oid
-WHERE s.description LIKE '{"agentguard": 1%' AND s.description LIKE '%ag_doomed_db%';
+SELECT count(*) AS listed_from_postgres FROM pg_database d JOIN pg_shseclabel s ON s.objoid = d.oid
+WHERE s.provider = 'agentguard' AND s.label LIKE '%"original": "ag_doomed_db"%';
 \c contrib_regression :dba
 \set VERBOSITY terse
 -- a database is purged only on its own (t/005_runbook.pl purges one), as

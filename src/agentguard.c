@@ -1,6 +1,6 @@
 /*
  * agentguard.c
- *		Loading, settings and hook registration.
+ *		Loading: the preload check, then every part of agentguard in place.
  *
  * agentguard must be in shared_preload_libraries: its hooks have to be in
  * place before any session can run a statement, and a library that an agent
@@ -8,48 +8,19 @@
  */
 #include "postgres.h"
 
-#include "access/parallel.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
-#include "utils/guc.h"
-#include "utils/timestamp.h"
 
-#include "agentguard.h"
+#include "hooks.h"
+#include "protect.h"
+#include "refusals.h"
+#include "session.h"
+#include "settings.h"
+#include "xact.h"
 
 PG_MODULE_MAGIC;
 
-int			ag_mode = AG_MODE_ENFORCE;
-int			ag_scope = AG_SCOPE_AGENTS;
-int			ag_max_rows = 1000;
-int			ag_max_token_ttl = 3600;
-int			ag_quarantine_drops = AG_QUARANTINE_AGENTS;
-char	   *ag_retention = NULL;
-int			ag_max_requests = 1000;
-char	   *ag_environment = NULL;
-bool		ag_agent_switch = false;
-
 static bool loaded_by_preload = false;
-
-static const struct config_enum_entry mode_options[] = {
-	{"enforce", AG_MODE_ENFORCE, false},
-	{"observe", AG_MODE_OBSERVE, false},
-	{"off", AG_MODE_OFF, false},
-	{NULL, 0, false}
-};
-
-static const struct config_enum_entry scope_options[] = {
-	{"agents", AG_SCOPE_AGENTS, false},
-	{"all", AG_SCOPE_ALL, false},
-	{NULL, 0, false}
-};
-
-static const struct config_enum_entry quarantine_options[] = {
-	{"agents", AG_QUARANTINE_AGENTS, false},
-	{"all", AG_QUARANTINE_ALL, false},
-	{"off", AG_QUARANTINE_OFF, false},
-	{NULL, 0, false}
-};
 
 void		_PG_init(void);
 
@@ -65,198 +36,6 @@ refuse_without_preload(const char *detail)
 			 errhint("Add agentguard to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION agentguard.")));
 }
 
-/*
- * Settings are PGC_SUSET, but an agent session may belong to a superuser,
- * so the check hooks refuse every change that comes from the session itself
- * (SET, set_config(), connection options, function SET clauses, ALTER ROLE
- * and ALTER DATABASE validation).  Values from the configuration file and
- * from role and database defaults that a DBA set are left alone.
- */
-static bool
-setting_change_allowed(GucSource source)
-{
-	if (source < PGC_S_CLIENT || source == PGC_S_OVERRIDE)
-		return true;
-	if (InitializingParallelWorker || IsParallelWorker())
-		return true;
-	if (!ag_session_is_agent())
-		return true;
-	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-	GUC_check_errmsg("agentguard: agent sessions cannot change agentguard settings");
-	GUC_check_errdetail("Only turning agentguard.agent on is allowed in an agent session.");
-	GUC_check_errhint("A DBA changes agentguard settings from a session that is not an agent.");
-	return false;
-}
-
-static bool
-check_int_setting(int *newval pg_attribute_unused(), void **extra pg_attribute_unused(), GucSource source)
-{
-	return setting_change_allowed(source);
-}
-
-static bool
-check_enum_setting(int *newval pg_attribute_unused(), void **extra pg_attribute_unused(), GucSource source)
-{
-	return setting_change_allowed(source);
-}
-
-/*
- * Retention is written as an interval ('7 days', '12 hours') because that
- * is how DBAs think of it; interval_in does the parsing so every form the
- * server accepts elsewhere works here too.
- */
-static bool
-check_retention(char **newval, void **extra pg_attribute_unused(), GucSource source)
-{
-	MemoryContext oldcontext = CurrentMemoryContext;
-	bool		valid = true;
-	Interval   *span = NULL;
-
-	if (!setting_change_allowed(source))
-		return false;
-	if (*newval == NULL)
-		return true;
-
-	PG_TRY();
-	{
-		span = DatumGetIntervalP(DirectFunctionCall3(interval_in,
-													 CStringGetDatum(*newval),
-													 ObjectIdGetDatum(InvalidOid),
-													 Int32GetDatum(-1)));
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		FlushErrorState();
-		valid = false;
-	}
-	PG_END_TRY();
-
-	if (!valid)
-	{
-		GUC_check_errdetail("agentguard.retention must be an interval such as '7 days' or '12 hours'.");
-		return false;
-	}
-	if (span->month < 0 || span->day < 0 || span->time < 0 ||
-		(span->month == 0 && span->day == 0 && span->time == 0))
-	{
-		GUC_check_errdetail("agentguard.retention must be longer than zero.");
-		return false;
-	}
-	return true;
-}
-
-/*
- * The switch is one-way.  The setting itself can still be reverted by
- * RESET, RESET ALL or a rollback (the GUC machinery calls no check hook for
- * those), so the latch that the assign hook sets is what decides; SHOW
- * reports the latch.
- */
-static bool
-check_agent_switch(bool *newval, void **extra pg_attribute_unused(), GucSource source)
-{
-	/*
-	 * A DBA's ALTER ROLE/DATABASE ... SET agentguard.agent = on binds even
-	 * when the session's own connection options said off: those are applied
-	 * first and would otherwise take precedence, so the default is latched
-	 * here, where the server still shows it to us.
-	 */
-	if (*newval && (source == PGC_S_DATABASE || source == PGC_S_USER ||
-					source == PGC_S_DATABASE_USER || source == PGC_S_GLOBAL))
-		ag_session_latch_switch();
-	if (!*newval && ag_session_switch_latched())
-	{
-		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-		GUC_check_errmsg("agentguard: agentguard.agent cannot be turned off once it is on");
-		GUC_check_errdetail("This session was marked as an agent session and stays one until it ends.");
-		GUC_check_errhint("Open a new session to work without agentguard.agent.");
-		return false;
-	}
-	return true;
-}
-
-static void
-assign_agent_switch(bool newval, void *extra pg_attribute_unused())
-{
-	if (newval)
-		ag_session_latch_switch();
-}
-
-static const char *
-show_agent_switch(void)
-{
-	return ag_session_switch_latched() ? "on" : "off";
-}
-
-static void
-define_settings(void)
-{
-	DefineCustomEnumVariable("agentguard.mode",
-							 "What agentguard does with destructive statements from agent sessions.",
-							 "enforce refuses them unless confirmed, observe only warns and logs, off does nothing.",
-							 &ag_mode, AG_MODE_ENFORCE, mode_options,
-							 PGC_SUSET, 0,
-							 check_enum_setting, NULL, NULL);
-
-	DefineCustomEnumVariable("agentguard.scope",
-							 "Which sessions agentguard protects.",
-							 "agents protects agent sessions; all protects every session except roles labelled trusted.",
-							 &ag_scope, AG_SCOPE_AGENTS, scope_options,
-							 PGC_SUSET, 0,
-							 check_enum_setting, NULL, NULL);
-
-	DefineCustomIntVariable("agentguard.max_rows",
-							"Most rows one DELETE, UPDATE or MERGE of an agent session may change without a confirmation.",
-							"0 turns the row limit off; the rule against unbounded statements stays.",
-							&ag_max_rows, 1000, 0, INT_MAX,
-							PGC_SUSET, 0,
-							check_int_setting, NULL, NULL);
-
-	DefineCustomIntVariable("agentguard.max_token_ttl",
-							"Longest lifetime of a confirmation token that is accepted.",
-							NULL,
-							&ag_max_token_ttl, 3600, 1, 7 * 24 * 3600,
-							PGC_SUSET, GUC_UNIT_S,
-							check_int_setting, NULL, NULL);
-
-	DefineCustomEnumVariable("agentguard.quarantine_drops",
-							 "Whose confirmed DROPs move objects into quarantine instead of destroying them.",
-							 NULL,
-							 &ag_quarantine_drops, AG_QUARANTINE_AGENTS, quarantine_options,
-							 PGC_SUSET, 0,
-							 check_enum_setting, NULL, NULL);
-
-	DefineCustomStringVariable("agentguard.retention",
-							   "How long quarantined objects are kept before purge_expired removes them.",
-							   NULL,
-							   &ag_retention, "7 days",
-							   PGC_SUSET, 0,
-							   check_retention, NULL, NULL);
-
-	DefineCustomIntVariable("agentguard.max_requests",
-							"How many recent refusals agentguard.requests keeps.",
-							NULL,
-							&ag_max_requests, 1000, 10, 1000000,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-
-	DefineCustomStringVariable("agentguard.environment",
-							   "Name of this cluster's environment (production, staging, ...), part of every request.",
-							   "A staging cluster cloned from production shares its system identifier; this name keeps their approvals apart.",
-							   &ag_environment, "",
-							   PGC_SIGHUP, 0,
-							   NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("agentguard.agent",
-							 "Marks this session as an agent session, for the rest of the session.",
-							 "Once on, it cannot be turned off: SET, RESET and ROLLBACK leave the session an agent session.",
-							 &ag_agent_switch, false,
-							 PGC_USERSET, 0,
-							 check_agent_switch, assign_agent_switch, show_agent_switch);
-
-	MarkGUCPrefixReserved("agentguard");
-}
-
 void
 _PG_init(void)
 {
@@ -264,14 +43,15 @@ _PG_init(void)
 		refuse_without_preload("agentguard was loaded into a running session, where it cannot guard anything.");
 
 	loaded_by_preload = true;
-	define_settings();
+	ag_settings_define();
 
 	/* pg_upgrade's binary-upgrade mode replays a dump: nothing to guard */
 	if (IsBinaryUpgrade)
 		return;
 
 	ag_session_init();
-	ag_guard_init();
+	ag_protect_init();
+	ag_xact_init();
 	ag_refusals_init();
 	ag_install_utility_hook();
 	ag_install_executor_hooks();

@@ -35,91 +35,18 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "agentguard.h"
+#include "ledger.h"
+#include "owner.h"
+#include "protect.h"
+#include "refusals.h"
 #include "request.h"
+#include "session.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(agentguard_inspect);
 PG_FUNCTION_INFO_V1(agentguard_add_signer);
 PG_FUNCTION_INFO_V1(agentguard_remove_signer);
 PG_FUNCTION_INFO_V1(agentguard_confirm);
-
-/*
- * The owner of the agentguard extension in this database, or InvalidOid
- * when it is not installed.  The extension's record decides, not a schema
- * that merely has the name.
- */
-static Oid
-ledger_owner(void)
-{
-	Relation	catalog;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			owner = InvalidOid;
-
-	catalog = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("agentguard"));
-	scan = systable_beginscan(catalog, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		Form_pg_extension ext = (Form_pg_extension) GETSTRUCT(tuple);
-
-		if (ext->extnamespace == get_namespace_oid("agentguard", true))
-			owner = ext->extowner;
-	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
-	return owner;
-}
-
-/*
- * Connect SPI as the owner of agentguard's tables.  Returns false when the
- * extension is not installed in this database.  An error in between is
- * cleaned up by transaction (or subtransaction) abort, which restores the
- * user and closes SPI.
- */
-bool
-ag_ledger_open(AgLedgerSession *ls)
-{
-	Oid			owner = ledger_owner();
-
-	if (!OidIsValid(owner))
-		return false;
-	ag_ledger_open_as(ls, owner);
-	return true;
-}
-
-/*
- * The same as a given role, for work that must happen in a database where
- * the extension may not be installed (a database quarantine).
- */
-void
-ag_ledger_open_as(AgLedgerSession *ls, Oid owner)
-{
-	GetUserIdAndSecContext(&ls->saved_user, &ls->saved_sec_context);
-	SetUserIdAndSecContext(owner, ls->saved_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "agentguard: SPI_connect failed");
-	ag_internal_changes_begin();
-
-	/* names in generated SQL are qualified, and resolve the same everywhere */
-	ls->guc_nest_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-void
-ag_ledger_close(AgLedgerSession *ls)
-{
-	AtEOXact_GUC(true, ls->guc_nest_level);
-	ag_internal_changes_end();
-	SPI_finish();
-	SetUserIdAndSecContext(ls->saved_user, ls->saved_sec_context);
-}
 
 static Datum
 bytea_datum(const void *data, size_t len)
@@ -173,15 +100,15 @@ result_bool(int row, int col)
 
 /* times in messages are UTC and ISO, whatever the session's DateStyle */
 #define SQL_UTC_TIME(column) \
-	"to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"')"
+	"pg_catalog.to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"')"
 
+/* any time a token can carry, even one a crafted token puts out of range */
 static char *
 show_unix_time(int64 seconds)
 {
-	pg_time_t	t = (pg_time_t) seconds;
-	char		buf[64];
+	char		buf[AG_TIME_TEXT_LEN];
 
-	pg_strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", pg_gmtime(&t));
+	ag_format_utc(seconds, buf);
 	return pstrdup(buf);
 }
 
@@ -215,18 +142,31 @@ hex(const uint8 *bytes, size_t len)
 	return out;
 }
 
-/* a request's targets, comma-separated, as the audit and the requests view show them */
+/*
+ * Text for a log line: control characters (a table named with a newline
+ * could otherwise forge a second "agentguard:" line) are written as \xNN,
+ * and double quotes are doubled, as the line quotes the object list.
+ */
 char *
-ag_request_objects(const AgRequest *request)
+ag_log_text(const char *s)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	for (int i = 0; i < request->ntargets; i++)
+	for (; *s; s++)
 	{
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
+		unsigned char c = (unsigned char) *s;
+
+		if (c < 0x20 || c == 0x7f)
+			appendStringInfo(&buf, "\\x%02x", c);
+		else if (c == '\\')
+			appendStringInfoString(&buf, "\\\\");
+		else
+		{
+			if (c == '"')
+				appendStringInfoChar(&buf, '"');
+			appendStringInfoChar(&buf, (char) c);
+		}
 	}
 	return buf.data;
 }
@@ -287,7 +227,7 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 	uint8		key[AG_PUBKEY_LEN];
 	uint8		key_id[AG_KEY_ID_LEN];
 	char		canonical[AG_PUBKEY_TEXT_LEN + 1];
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
 	Datum		values[3];
 
@@ -300,12 +240,12 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agentguard: a signer needs a name")));
 
-	ag_ledger_open(&ls);
+	ag_owner_open(&ls);
 	values[0] = text_datum(name);
 	values[1] = text_datum(canonical);
 	values[2] = bytea_datum(key_id, AG_KEY_ID_LEN);
 
-	ledger_exec("SELECT name FROM ONLY agentguard.signers WHERE key_id = $3 AND name <> $1",
+	ledger_exec("SELECT name FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $3 AND name OPERATOR(pg_catalog.<>) $1",
 				3, types, values, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		ereport(ERROR,
@@ -313,7 +253,7 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 				 errmsg("agentguard: this public key already belongs to signer \"%s\"",
 						result_text(0, 1)),
 				 errhint("Each signer needs a key of its own; make one with agentguard keygen.")));
-	ledger_exec("SELECT removed_at IS NULL FROM ONLY agentguard.signers WHERE name = $1",
+	ledger_exec("SELECT removed_at IS NULL FROM ONLY agentguard.signers WHERE name OPERATOR(pg_catalog.=) $1",
 				3, types, values, SPI_OK_SELECT);
 	if (SPI_processed > 0 && result_bool(0, 1))
 		ereport(ERROR,
@@ -324,16 +264,16 @@ agentguard_add_signer(PG_FUNCTION_ARGS)
 	/* a removed signer may come back, with a new key or its old one */
 	ledger_exec("INSERT INTO agentguard.signers (name, public_key, key_id) VALUES ($1, $2, $3) "
 				"ON CONFLICT (name) DO UPDATE SET public_key = $2, key_id = $3, "
-				"added_at = now(), added_by = session_user, removed_at = NULL, removed_by = NULL",
+				"added_at = pg_catalog.now(), added_by = session_user, removed_at = NULL, removed_by = NULL",
 				3, types, values, SPI_OK_INSERT);
 	ag_ledger_audit("add_signer", NULL, NULL, NULL,
 				 psprintf("signer %s, key id %s", name, hex(key_id, AG_KEY_ID_LEN)));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 
 	ereport(LOG,
 			(errmsg("agentguard: signer added role=%s name=%s key_id=%s",
-					quote_identifier(GetUserNameFromId(GetSessionUserId(), false)),
-					quote_identifier(name), hex(key_id, AG_KEY_ID_LEN)),
+					ag_log_text(quote_identifier(GetUserNameFromId(GetSessionUserId(), false))),
+					ag_log_text(quote_identifier(name)), hex(key_id, AG_KEY_ID_LEN)),
 			 errhidestmt(true)));
 	PG_RETURN_VOID();
 }
@@ -343,27 +283,27 @@ Datum
 agentguard_remove_signer(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
 	refuse_signer_management();
-	ag_ledger_open(&ls);
+	ag_owner_open(&ls);
 	values[0] = text_datum(name);
-	if (ledger_exec("UPDATE ONLY agentguard.signers SET removed_at = now(), removed_by = session_user "
-					"WHERE name = $1 AND removed_at IS NULL",
+	if (ledger_exec("UPDATE ONLY agentguard.signers SET removed_at = pg_catalog.now(), removed_by = session_user "
+					"WHERE name OPERATOR(pg_catalog.=) $1 AND removed_at IS NULL",
 					1, types, values, SPI_OK_UPDATE) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("agentguard: there is no signer named \"%s\"", name),
 				 errhint("SELECT name FROM agentguard.signers WHERE removed_at IS NULL lists them.")));
 	ag_ledger_audit("remove_signer", NULL, NULL, NULL, psprintf("signer %s", name));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 
 	ereport(LOG,
 			(errmsg("agentguard: signer removed role=%s name=%s",
-					quote_identifier(GetUserNameFromId(GetSessionUserId(), false)),
-					quote_identifier(name)),
+					ag_log_text(quote_identifier(GetUserNameFromId(GetSessionUserId(), false))),
+					ag_log_text(quote_identifier(name))),
 			 errhidestmt(true)));
 	PG_RETURN_VOID();
 }
@@ -384,7 +324,7 @@ signature_problem(const AgToken *token, char **signer, char **detail)
 
 	*signer = NULL;
 	values[0] = bytea_datum(token->key_id, AG_KEY_ID_LEN);
-	ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM ONLY agentguard.signers WHERE key_id = $1",
+	ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $1",
 				1, types, values, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 	{
@@ -426,39 +366,21 @@ agstr_equals(AgStr s, const char *cstring)
 	return s.len == strlen(cstring) && memcmp(s.ptr, cstring, s.len) == 0;
 }
 
+/* a name from a token, for a message a DBA reads: nothing in it is hidden */
+static char *
+agstr_shown(AgStr s)
+{
+	size_t		need = ag_escape_shown(s.ptr, s.len, false, NULL, 0);
+	char	   *out = palloc(need + 1);
+
+	ag_escape_shown(s.ptr, s.len, false, out, need + 1);
+	return out;
+}
+
 static char *
 agstr_cstring(AgStr s)
 {
 	return pnstrdup(s.ptr, s.len);
-}
-
-/*
- * The tables a request names, as OIDs (InvalidOid for names that are not
- * tables): the DBA approved those tables, so a rename that points a name at
- * another table between the confirmation and its use is noticed.
- */
-static Datum
-target_relations(const AgRequest *request)
-{
-	Datum	   *oids = palloc(sizeof(Datum) * Max(request->ntargets, 1));
-
-	for (int i = 0; i < request->ntargets; i++)
-	{
-		char	   *name = pnstrdup(request->targets[i].ptr, request->targets[i].len);
-		List	   *parts = NIL;
-		Oid			relid = InvalidOid;
-
-		if (SplitIdentifierString(name, '.', &parts) && list_length(parts) == 2)
-		{
-			Oid			namespace = get_namespace_oid(linitial(parts), true);
-
-			if (OidIsValid(namespace))
-				relid = get_relname_relid(lsecond(parts), namespace);
-		}
-		oids[i] = ObjectIdGetDatum(relid);
-	}
-	return PointerGetDatum(construct_array(oids, request->ntargets, OIDOID, sizeof(Oid), true,
-										   TYPALIGN_INT));
 }
 
 /* agentguard.confirm(token): verify it and let its statement run once */
@@ -479,11 +401,11 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	char	   *code;
 	char	   *objects;
 	char	   *described;
-	uint8		hash[AG_HASH_LEN];
-	AgLedgerSession ls;
-	Oid			types[11] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, OIDARRAYOID};
-	Datum		values[11];
+	uint8		binding[AG_HASH_LEN];
+	AgOwnerSession ls;
+	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[10];
 
 	PreventCommandDuringRecovery("agentguard.confirm()");
 	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
@@ -496,9 +418,12 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	code = palloc(ag_code_length(token->request_len) + 1);
 	ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, code);
 	objects = ag_request_objects(request);
-	ag_sha256(token->request_body, token->request_len, hash);
+	if (!ag_request_binding_hash(request, binding))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: the token is malformed: its request is too large")));
 
-	ag_ledger_open(&ls);
+	ag_owner_open(&ls);
 	problem = signature_problem(token, &signer, &problem_detail);
 	if (problem)
 		refuse_token(problem, problem_detail,
@@ -518,15 +443,15 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	if (!agstr_equals(request->environment, ag_environment))
 		refuse_token("wrong environment",
 					 psprintf("The token is for environment \"%s\"; this is \"%s\".",
-							  request->environment.len ? agstr_cstring(request->environment) : "unnamed",
+							  request->environment.len ? agstr_shown(request->environment) : "unnamed",
 							  ag_environment[0] ? ag_environment : "unnamed"),
 					 "A token works only in the environment whose refusal it answers; sign the request code this environment printed.");
 	if (!agstr_equals(request->database, database))
 		refuse_token("wrong database",
 					 psprintf("The token is for database \"%s\"; this is \"%s\".",
-							  agstr_cstring(request->database), database),
+							  agstr_shown(request->database), database),
 					 psprintf("Run agentguard.confirm in database \"%s\".",
-							  agstr_cstring(request->database)));
+							  agstr_shown(request->database)));
 	if (token->issued_at > now + 300)
 		refuse_token("it was issued in the future",
 					 psprintf("It says it was issued at %s; the server's clock says %s.",
@@ -538,7 +463,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					 "Ask the DBA to sign the request code again.");
 
 	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
-	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM ONLY agentguard.confirmations WHERE nonce = $1 AND used_at IS NOT NULL",
+	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM ONLY agentguard.confirmations WHERE nonce OPERATOR(pg_catalog.=) $1 AND used_at IS NOT NULL",
 				1, types, values, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		refuse_token("it was already used",
@@ -546,7 +471,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 							  result_text(0, 1)),
 					 "Ask the DBA to sign the request code again if the statement must run again.");
 
-	values[1] = bytea_datum(hash, AG_HASH_LEN);
+	values[1] = bytea_datum(binding, AG_HASH_LEN);
 	values[2] = bytea_datum(token->request_body, token->request_len);
 	values[3] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(token_text),
 														 VARSIZE_ANY_EXHDR(token_text)));
@@ -556,29 +481,29 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	values[7] = text_datum(signer);
 	values[8] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->issued_at));
 	values[9] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->expires_at));
-	values[10] = target_relations(request);
 	if (ledger_exec("INSERT INTO agentguard.confirmations (nonce, request_hash, request, token, role, "
-					"action, objects, signer, issued_at, expires_at, target_relations) "
-					"VALUES ($1, $2, $3, btrim($4), $5, $6, $7, $8, $9, $10, $11) "
+					"action, objects, signer, issued_at, expires_at) "
+					"VALUES ($1, $2, $3, pg_catalog.btrim($4), $5, $6, $7, $8, $9, $10) "
 					"ON CONFLICT (nonce) DO NOTHING",
-					11, types, values, SPI_OK_INSERT) > 0)
+					10, types, values, SPI_OK_INSERT) > 0)
 		ag_ledger_audit("confirm", agstr_cstring(request->action), objects, code,
 					 psprintf("role %s, signer %s, expires %s",
 							  agstr_cstring(request->role), signer,
 							  show_unix_time(token->expires_at)));
 	ereport(LOG,
 			(errmsg("agentguard: confirmed role=%s database=%s action=\"%s\" objects=\"%s\" request=%s signer=%s expires=\"%s\"",
-					quote_identifier(agstr_cstring(request->role)),
-					quote_identifier(database), agstr_cstring(request->action),
-					objects, code, quote_identifier(signer),
+					ag_log_text(quote_identifier(agstr_cstring(request->role))),
+					ag_log_text(quote_identifier(database)),
+					ag_log_text(agstr_cstring(request->action)),
+					ag_log_text(objects), code, ag_log_text(quote_identifier(signer)),
 					show_unix_time(token->expires_at)),
 			 errhidestmt(true)));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 
 	/* SPI's memory is gone; what is returned is made in the caller's */
 	described = describe_request(request);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("confirmed: role %s may run this once, until %s\n%s",
-											  agstr_cstring(request->role),
+											  agstr_shown(request->role),
 											  show_unix_time(token->expires_at),
 											  described)));
 }
@@ -599,8 +524,8 @@ explain_mismatch(const AgRequest *actual)
 
 	values[0] = agstr_datum(actual->role);
 	ledger_exec("SELECT request FROM ONLY agentguard.confirmations "
-				"WHERE used_at IS NULL AND expires_at > clock_timestamp() "
-				"ORDER BY role = $1 DESC, confirmed_at DESC LIMIT 1",
+				"WHERE used_at IS NULL AND expires_at OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp() "
+				"ORDER BY role OPERATOR(pg_catalog.=) $1 DESC, confirmed_at DESC LIMIT 1",
 				1, types, values, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return NULL;
@@ -612,41 +537,53 @@ explain_mismatch(const AgRequest *actual)
 					ag_mismatch_name(ag_request_compare(approved, actual)));
 }
 
+/* what the used token's request lets its statement do, in the caller's memory */
+static void
+fill_approval(const AgRequest *approved, AgApproval *approval, MemoryContext caller)
+{
+	MemoryContext spi = MemoryContextSwitchTo(caller);
+
+	approval->limits_rows = (approved->flags & AG_REQ_ROWS) != 0 &&
+		(approved->flags & AG_REQ_ROWS_MORE) == 0;
+	approval->rows = approved->rows;
+	approval->tables = NIL;
+	for (int i = 0; i < approved->nlimit_tables; i++)
+		approval->tables = lappend_oid(approval->tables, approved->limit_tables[i]);
+	MemoryContextSwitchTo(spi);
+}
+
 /*
- * Use up a confirmation that covers exactly this request, in the current
- * transaction.  Returns true if one was used; otherwise *why_not may say
- * what the closest confirmation lacks.
+ * Use up a confirmation whose request is bound exactly as this one (same
+ * statement, objects and parameters, from the same role in the same place),
+ * in the current transaction.  Returns true if one was used, with what it
+ * allows in *approval; otherwise *why_not may say what the closest
+ * confirmation lacks.
  */
 bool
-ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
-			  const char *code, char **why_not)
+ag_ledger_use(const uint8 *binding, const AgRequest *request,
+			  AgApproval *approval, char **why_not)
 {
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	Oid			types[2] = {BYTEAOID, INT4OID};
 	Datum		values[2];
-	uint8		hash[AG_HASH_LEN];
 	int			candidates;
 	char	   *problem = NULL;
 	bool		used = false;
 	MemoryContext caller = CurrentMemoryContext;
 
 	*why_not = NULL;
-	if (!ag_ledger_open(&ls))
+	memset(approval, 0, sizeof(*approval));
+	if (!ag_owner_open(&ls))
 	{
 		*why_not = pstrdup("agentguard is not installed in this database, so no confirmation can be used here (CREATE EXTENSION agentguard).");
 		return false;
 	}
 
-	ag_sha256(body, len, hash);
-	values[0] = bytea_datum(hash, AG_HASH_LEN);
-	values[1] = target_relations(request);
-	types[1] = OIDARRAYOID;
-	ledger_exec("SELECT nonce, token, expires_at <= clock_timestamp(), " SQL_UTC_TIME("used_at")
-				", target_relations IS NOT DISTINCT FROM $2"
-				" FROM ONLY agentguard.confirmations WHERE request_hash = $1"
+	values[0] = bytea_datum(binding, AG_HASH_LEN);
+	ledger_exec("SELECT nonce, token, expires_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp(), " SQL_UTC_TIME("used_at")
+				" FROM ONLY agentguard.confirmations WHERE request_hash OPERATOR(pg_catalog.=) $1"
 				" ORDER BY used_at IS NULL DESC, confirmed_at DESC",
-				2, types, values, SPI_OK_SELECT);
-	types[1] = INT4OID;
+				1, types, values, SPI_OK_SELECT);
 	candidates = (int) SPI_processed;
 	if (candidates > 0)
 	{
@@ -660,9 +597,9 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 			char	   *token_text = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
 			bool		expired = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull));
 			char	   *used_at = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
-			bool		same_tables = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc, 5, &isnull));
 			uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
 			AgToken    *token = palloc(sizeof(AgToken));
+			uint8		token_binding[AG_HASH_LEN];
 			char	   *signer;
 			char	   *this_problem = NULL;
 			const char *signature;
@@ -670,12 +607,10 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 
 			if (used_at != NULL)
 				this_problem = psprintf("The confirmation for this statement was already used at %s.", used_at);
-			else if (!same_tables)
-				this_problem = pstrdup("The tables the confirmed statement names are not the ones they were when it was confirmed: "
-									   "something was renamed or replaced since.");
 			/* the row says it was verified; check again, the signer may be gone */
 			else if (!ag_token_parse(token_text, strlen(token_text), buf, AG_TOKEN_MAX_BYTES, token, NULL) ||
-					 token->request_len != len || memcmp(token->request_body, body, len) != 0)
+					 !ag_request_binding_hash(&token->request, token_binding) ||
+					 memcmp(token_binding, binding, AG_HASH_LEN) != 0)
 				this_problem = pstrdup("The confirmation for this statement is damaged.");
 			/* the server's clock as C reads it, not a function a session could replace */
 			else if (expired || token->expires_at <= (int64) timestamptz_to_time_t(GetCurrentTimestamp()))
@@ -690,12 +625,18 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 			{
 				values[0] = nonce;
 				values[1] = Int32GetDatum(MyProcPid);
-				if (ledger_exec("UPDATE ONLY agentguard.confirmations SET used_at = clock_timestamp(), used_by_pid = $2 "
-								"WHERE nonce = $1 AND used_at IS NULL",
+				if (ledger_exec("UPDATE ONLY agentguard.confirmations SET used_at = pg_catalog.clock_timestamp(), used_by_pid = $2 "
+								"WHERE nonce OPERATOR(pg_catalog.=) $1 AND used_at IS NULL",
 								2, types, values, SPI_OK_UPDATE) == 1)
 				{
-					ag_ledger_audit("use", agstr_cstring(request->action), ag_request_objects(request),
-								 code, psprintf("role %s, signer %s", agstr_cstring(request->role), signer));
+					/* the audit names the request the DBA approved, counts and all */
+					char	   *approved = palloc(ag_code_length(token->request_len) + 1);
+
+					ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, approved);
+					ag_ledger_audit("use", agstr_cstring(request->action),
+									ag_request_objects(&token->request), approved,
+									psprintf("role %s, signer %s", agstr_cstring(request->role), signer));
+					fill_approval(&token->request, approval, caller);
 					used = true;
 				}
 				else
@@ -714,7 +655,7 @@ ag_ledger_use(const uint8 *body, size_t len, const AgRequest *request,
 		*why_not = pstrdup(problem);
 		MemoryContextSwitchTo(spi);
 	}
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 	return used;
 }
 

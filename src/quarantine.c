@@ -37,22 +37,35 @@
 #include "catalog/indexing.h"
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_cast.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_description.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_partitioned_table.h"
 #include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_range.h"
 #include "catalog/pg_rewrite.h"
+#include "catalog/pg_shdescription.h"
+#include "catalog/pg_shseclabel.h"
 #include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "commands/seclabel.h"
+#include "commands/trigger.h"
 #include "postmaster/bgworker.h"
+#include "rewrite/rewriteDefine.h"
 #include "storage/procarray.h"
 #include "utils/json.h"
 #include "executor/spi.h"
@@ -61,14 +74,19 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -76,8 +94,19 @@
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
 
-#include "agentguard.h"
+#include "capture.h"
+#include "compat.h"
+#include "guard.h"
+#include "ledger.h"
+#include "owner.h"
+#include "protect.h"
+#include "quarantine.h"
+#include "request.h"
+#include "session.h"
+#include "settings.h"
 
 #define QUARANTINE_SCHEMA "agentguard_quarantine"
 
@@ -88,9 +117,24 @@ PG_FUNCTION_INFO_V1(agentguard_purge_expired);
 static void log_quarantine(const AgStatement *statement, const char *original, int64 entry,
 						   const char *quarantined_as, int objects);
 
-/* objects the trial DROP dropped (or TRUNCATE truncated), while watched */
-static List *captured = NIL;
-static bool capturing = false;
+/* the record of a quarantined database (see "DROP DATABASE" below) */
+#define DATABASE_RECORD_PROVIDER "agentguard"
+
+typedef struct DatabaseRecord
+{
+	char	   *original;		/* the name it had */
+	char	   *quarantined;	/* the name it has */
+	bool		allow_connections;	/* as it was */
+	char	   *comment;		/* as it was, or NULL */
+	Oid			owner;			/* as it was; the bootstrap superuser owns it now */
+	char	   *owner_name;
+	TimestampTz expires_at;
+} DatabaseRecord;
+
+static bool database_has_record(Oid dboid);
+static bool database_record(Oid dboid, DatabaseRecord *record);
+static List *expired_databases(void);
+static bool reserved_database_name(const char *name);
 
 /* how each dropped object is kept */
 typedef enum Keeping
@@ -110,87 +154,6 @@ typedef struct Moved
 	char	   *identity;		/* for functions: name(args), else quoted name */
 	char	   *args;			/* for functions: "(argtypes)", else "" */
 } Moved;
-
-bool
-ag_quarantine_capturing(void)
-{
-	return capturing;
-}
-
-void
-ag_quarantine_note_truncated(Oid relid)
-{
-	/* a truncation is noted as the relation with sub-id -1 */
-	ag_quarantine_note_dropped(RelationRelationId, relid, -1);
-}
-
-void
-ag_quarantine_note_dropped(Oid classId, Oid objectId, int32 subId)
-{
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-	ObjectAddress *address = palloc(sizeof(ObjectAddress));
-
-	ObjectAddressSubSet(*address, classId, objectId, subId);
-	captured = lappend(captured, address);
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * Run the DROP (or TRUNCATE) in a subtransaction and roll it back, noting
- * what it drops (or truncates).
- * Its errors are the server's own and reach the user unchanged.
- */
-static List *
-trial_drop(AgUtilityRunner run, void *run_arg, bool quiet)
-{
-	MemoryContext caller = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	captured = NIL;
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		/* the subtransaction's rollback puts the setting back */
-		if (quiet)
-			(void) set_config_option("client_min_messages", "warning", PGC_USERSET,
-									 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-		capturing = true;
-		run(run_arg);
-		capturing = false;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		capturing = false;
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller);
-		CurrentResourceOwner = owner;
-		list_free_deep(captured);
-		captured = NIL;
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(caller);
-	CurrentResourceOwner = owner;
-
-	foreach(lc, captured)
-	{
-		ObjectAddress *copy = palloc(sizeof(ObjectAddress));
-
-		*copy = *(ObjectAddress *) lfirst(lc);
-		result = lappend(result, copy);
-	}
-	list_free_deep(captured);
-	captured = NIL;
-	return result;
-}
 
 static bool
 captured_relation(List *objects, Oid relid)
@@ -498,16 +461,23 @@ relation_owner(Oid relid)
 }
 
 /*
- * Run SQL that may call code of the table's owner (a trigger, a partition
- * key, a constraint) as that owner, in a restricted operation, and not as
- * one of agentguard's own changes: the usual checks apply to what it does.
+ * Run SQL as the owner of the table it changes, in a restricted operation,
+ * and not as one of agentguard's own changes: the usual checks apply to
+ * what it does.  Restore has checked that it runs no code an agent could
+ * have planted (see check_relation); running it with the owner's rights
+ * rather than agentguard's keeps what built-in code remains to the owner's
+ * own reach.  Its names resolve in pg_catalog first and the session's
+ * temporary schema last, whatever the caller's search_path.
  */
 static void
 run_sql_as(Oid role, const char *sql)
 {
 	Oid			saved_user;
 	int			saved_context;
+	int			nest_level = NewGUCNestLevel();
 
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
@@ -515,6 +485,7 @@ run_sql_as(Oid role, const char *sql)
 	run_sql(sql);
 	ag_internal_changes_begin();
 	SetUserIdAndSecContext(saved_user, saved_context);
+	AtEOXact_GUC(true, nest_level);
 }
 
 static char *
@@ -925,9 +896,26 @@ new_entry_id(void)
 {
 	bool		isnull;
 
-	if (SPI_execute("SELECT nextval('agentguard.quarantine_ids')", false, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT pg_catalog.nextval('agentguard.quarantine_ids'::pg_catalog.regclass)",
+					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not number a quarantine entry");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * When a quarantine happens (the transaction's start, as now() says) and
+ * when it expires: agentguard.retention later, as it is set now.
+ */
+static void
+retention_window(TimestampTz *dropped_at, TimestampTz *expires_at)
+{
+	Datum		retention = DirectFunctionCall3(interval_in, CStringGetDatum(ag_retention),
+												ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+
+	*dropped_at = GetCurrentTransactionStartTimestamp();
+	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														  TimestampTzGetDatum(*dropped_at),
+														  retention));
 }
 
 /* the entry's row, kept for agentguard.retention from now */
@@ -935,9 +923,13 @@ static void
 record_entry(int64 entry, const char *kind, const char *schema, const char *name,
 			 const char *quarantined_as, const AgStatement *statement)
 {
-	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[8];
+	Oid			types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[9];
+	TimestampTz dropped_at;
+	TimestampTz expires_at;
 
+	retention_window(&dropped_at, &expires_at);
 	values[0] = Int64GetDatum(entry);
 	values[1] = CStringGetTextDatum(kind);
 	values[2] = CStringGetTextDatum(schema);
@@ -945,13 +937,35 @@ record_entry(int64 entry, const char *kind, const char *schema, const char *name
 	values[4] = CStringGetTextDatum(quarantined_as);
 	values[5] = CStringGetTextDatum(session_user_name());
 	values[6] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
-	values[7] = CStringGetTextDatum(ag_retention);
+	values[7] = TimestampTzGetDatum(dropped_at);
+	values[8] = TimestampTzGetDatum(expires_at);
 	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
 							  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
 							  "dropped_at, expires_at, statement) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, now(), now() + $8::interval, $7)",
-							  8, types, values, NULL, false, 0) != SPI_OK_INSERT)
+							  "VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7)",
+							  9, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not record the quarantine entry");
+}
+
+/* an aclitem[] as text, with role names, as it is kept for restore */
+static char *
+acl_text(Acl *acl)
+{
+	Oid			output;
+	bool		varlena;
+
+	getTypeOutputInfo(ACLITEMARRAYOID, &output, &varlena);
+	return OidOutputFunctionCall(output, PointerGetDatum(acl));
+}
+
+static Acl *
+acl_from_text(const char *text)
+{
+	Oid			input;
+	Oid			ioparam;
+
+	getTypeInputInfo(ACLITEMARRAYOID, &input, &ioparam);
+	return DatumGetAclP(OidInputFunctionCall(input, unconstify(char *, text), ioparam, -1));
 }
 
 /*
@@ -968,51 +982,41 @@ quarantine_schema(int64 entry, int position, Oid namespace)
 		psprintf("agentguard_q" INT64_FORMAT "_%d_", entry, position);
 	int			keep = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1 - strlen(prefix));
 	char	   *quarantined = psprintf("%s%.*s", prefix, keep, name);
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
 	Moved		m = {0};
-	char	   *owner;
-	char	   *acl;
+	HeapTuple	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace));
+	Oid			owner;
+	Acl		   *acl = NULL;
+	List	   *grantees = NIL;
+	ListCell   *lc;
+	Datum		datum;
+	bool		isnull;
 
-	values[0] = ObjectIdGetDatum(namespace);
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_get_userbyid(nspowner), nspacl::text "
-							  "FROM pg_catalog.pg_namespace WHERE oid = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* read from the catalog in C: no SQL, so no name an agent could shadow */
+	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "agentguard: could not read schema %s", name);
-	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	acl = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
+	datum = SysCacheGetAttr(NAMESPACEOID, tuple, Anum_pg_namespace_nspacl, &isnull);
+	if (!isnull)
+		acl = DatumGetAclPCopy(datum);
+	ReleaseSysCache(tuple);
+	for (int i = 0; acl != NULL && i < ACL_NUM(acl); i++)
+		if (ACL_DAT(acl)[i].ai_grantee != ACL_ID_PUBLIC)
+			grantees = list_append_unique_oid(grantees, ACL_DAT(acl)[i].ai_grantee);
 
 	run_sql(sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(name), quote_identifier(quarantined)));
 	run_sql(sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(quarantined),
 					 quote_identifier(GetUserNameFromId(GetUserId(), false))));
 	run_sql(sql_text("REVOKE ALL ON SCHEMA %s FROM PUBLIC", quote_identifier(quarantined)));
-	if (acl != NULL)
-	{
-		Oid			acltypes[2] = {TEXTOID, TEXTOID};
-		Datum		aclvalues[2];
-
-		aclvalues[0] = CStringGetTextDatum(acl);
-		aclvalues[1] = CStringGetTextDatum(quarantined);
-		if (SPI_execute_with_args("SELECT pg_catalog.format('REVOKE ALL ON SCHEMA %I FROM %I', $2, "
-								  "pg_catalog.pg_get_userbyid(grantee)) "
-								  "FROM pg_catalog.aclexplode($1::pg_catalog.aclitem[]) WHERE grantee <> 0 "
-								  "GROUP BY grantee", 2, acltypes, aclvalues, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "agentguard: could not read the grants of schema %s", name);
-		{
-			SPITupleTable *revokes = SPI_tuptable;
-			uint64		count = SPI_processed;
-
-			for (uint64 i = 0; i < count; i++)
-				run_sql(SPI_getvalue(revokes->vals[i], revokes->tupdesc, 1));
-		}
-	}
+	foreach(lc, grantees)
+		run_sql(sql_text("REVOKE ALL ON SCHEMA %s FROM %s", quote_identifier(quarantined),
+						 quote_identifier(GetUserNameFromId(lfirst_oid(lc), false))));
 
 	m.sql_kind = "SCHEMA";
 	m.schema = name;
 	m.name = name;
 	m.args = "";
 	save_member(entry, position, &m, true, quarantined);
-	save_schema_access(entry, position, owner, acl);
+	save_schema_access(entry, position, GetUserNameFromId(owner, false), acl ? acl_text(acl) : NULL);
 	return quarantined;
 }
 
@@ -1034,14 +1038,13 @@ ag_quarantine_covers(DropStmt *drop)
 }
 
 void
-ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
+ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 				   AgUtilityRunner run, void *run_arg)
 {
-	List	   *objects = trial_drop(run, run_arg, false);
 	List	   *targets = named_relations(drop, objects);
 	List	   *schemas = named_schemas(drop, objects);
 	List	   *moves = NIL;
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	ListCell   *lc;
 	int64		entry;
 	int			position = 0;
@@ -1071,7 +1074,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 					 errdetail("agentguard keeps what a DROP takes away so that it can be restored, and it cannot keep that."),
 					 errhint("Drop or change that object first, then run the DROP again; or set agentguard.quarantine_drops = 'off' for a drop that destroys.")));
 	}
-	if (!ag_ledger_open(&ls))
+	if (!ag_owner_open(&ls))
 	{
 		ereport(WARNING,
 				(errmsg("agentguard: DROP not quarantined: the extension is not installed in this database"),
@@ -1186,18 +1189,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement,
 	}
 	log_quarantine(statement, original, entry, quarantined_as,
 				   list_length(moves) + list_length(schemas));
-	ag_ledger_close(&ls);
-}
-
-/* a JSON string for a C string, for the database quarantine record */
-static char *
-json_text(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	escape_json(&buf, s);
-	return buf.data;
+	ag_owner_close(&ls);
 }
 
 /*
@@ -1208,7 +1200,7 @@ static void
 log_quarantine(const AgStatement *statement, const char *original, int64 entry,
 			   const char *quarantined_as, int objects)
 {
-	char	   *code = ag_request_code(statement);
+	const char *code = statement->code;
 
 	ag_ledger_audit("quarantine", statement->action,
 					psprintf("%s (entry " INT64_FORMAT ", %d objects)", original, entry, objects),
@@ -1235,6 +1227,10 @@ typedef struct Member
 	char	   *args;
 	char	   *owner;			/* of a schema */
 	char	   *acl;
+	/* the rows of a TRUNCATE, once restore has checked where they go */
+	Oid			table;
+	Oid			kept;			/* the table in quarantine that holds them */
+	char	   *columns;		/* the columns both have, as SQL */
 } Member;
 
 typedef struct RestoreStep
@@ -1328,52 +1324,730 @@ is_rows(const Member *m)
 	return strcmp(m->sql_kind, "ROWS") == 0;
 }
 
+/* ---- code a restore would run ---- */
+
 /*
- * Rows a TRUNCATE removed go back into their table: every column that can
- * be written, identity values as they were.
+ * Putting rows back runs the table's code: triggers and rules, the defaults
+ * and generated columns it computes, check constraints and the checks of its
+ * columns' domains, the expressions and operator classes of its indexes, the
+ * partition keys of its parents, row-level security policies.  An agent can
+ * plant code in any of these after its rows went into quarantine, and a
+ * restore runs in whichever session calls it, a DBA's unguarded one
+ * included.  So a restore runs none of it:
+ *
+ *	- the rows go back with session_replication_role = replica, so ordinary
+ *	  triggers and rules do not fire and the rows come back as they were;
+ *	  foreign keys, whose triggers do not fire either, are checked by
+ *	  agentguard afterwards (check_foreign_keys);
+ *	- before any row moves, restore refuses, naming what it found, when a
+ *	  trigger or rule would fire all the same (ENABLE ALWAYS or ENABLE
+ *	  REPLICA), when row-level security is forced on the table, or when an
+ *	  expression it would evaluate calls a function an agent could have
+ *	  written (in any language but C and internal, which agent sessions
+ *	  cannot create functions in), a built-in one that runs code handed to it
+ *	  at run time, or a volatile one (which can reach outside the row: change
+ *	  settings, send notifications, read files).
+ *
+ * The steps of a restore that evaluate expressions, attaching a partition
+ * and adding a foreign key back, get the same check.
+ */
+typedef struct CodeCheck
+{
+	const char *where;			/* whose expression is being looked at */
+	List	   *types;			/* types already looked at */
+	List	   *families;		/* operator families already looked at */
+	List	   *found;			/* char *: what would run, one line each */
+} CodeCheck;
+
+/* built-in code that runs code it is handed: SQL text, a type named at run time */
+static const char *const code_runners[] = {
+	"query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+	"cursor_to_xml", "cursor_to_xmlschema",
+	"table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+	"schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
+	"database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
+	"ts_stat1", "ts_stat2", "tsquery_rewrite_query",
+	"record_in", "record_recv", "array_in", "array_recv", "domain_in", "domain_recv",
+	"range_in", "range_recv", "multirange_in", "multirange_recv",
+	NULL
+};
+
+/* volatile functions that defaults call and that touch nothing but a sequence */
+static const char *const plain_volatile[] = {
+	"nextval_oid", "gen_random_uuid", "pg_random_uuid", "drandom", "clock_timestamp", "timeofday",
+	"uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+	NULL
+};
+
+static bool
+listed(const char *symbol, const char *const *list)
+{
+	for (int i = 0; symbol && list[i]; i++)
+		if (strcmp(symbol, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* one line of what would run, once */
+static void
+found_code(CodeCheck *cc, char *line)
+{
+	ListCell   *lc;
+
+	foreach(lc, cc->found)
+		if (strcmp(lfirst(lc), line) == 0)
+			return;
+	cc->found = lappend(cc->found, line);
+}
+
+/*
+ * A function the restore would call: called is false for the functions of a
+ * type (input, output, casts), which only an agent's own code makes unsafe.
  */
 static void
-restore_rows(const Member *m)
+check_function(CodeCheck *cc, Oid funcid, bool called)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	char	   *columns;
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
+	char	   *symbol = NULL;
+	bool		isnull;
 
-	values[0] = CStringGetTextDatum(m->original_schema);
-	values[1] = CStringGetTextDatum(m->original_name);
-	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) "
-							  "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-							  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-							  "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
-							  "AND NOT a.attisdropped AND a.attgenerated = ''",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the columns of %s.%s", m->original_schema, m->original_name);
-	columns = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (columns == NULL)
+	if (!HeapTupleIsValid(tuple))
+		return;
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prolang == INTERNALlanguageId || proc->prolang == ClanguageId)
+		symbol = TextDatumGetCString(SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull));
+	else if (funcid >= FirstNormalObjectId)
+		found_code(cc, psprintf("%s calls %s, written in %s", cc->where, format_procedure_qualified(funcid),
+								get_language_name(proc->prolang, false)));
+	if (called && listed(symbol, code_runners))
+		found_code(cc, psprintf("%s calls %s, which runs code it is handed", cc->where,
+								format_procedure_qualified(funcid)));
+	/* (a function in another language of an agent's is named above already) */
+	else if (called && proc->provolatile == PROVOLATILE_VOLATILE && !listed(symbol, plain_volatile) &&
+			 (symbol != NULL || funcid < FirstNormalObjectId))
+		found_code(cc, psprintf("%s calls %s, which is volatile", cc->where, format_procedure_qualified(funcid)));
+	ReleaseSysCache(tuple);
+}
+
+static void check_type(CodeCheck *cc, Oid typid);
+
+static bool
+check_called_function(Oid funcid, void *context)
+{
+	check_function((CodeCheck *) context, funcid, true);
+	return false;
+}
+
+static bool
+code_walker(Node *node, void *context)
+{
+	CodeCheck  *cc = context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		/* no expression the restore evaluates may hold one; be sure */
+		found_code(cc, psprintf("%s holds a subquery", cc->where));
+		return false;
+	}
+	/* a coercion through text: its types are looked at, not record_in's name */
+	if (!IsA(node, CoerceViaIO))
+		(void) check_functions_in_node(node, check_called_function, cc);
+	switch (nodeTag(node))
+	{
+		case T_Var:
+		case T_Const:
+		case T_Param:
+		case T_FuncExpr:
+		case T_OpExpr:
+		case T_RelabelType:
+		case T_CoerceViaIO:
+		case T_ArrayCoerceExpr:
+		case T_ConvertRowtypeExpr:
+		case T_ArrayExpr:
+		case T_RowExpr:
+		case T_CoerceToDomain:
+		case T_FieldSelect:
+		case T_CaseExpr:
+		case T_CoalesceExpr:
+		case T_MinMaxExpr:
+		case T_SubscriptingRef:
+			/* a domain's checks, a type's casts, a composite's columns */
+			check_type(cc, exprType(node));
+			break;
+		default:
+			break;
+	}
+	return expression_tree_walker(node, code_walker, context);
+}
+
+/* an expression kept as a pg_node_tree */
+static void
+check_expression(CodeCheck *cc, Datum tree, const char *where)
+{
+	const char *outer = cc->where;
+
+	cc->where = where;
+	(void) code_walker(stringToNode(TextDatumGetCString(tree)), cc);
+	cc->where = outer;
+}
+
+/*
+ * What a type of an agent's runs: the checks of a domain, the casts from the
+ * type (to_json calls one by name), the types it is made of, its functions.
+ */
+static void
+check_type(CodeCheck *cc, Oid typid)
+{
+	HeapTuple	tuple;
+	Form_pg_type type;
+	Oid			functions[8];
+	const char *outer = cc->where;
+	char	   *name;
+
+	if (typid < FirstNormalObjectId || list_member_oid(cc->types, typid))
+		return;
+	cc->types = lappend_oid(cc->types, typid);
+	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tuple))
+		return;
+	type = (Form_pg_type) GETSTRUCT(tuple);
+	name = format_type_be_qualified(typid);
+	cc->where = psprintf("type %s", name);
+	functions[0] = type->typinput;
+	functions[1] = type->typoutput;
+	functions[2] = type->typreceive;
+	functions[3] = type->typsend;
+	functions[4] = type->typmodin;
+	functions[5] = type->typmodout;
+	functions[6] = type->typanalyze;
+	functions[7] = type->typsubscript;
+	for (int i = 0; i < (int) lengthof(functions); i++)
+		if (OidIsValid(functions[i]))
+			check_function(cc, functions[i], false);
+	switch (type->typtype)
+	{
+		case TYPTYPE_DOMAIN:
+			{
+				Relation	catalog = table_open(ConstraintRelationId, AccessShareLock);
+				ScanKeyData key;
+				SysScanDesc scan;
+				HeapTuple	constraint;
+				bool		isnull;
+				Datum		tree = SysCacheGetAttr(TYPEOID, tuple, Anum_pg_type_typdefaultbin, &isnull);
+
+				/* a column of the domain that the kept rows lack takes its default */
+				if (!isnull)
+					check_expression(cc, tree, psprintf("the default of domain %s", name));
+				check_type(cc, type->typbasetype);
+				ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ,
+							ObjectIdGetDatum(typid));
+				scan = systable_beginscan(catalog, ConstraintTypidIndexId, true, NULL, 1, &key);
+				while (HeapTupleIsValid(constraint = systable_getnext(scan)))
+				{
+					tree = heap_getattr(constraint, Anum_pg_constraint_conbin, RelationGetDescr(catalog), &isnull);
+					if (!isnull)
+						check_expression(cc, tree, psprintf("check %s of domain %s",
+															quote_identifier(NameStr(((Form_pg_constraint) GETSTRUCT(constraint))->conname)),
+															name));
+				}
+				systable_endscan(scan);
+				table_close(catalog, AccessShareLock);
+				break;
+			}
+		case TYPTYPE_COMPOSITE:
+			{
+				TupleDesc	desc = lookup_rowtype_tupdesc(typid, -1);
+
+				for (int i = 0; i < desc->natts; i++)
+					if (!TupleDescAttr(desc, i)->attisdropped)
+						check_type(cc, TupleDescAttr(desc, i)->atttypid);
+				ReleaseTupleDesc(desc);
+				break;
+			}
+		case TYPTYPE_RANGE:
+			{
+				HeapTuple	range = SearchSysCache1(RANGETYPE, ObjectIdGetDatum(typid));
+
+				check_type(cc, get_range_subtype(typid));
+				if (HeapTupleIsValid(range))
+				{
+					Form_pg_range r = (Form_pg_range) GETSTRUCT(range);
+
+					if (OidIsValid(r->rngcanonical))
+						check_function(cc, r->rngcanonical, false);
+					if (OidIsValid(r->rngsubdiff))
+						check_function(cc, r->rngsubdiff, false);
+					ReleaseSysCache(range);
+				}
+				break;
+			}
+		case TYPTYPE_MULTIRANGE:
+			check_type(cc, get_multirange_range(typid));
+			break;
+		default:
+			if (IsTrueArrayType(type))
+				check_type(cc, type->typelem);
+			break;
+	}
+	ReleaseSysCache(tuple);
+	{
+		Relation	catalog = table_open(CastRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	cast;
+
+		ScanKeyInit(&key, Anum_pg_cast_castsource, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(typid));
+		scan = systable_beginscan(catalog, CastSourceTargetIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(cast = systable_getnext(scan)))
+			if (OidIsValid(((Form_pg_cast) GETSTRUCT(cast))->castfunc))
+				check_function(cc, ((Form_pg_cast) GETSTRUCT(cast))->castfunc, false);
+		systable_endscan(scan);
+		table_close(catalog, AccessShareLock);
+	}
+	cc->where = outer;
+}
+
+/* the functions of an operator family an agent's index or key uses */
+static void
+check_operator_family(CodeCheck *cc, Oid opfamily, const char *where)
+{
+	const char *outer = cc->where;
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	if (opfamily < FirstNormalObjectId || list_member_oid(cc->families, opfamily))
+		return;
+	cc->families = lappend_oid(cc->families, opfamily);
+	cc->where = where;
+	catalog = table_open(AccessMethodProcedureRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_amproc_amprocfamily, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(opfamily));
+	scan = systable_beginscan(catalog, AccessMethodProcedureIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		check_function(cc, ((Form_pg_amproc) GETSTRUCT(tuple))->amproc, true);
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	catalog = table_open(AccessMethodOperatorRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_amop_amopfamily, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(opfamily));
+	scan = systable_beginscan(catalog, AccessMethodStrategyIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		check_function(cc, get_opcode(((Form_pg_amop) GETSTRUCT(tuple))->amopopr), true);
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	cc->where = outer;
+}
+
+static void
+check_operators(CodeCheck *cc, Datum operators, const char *where)
+{
+	ArrayType  *array = DatumGetArrayTypeP(operators);
+	Datum	   *elements;
+	int			count;
+	const char *outer = cc->where;
+
+	deconstruct_array(array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elements, NULL, &count);
+	cc->where = where;
+	for (int i = 0; i < count; i++)
+		check_function(cc, get_opcode(DatumGetObjectId(elements[i])), true);
+	cc->where = outer;
+}
+
+/* the partition key of a partitioned table: a row of any partition is checked against it */
+static void
+check_partition_key(CodeCheck *cc, Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(PARTRELID, ObjectIdGetDatum(relid));
+	Form_pg_partitioned_table key;
+	char	   *where = psprintf("the partition key of %s", relation_qualified(relid));
+	Datum		exprs;
+	bool		isnull;
+
+	if (!HeapTupleIsValid(tuple))
+		return;
+	key = (Form_pg_partitioned_table) GETSTRUCT(tuple);
+	exprs = SysCacheGetAttr(PARTRELID, tuple, Anum_pg_partitioned_table_partexprs, &isnull);
+	if (!isnull)
+		check_expression(cc, exprs, where);
+	for (int i = 0; i < key->partnatts; i++)
+	{
+		Datum		classes = SysCacheGetAttr(PARTRELID, tuple, Anum_pg_partitioned_table_partclass, &isnull);
+
+		check_operator_family(cc, get_opclass_family(((oidvector *) DatumGetPointer(classes))->values[i]), where);
+	}
+	ReleaseSysCache(tuple);
+}
+
+/*
+ * What putting rows into relid, or checking the rows it has, would run:
+ * inserter is the role the rows go in as; computed, the columns whose
+ * defaults would be computed (generated columns always are).
+ */
+static void
+check_relation(CodeCheck *cc, Oid relid, Oid inserter, Bitmapset *computed)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *name = relation_qualified(relid);
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	ListCell   *lc;
+	List	   *keyed;
+
+	/* triggers and rules that fire in replica mode too */
+	catalog = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_trigger trigger = (Form_pg_trigger) GETSTRUCT(tuple);
+
+		if (trigger->tgenabled == TRIGGER_FIRES_ALWAYS || trigger->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			found_code(cc, psprintf("trigger %s on %s would fire during the restore (ENABLE %s TRIGGER)",
+									quote_identifier(NameStr(trigger->tgname)), name,
+									trigger->tgenabled == TRIGGER_FIRES_ALWAYS ? "ALWAYS" : "REPLICA"));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	catalog = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, RewriteRelRulenameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_rewrite rule = (Form_pg_rewrite) GETSTRUCT(tuple);
+
+		if (rule->ev_enabled == RULE_FIRES_ALWAYS || rule->ev_enabled == RULE_FIRES_ON_REPLICA)
+			found_code(cc, psprintf("rule %s on %s would fire during the restore (ENABLE %s RULE)",
+									quote_identifier(NameStr(rule->rulename)), name,
+									rule->ev_enabled == RULE_FIRES_ALWAYS ? "ALWAYS" : "REPLICA"));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	/* policies apply to the owner only when forced; their code is not looked into */
+	if (rel->rd_rel->relrowsecurity && rel->rd_rel->relforcerowsecurity &&
+		!superuser_arg(inserter) && !has_bypassrls_privilege(inserter))
+		found_code(cc, psprintf("row-level security is forced on %s, so its policies would run (FORCE ROW LEVEL SECURITY)",
+								name));
+
+	/* columns: their types, and what is computed for them */
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		cc->where = psprintf("column %s of %s", quote_identifier(NameStr(att->attname)), name);
+		check_type(cc, att->atttypid);
+		if (att->atthasdef && (att->attgenerated != '\0' || bms_is_member(att->attnum, computed)))
+		{
+			HeapTuple	def;
+			ScanKeyData keys[2];
+			bool		isnull;
+
+			catalog = table_open(AttrDefaultRelationId, AccessShareLock);
+			ScanKeyInit(&keys[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+			ScanKeyInit(&keys[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(att->attnum));
+			scan = systable_beginscan(catalog, AttrDefaultIndexId, true, NULL, 2, keys);
+			if (HeapTupleIsValid(def = systable_getnext(scan)))
+				check_expression(cc, heap_getattr(def, Anum_pg_attrdef_adbin, RelationGetDescr(catalog), &isnull),
+								 psprintf("the %s of column %s of %s",
+										  att->attgenerated != '\0' ? "generation expression" : "default",
+										  quote_identifier(NameStr(att->attname)), name));
+			systable_endscan(scan);
+			table_close(catalog, AccessShareLock);
+		}
+	}
+
+	/* constraints: checks, foreign keys' and exclusions' operators */
+	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_constraint constraint = (Form_pg_constraint) GETSTRUCT(tuple);
+		char	   *where = psprintf("%s %s of %s",
+									 constraint->contype == CONSTRAINT_FOREIGN ? "foreign key" :
+									 constraint->contype == CONSTRAINT_EXCLUSION ? "exclusion constraint" :
+									 "check constraint",
+									 quote_identifier(NameStr(constraint->conname)), name);
+		bool		isnull;
+		Datum		datum;
+
+		datum = heap_getattr(tuple, Anum_pg_constraint_conbin, RelationGetDescr(catalog), &isnull);
+		if (!isnull && constraint->contype == CONSTRAINT_CHECK)
+			check_expression(cc, datum, where);
+		datum = heap_getattr(tuple, Anum_pg_constraint_conpfeqop, RelationGetDescr(catalog), &isnull);
+		if (!isnull && constraint->contype == CONSTRAINT_FOREIGN)
+			check_operators(cc, datum, where);
+		datum = heap_getattr(tuple, Anum_pg_constraint_conexclop, RelationGetDescr(catalog), &isnull);
+		if (!isnull)
+			check_operators(cc, datum, where);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	/* indexes: expressions, predicates, operator classes */
+	foreach(lc, RelationGetIndexList(rel))
+	{
+		Oid			index = lfirst_oid(lc);
+		HeapTuple	row = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+		Form_pg_index form = (Form_pg_index) GETSTRUCT(row);
+		char	   *where = psprintf("index %s", relation_qualified(index));
+		bool		isnull;
+		Datum		datum;
+
+		datum = SysCacheGetAttr(INDEXRELID, row, Anum_pg_index_indexprs, &isnull);
+		if (!isnull)
+			check_expression(cc, datum, where);
+		datum = SysCacheGetAttr(INDEXRELID, row, Anum_pg_index_indpred, &isnull);
+		if (!isnull)
+			check_expression(cc, datum, where);
+		datum = SysCacheGetAttr(INDEXRELID, row, Anum_pg_index_indclass, &isnull);
+		for (int i = 0; i < form->indnkeyatts; i++)
+			check_operator_family(cc, get_opclass_family(((oidvector *) DatumGetPointer(datum))->values[i]),
+								  where);
+		ReleaseSysCache(row);
+	}
+
+	/* partition keys: its own, and those of every parent above it */
+	keyed = get_partition_ancestors(relid);
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		keyed = lappend_oid(keyed, relid);
+	foreach(lc, keyed)
+		check_partition_key(cc, lfirst_oid(lc));
+	relation_close(rel, AccessShareLock);
+}
+
+/* refuse, naming what would run and how a DBA clears it */
+static void
+refuse_code(int64 entry, CodeCheck *cc, const char *kept)
+{
+	StringInfoData lines;
+	ListCell   *lc;
+
+	if (cc->found == NIL)
+		return;
+	initStringInfo(&lines);
+	foreach(lc, cc->found)
+		appendStringInfo(&lines, "%s%s", lines.len > 0 ? "\n" : "", (char *) lfirst(lc));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": it would run code that an agent could have planted",
+					entry),
+			 errdetail("%s", lines.data),
+			 errhint("Remove or change what is listed, then restore again: DROP TRIGGER, or ALTER TABLE ... ENABLE TRIGGER (an ordinary trigger does not fire during a restore); DROP RULE; ALTER TABLE ... NO FORCE ROW LEVEL SECURITY; ALTER TABLE ... DROP CONSTRAINT; DROP INDEX; ALTER TABLE ... ALTER COLUMN ... DROP DEFAULT.%s",
+					 kept ? psprintf(" Or read the kept rows in %s and put them back yourself.", kept) : "")));
+}
+
+/*
+ * Where the rows of a TRUNCATE go, and what putting them there would run:
+ * every column the table still has with the type the rows have; columns
+ * added since get their defaults.  Refuses, with nothing changed, when the
+ * table is gone, a column's type changed, or code would run.
+ */
+static void
+plan_rows(int64 entry, Member *m)
+{
+	Oid			namespace = get_namespace_oid(m->original_schema, true);
+	char	   *kept = qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+	Relation	rel;
+	TupleDesc	desc;
+	Bitmapset  *computed = NULL;
+	StringInfoData columns;
+	CodeCheck	cc = {0};
+
+	m->table = OidIsValid(namespace) ? get_relname_relid(m->original_name, namespace) : InvalidOid;
+	m->kept = get_relname_relid(m->quarantined_name, get_namespace_oid(QUARANTINE_SCHEMA, false));
+	if (!OidIsValid(m->table))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("agentguard: table \"%s.%s\" is gone; its rows cannot go back",
 						m->original_schema, m->original_name)));
-	/* the table's triggers fire: as its owner, and the copy is lent for it */
+	initStringInfo(&columns);
+	rel = relation_open(m->table, AccessExclusiveLock);
+	desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++)
 	{
-		Oid			table = get_relname_relid(m->original_name,
-											  get_namespace_oid(m->original_schema, false));
-		Oid			owner = relation_owner(table);
-		bool		lend = !superuser_arg(owner);
-		const char *role = quote_identifier(GetUserNameFromId(owner, false));
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		AttrNumber	kept_column;
 
-		if (lend)
+		if (att->attisdropped || att->attgenerated != '\0')
+			continue;
+		kept_column = get_attnum(m->kept, NameStr(att->attname));
+		if (kept_column == InvalidAttrNumber)
 		{
-			run_sql(sql_text("GRANT SELECT ON %s TO %s", qualified(QUARANTINE_SCHEMA, m->quarantined_name), role));
-			run_sql(sql_text("GRANT USAGE ON SCHEMA %s TO %s", QUARANTINE_SCHEMA, role));
+			computed = bms_add_member(computed, att->attnum);
+			continue;
 		}
-		run_sql_as(owner, sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
-								   qualified(m->original_schema, m->original_name), columns, columns,
-								   qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
-		if (lend)
-			run_sql(sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", QUARANTINE_SCHEMA, role));
+		if (get_atttype(m->kept, kept_column) != att->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": column %s of %s is of type %s now, and its kept values are of type %s",
+							entry, quote_identifier(NameStr(att->attname)), relation_qualified(m->table),
+							format_type_be(att->atttypid), format_type_be(get_atttype(m->kept, kept_column))),
+					 errhint("Read the kept rows in %s and put them back yourself.", kept)));
+		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "",
+						 quote_identifier(NameStr(att->attname)));
 	}
-	run_sql(sql_text("DROP TABLE %s", qualified(QUARANTINE_SCHEMA, m->quarantined_name)));
+	relation_close(rel, NoLock);
+	m->columns = columns.data;
+	check_relation(&cc, m->table, relation_owner(m->table), computed);
+	refuse_code(entry, &cc, kept);
+}
+
+/*
+ * Rows a TRUNCATE removed go back into their table, as its owner, every
+ * column as it was (identity values too; generated columns are computed),
+ * with no trigger or rule firing (see "code a restore would run").
+ */
+static void
+restore_rows(const Member *m)
+{
+	Oid			owner = relation_owner(m->table);
+	bool		lend = !superuser_arg(owner);
+	const char *role = quote_identifier(GetUserNameFromId(owner, false));
+	char	   *kept = qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+	int			nest_level;
+
+	if (lend)
+	{
+		run_sql(sql_text("GRANT SELECT ON %s TO %s", kept, role));
+		run_sql(sql_text("GRANT USAGE ON SCHEMA %s TO %s", QUARANTINE_SCHEMA, role));
+	}
+	nest_level = NewGUCNestLevel();
+	(void) set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/* a policy that would apply is an error, not code that runs */
+	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	run_sql_as(owner, sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
+							   qualified(m->original_schema, m->original_name), m->columns, m->columns, kept));
+	AtEOXact_GUC(true, nest_level);
+	if (lend)
+		run_sql(sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", QUARANTINE_SCHEMA, role));
+}
+
+/*
+ * The foreign keys of a table whose kept rows went back, checked as their
+ * triggers would have, which did not fire: every kept row must find its key,
+ * compared with the foreign key's own operators (looked at by plan_rows).
+ * A foreign key over a column that the kept rows lack is checked over the
+ * whole table.  Then the copy goes.
+ */
+static void
+check_foreign_keys(int64 entry, const Member *m)
+{
+	char	   *kept = qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+	Relation	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(m->table));
+	scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_constraint fk = (Form_pg_constraint) GETSTRUCT(tuple);
+		int			count;
+		AttrNumber	columns[INDEX_MAX_KEYS];
+		AttrNumber	keys[INDEX_MAX_KEYS];
+		Oid			pf_operators[INDEX_MAX_KEYS];
+		Oid			pp_operators[INDEX_MAX_KEYS];
+		Oid			ff_operators[INDEX_MAX_KEYS];
+		StringInfoData present;
+		StringInfoData absent;
+		StringInfoData match;
+		const char *source = kept;
+		bool		full = fk->confmatchtype == FKCONSTR_MATCH_FULL;
+
+		if (fk->contype != CONSTRAINT_FOREIGN)
+			continue;
+		DeconstructFkConstraintRow(tuple, &count, columns, keys, pf_operators, pp_operators, ff_operators,
+								   NULL, NULL);
+		for (int i = 0; i < count; i++)
+			if (get_attnum(m->kept, get_attname(m->table, columns[i], false)) == InvalidAttrNumber)
+				source = psprintf("ONLY %s", qualified(m->original_schema, m->original_name));
+		initStringInfo(&present);
+		initStringInfo(&absent);
+		initStringInfo(&match);
+		for (int i = 0; i < count; i++)
+		{
+			char	   *column = psprintf("c.%s", quote_identifier(get_attname(m->table, columns[i], false)));
+			char	   *key_column = psprintf("p.%s", quote_identifier(get_attname(fk->confrelid, keys[i], false)));
+
+			appendStringInfo(&present, "%s%s IS NOT NULL", i > 0 ? (full ? " OR " : " AND ") : "", column);
+			appendStringInfo(&absent, "%s IS NULL OR ", column);
+			if (i > 0)
+				appendStringInfoString(&match, " AND ");
+			generate_operator_clause(&match, key_column, get_atttype(fk->confrelid, keys[i]), pf_operators[i],
+									 column, get_atttype(m->table, columns[i]));
+		}
+		if (SPI_execute(sql_text("SELECT 1 FROM %s c WHERE (%s) AND (%sNOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)) LIMIT 1",
+								 source, present.data, full ? absent.data : "",
+								 get_rel_relkind(fk->confrelid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+								 relation_qualified(fk->confrelid), match.data),
+						false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "agentguard: could not check foreign key %s", NameStr(fk->conname));
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": its rows of %s break foreign key %s",
+							entry, relation_qualified(m->table), quote_identifier(NameStr(fk->conname))),
+					 errdetail("A kept row refers to a key that %s does not have now.",
+							   relation_qualified(fk->confrelid)),
+					 errhint("Put the rows it refers to back into %s first, then restore again.",
+							 relation_qualified(fk->confrelid))));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	run_sql(sql_text("DROP TABLE %s", kept));
+}
+
+/*
+ * A saved step that evaluates the rows of the tables it names: attaching a
+ * partition checks them against its partition constraint (and may build its
+ * parent's indexes on it), adding a foreign key checks them against the
+ * key.  The tables are those the step's SQL names, found where they are by
+ * the time it runs.
+ */
+static void
+check_restore_step(int64 entry, const RestoreStep *rs)
+{
+	RawStmt    *raw = linitial_node(RawStmt, raw_parser(rs->sql, RAW_PARSE_DEFAULT));
+	AlterTableStmt *alter;
+	List	   *tables = NIL;
+	ListCell   *lc;
+	CodeCheck	cc = {0};
+
+	if (!IsA(raw->stmt, AlterTableStmt))
+		return;
+	alter = (AlterTableStmt *) raw->stmt;
+	foreach(lc, alter->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_AttachPartition)
+			tables = lappend(tables, ((PartitionCmd *) cmd->def)->name);
+		else if (cmd->subtype == AT_AddConstraint && ((Constraint *) cmd->def)->contype == CONSTR_FOREIGN)
+			tables = lappend(tables, ((Constraint *) cmd->def)->pktable);
+	}
+	if (tables == NIL)
+		return;
+	tables = lappend(tables, alter->relation);
+	foreach(lc, tables)
+	{
+		/* held until the step has run: nothing can be added to them meanwhile */
+		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), ShareRowExclusiveLock, false);
+
+		check_relation(&cc, relid, get_role_oid(rs->run_as, false), NULL);
+	}
+	refuse_code(entry, &cc, NULL);
 }
 
 static bool
@@ -1386,30 +2060,36 @@ is_schema(const Member *m)
 static void
 restore_schema(const Member *m, const char *name)
 {
+	static const struct
+	{
+		AclMode		privilege;
+		const char *keyword;
+	}			schema_privileges[] = {{ACL_USAGE, "USAGE"}, {ACL_CREATE, "CREATE"}};
+	Oid			owner = get_role_oid(m->owner, false);
+	Acl		   *acl = m->acl ? acl_from_text(m->acl) : NULL;
+
 	run_sql(sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(m->quarantined_name),
 					 quote_identifier(name)));
 	run_sql(sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(name), quote_identifier(m->owner)));
-	if (m->acl != NULL)
+	/* the owner's own privileges came back with the ownership */
+	for (int i = 0; acl != NULL && i < ACL_NUM(acl); i++)
 	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[3];
-		SPITupleTable *grants;
-		uint64		count;
+		AclItem    *item = &ACL_DAT(acl)[i];
+		const char *grantee;
 
-		values[0] = CStringGetTextDatum(m->acl);
-		values[1] = CStringGetTextDatum(name);
-		values[2] = CStringGetTextDatum(m->owner);
-		if (SPI_execute_with_args("SELECT pg_catalog.format('GRANT %s ON SCHEMA %I TO %s%s', privilege_type, $2, "
-								  "CASE grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grantee)) END, "
-								  "CASE WHEN is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
-								  "FROM pg_catalog.aclexplode($1::pg_catalog.aclitem[]) "
-								  "WHERE grantee = 0 OR pg_catalog.pg_get_userbyid(grantee) <> $3",
-								  3, types, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "agentguard: could not read the grants of schema %s", name);
-		grants = SPI_tuptable;
-		count = SPI_processed;
-		for (uint64 i = 0; i < count; i++)
-			run_sql(SPI_getvalue(grants->vals[i], grants->tupdesc, 1));
+		if (item->ai_grantee == owner)
+			continue;
+		grantee = item->ai_grantee == ACL_ID_PUBLIC ? "PUBLIC" :
+			quote_identifier(GetUserNameFromId(item->ai_grantee, false));
+		for (int p = 0; p < (int) lengthof(schema_privileges); p++)
+		{
+			AclMode		privilege = schema_privileges[p].privilege;
+
+			if (ACLITEM_GET_PRIVS(*item) & privilege)
+				run_sql(sql_text("GRANT %s ON SCHEMA %s TO %s%s", schema_privileges[p].keyword,
+								 quote_identifier(name), grantee,
+								 (ACLITEM_GET_GOPTIONS(*item) & privilege) ? " WITH GRANT OPTION" : ""));
+		}
 	}
 }
 
@@ -1427,18 +2107,19 @@ is_routine(const Member *m)
 static Oid
 quarantined_routine(const Member *m)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
-	bool		isnull;
+	Oid			quarantine = get_namespace_oid(QUARANTINE_SCHEMA, false);
+	CatCList   *routines = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(m->quarantined_name));
+	Oid			routine = InvalidOid;
 
-	values[0] = CStringGetTextDatum(m->quarantined_name);
-	if (SPI_execute_with_args("SELECT oid FROM pg_catalog.pg_proc WHERE proname = $1 "
-							  "AND pronamespace = 'agentguard_quarantine'::pg_catalog.regnamespace",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the quarantine");
-	if (SPI_processed == 0)
-		return InvalidOid;
-	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	for (int i = 0; i < routines->n_members; i++)
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(&routines->members[i]->tuple);
+
+		if (proc->pronamespace == quarantine)
+			routine = proc->oid;
+	}
+	ReleaseSysCacheList(routines);
+	return routine;
 }
 
 /* how to name a quarantined member in SQL, where it is now */
@@ -1503,69 +2184,56 @@ restore_context(void *arg)
 	errcontext("restoring quarantine entry " INT64_FORMAT, *(int64 *) arg);
 }
 
-/* what the comment of a quarantined database says, or false if it is not one */
-static bool
-database_record(Oid dboid, char **original, bool *allow_connections, char **comment,
-				char **quarantined, Oid *owner)
-{
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	bool		isnull;
-
-	values[0] = ObjectIdGetDatum(dboid);
-	if (SPI_execute_with_args("SELECT r->>'original', (r->>'allow_connections')::boolean, r->>'comment', "
-							  "d.datname, d.datdba "
-							  "FROM pg_catalog.pg_database d "
-							  "JOIN pg_catalog.pg_shdescription s ON s.objoid = d.oid "
-							  "AND s.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass, "
-							  "LATERAL (SELECT s.description::jsonb AS r) j "
-							  "WHERE d.oid = $1 AND d.datname LIKE 'agentguard\\_q%' "
-							  "AND s.description LIKE '{\"agentguard\": 1%'",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the quarantine");
-	if (SPI_processed == 0)
-		return false;
-	*original = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	*allow_connections = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	*comment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	*quarantined = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
-	return true;
-}
-
-
-/* a quarantined database reopens under its name (entries with negative ids) */
+/*
+ * A quarantined database reopens under its name (entries with negative
+ * ids), with its owner, comment and connection setting.
+ */
 static char *
-restore_database(int64 id, const char *new_name, AgLedgerSession *ls)
+restore_database(int64 id, const char *new_name, AgOwnerSession *ls)
 {
-	char	   *original;
-	char	   *comment;
-	char	   *quarantined;
-	bool		allow_connections;
-	Oid			owner;
+	DatabaseRecord record;
 	const char *name;
+	ObjectAddress address;
 
-	if (id >= 0 || -id > (int64) PG_UINT32_MAX ||
-		!database_record((Oid) -id, &original, &allow_connections, &comment, &quarantined, &owner))
+	if (id >= 0 || -id > (int64) PG_UINT32_MAX || !database_record((Oid) -id, &record))
 		no_such_entry(id);
-	name = new_name ? new_name : original;
-	if (!superuser_arg(ls->saved_user) && !ag_session_is_agent() && owner != ls->saved_user)
+	name = new_name ? new_name : record.original;
+	if (!superuser_arg(ls->saved_user) && !ag_session_is_agent() && record.owner != ls->saved_user)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agentguard: only a superuser or the owner of database %s can restore it", original)));
+				 errmsg("agentguard: only a superuser or the owner of database %s can restore it",
+						record.original)));
+	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN || reserved_database_name(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("agentguard: \"%s\" is not a usable name", name),
+				 reserved_database_name(name) ?
+				 errdetail("Database names beginning with agentguard are kept for agentguard's quarantine.") : 0));
 	if (OidIsValid(get_database_oid(name, true)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_DATABASE),
 				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": database \"%s\" already exists",
 						id, name),
 				 errhint("Restore under another name: SELECT agentguard.restore(" INT64_FORMAT ", 'new_name').", id)));
-	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(quarantined), quote_identifier(name)));
+	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(record.quarantined),
+					 quote_identifier(name)));
 	run_sql(sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS %s", quote_identifier(name),
-					 allow_connections ? "true" : "false"));
+					 record.allow_connections ? "true" : "false"));
+	if (SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(record.owner)))
+		run_sql(sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(name),
+						 quote_identifier(GetUserNameFromId(record.owner, false))));
+	else
+		ereport(WARNING,
+				(errmsg("agentguard: role %s, which owned database %s, is gone; the database stays with %s",
+						quote_identifier(record.owner_name), quote_identifier(name),
+						quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))),
+				 errhint("Give it to its new owner with ALTER DATABASE %s OWNER TO ...", quote_identifier(name))));
 	run_sql(sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(name),
-					 comment ? quote_literal_cstr(comment) : "NULL"));
+					 record.comment ? quote_literal_cstr(record.comment) : "NULL"));
+	ObjectAddressSet(address, DatabaseRelationId, (Oid) -id);
+	SetSecurityLabel(&address, DATABASE_RECORD_PROVIDER, NULL);
 	ag_ledger_audit("restore", "database", quote_identifier(name), NULL,
-					psprintf("entry " INT64_FORMAT ", was %s", id, quarantined));
+					psprintf("entry " INT64_FORMAT ", was %s", id, record.quarantined));
 	ereport(LOG,
 			(errmsg("agentguard: restored role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
 					quote_identifier(session_user_name()),
@@ -1580,7 +2248,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 {
 	int64		id;
 	char	   *new_name = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	Entry	   *e;
 	Member	   *main;
 	Oid			main_relid;
@@ -1594,12 +2262,12 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	id = PG_GETARG_INT64(0);
-	if (!ag_ledger_open(&ls))
+	if (!ag_owner_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
 	if (id < 0)
 	{
 		result = MemoryContextStrdup(caller, restore_database(id, new_name, &ls));
-		ag_ledger_close(&ls);
+		ag_owner_close(&ls);
 		PG_RETURN_TEXT_P(cstring_to_text(result));
 	}
 	e = load_entry(id);
@@ -1634,6 +2302,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("agentguard: the rows of a TRUNCATE go back into their own table"),
 						 errhint("Restore without a new name.")));
+			plan_rows(id, m);
 			continue;
 		}
 		if (is_schema(m))
@@ -1704,10 +2373,19 @@ agentguard_restore(PG_FUNCTION_ARGS)
 						 qualified(m->original_schema, m->quarantined_name),
 						 quote_identifier(m->original_name)));
 	}
+	/* a TRUNCATE's tables may refer to each other: all rows first */
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (is_rows(m))
+			check_foreign_keys(id, m);
+	}
 	foreach(lc, e->restore_steps)
 	{
 		RestoreStep *rs = lfirst(lc);
 
+		check_restore_step(id, rs);
 		run_sql_as(get_role_oid(rs->run_as, false), rs->sql);
 	}
 	error_context_stack = context.previous;
@@ -1724,7 +2402,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 			 errhidestmt(true)));
 	/* SPI's memory goes away at close: the answer is made in the caller's */
 	result = MemoryContextStrdup(caller, psprintf("restored %s", restored_as));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
@@ -1812,9 +2490,9 @@ ag_purge_database_worker(Datum main_arg pg_attribute_unused())
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	/* a restore that won the race has given it back its name: leave it */
+	/* a restore that won the race has taken its record away: leave it */
 	name = get_database_name(args.database);
-	if (name && strncmp(name, "agentguard_q", strlen("agentguard_q")) == 0)
+	if (name && database_has_record(args.database))
 	{
 		ag_internal_changes_begin();
 		dropdb(name, true, false);
@@ -1872,34 +2550,26 @@ purge_database(int64 id, const char *quarantined)
 static void
 purge_database_entry(int64 id, bool guard)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
-	AgLedgerSession ls;
-	char	   *original;
-	char	   *comment;
-	char	   *quarantined;
-	bool		allow_connections;
-	Oid			owner;
+	DatabaseRecord record;
+	AgOwnerSession ls;
 
-	ag_ledger_open(&ls);
-	if (-id > (int64) PG_UINT32_MAX ||
-		!database_record((Oid) -id, &original, &allow_connections, &comment, &quarantined, &owner))
+	if (-id > (int64) PG_UINT32_MAX || !database_record((Oid) -id, &record))
 		no_such_entry(id);
-	quarantined = MemoryContextStrdup(caller_context, quarantined);
-	original = MemoryContextStrdup(caller_context, original);
-	ag_ledger_close(&ls);
-	if (!ag_object_ownercheck(DatabaseRelationId, (Oid) -id, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, quarantined);
+	/* the bootstrap superuser owns it now: its owner is the one it had */
+	if (!superuser() && record.owner != GetUserId())
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, record.quarantined);
 	if (guard)
-		guard_purge(quarantined);
-	purge_database(id, quarantined);
-	ag_ledger_open(&ls);
-	ag_ledger_audit("purge", "database", quote_identifier(original), NULL,
-					psprintf("entry " INT64_FORMAT ", was %s", id, quarantined));
-	ag_ledger_close(&ls);
+		guard_purge(record.quarantined);
+	purge_database(id, record.quarantined);
+	ag_owner_open(&ls);
+	ag_ledger_audit("purge", "database", quote_identifier(record.original), NULL,
+					psprintf("entry " INT64_FORMAT ", was %s", id, record.quarantined));
+	ag_owner_close(&ls);
 	ereport(LOG,
 			(errmsg("agentguard: purged role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
 					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)), id, quote_identifier(original)),
+					quote_identifier(get_database_name(MyDatabaseId)), id,
+					quote_identifier(record.original)),
 			 errhidestmt(true)));
 }
 
@@ -1909,25 +2579,25 @@ agentguard_purge(PG_FUNCTION_ARGS)
 {
 	int64		id = PG_GETARG_INT64(0);
 	MemoryContext caller_context = CurrentMemoryContext;
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	char	   *quarantined_as;
 
 	PreventCommandDuringRecovery("agentguard.purge()");
-	if (!ag_ledger_open(&ls))
+	if (!ag_owner_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
 	if (id < 0)
 	{
-		ag_ledger_close(&ls);
+		ag_owner_close(&ls);
 		purge_database_entry(id, true);
 		PG_RETURN_VOID();
 	}
 	/* the entry lives in SPI's memory, gone once the ledger is closed */
 	quarantined_as = MemoryContextStrdup(caller_context, load_entry(id)->quarantined_as);
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 	guard_purge(quarantined_as);
-	ag_ledger_open(&ls);
+	ag_owner_open(&ls);
 	purge_entry(load_entry(id));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 	PG_RETURN_VOID();
 }
 
@@ -1935,18 +2605,18 @@ agentguard_purge(PG_FUNCTION_ARGS)
 Datum
 agentguard_purge_expired(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	int64	   *ids;
-	int64	   *database_ids;
 	int			count;
-	int			databases;
+	List	   *databases;
+	ListCell   *lc;
 
 	PreventCommandDuringRecovery("agentguard.purge_expired()");
 	guard_purge("expired quarantine entries");
-	if (!ag_ledger_open(&ls))
+	if (!ag_owner_open(&ls))
 		elog(ERROR, "agentguard: the extension is not installed in this database");
-	if (SPI_execute("SELECT id FROM ONLY agentguard.quarantine_entries WHERE expires_at <= now() ORDER BY id",
+	if (SPI_execute("SELECT id FROM ONLY agentguard.quarantine_entries "
+					"WHERE expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() ORDER BY id",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "agentguard: could not read the quarantine");
 	count = (int) SPI_processed;
@@ -1959,33 +2629,20 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
 	}
 	for (int i = 0; i < count; i++)
 		purge_entry(load_entry(ids[i]));
-	if (SPI_execute("SELECT -d.oid::bigint FROM pg_catalog.pg_database d "
-					"JOIN pg_catalog.pg_shdescription s ON s.objoid = d.oid "
-					"AND s.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass "
-					"WHERE d.datname LIKE 'agentguard\\_q%' AND s.description LIKE '{\"agentguard\": 1%' "
-					"AND (s.description::jsonb->>'expires_at')::timestamptz <= now() ORDER BY 1",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the quarantine");
-	databases = (int) SPI_processed;
-	database_ids = MemoryContextAlloc(caller_context, sizeof(int64) * Max(databases, 1));
-	for (int i = 0; i < databases; i++)
-	{
-		bool		isnull;
+	ag_owner_close(&ls);
 
-		database_ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	ag_ledger_close(&ls);
-	if (databases > 0 && IsTransactionBlock())
+	databases = expired_databases();
+	if (databases != NIL && IsTransactionBlock())
 	{
 		ereport(NOTICE,
 				(errmsg("agentguard: %d expired quarantined databases were left, because a database cannot be dropped inside a transaction block",
-						databases),
+						list_length(databases)),
 				 errhint("Run SELECT agentguard.purge_expired() on its own.")));
-		databases = 0;
+		databases = NIL;
 	}
-	for (int i = 0; i < databases; i++)
-		purge_database_entry(database_ids[i], false);
-	PG_RETURN_INT32(count + databases);
+	foreach(lc, databases)
+		purge_database_entry(-(int64) lfirst_oid(lc), false);
+	PG_RETURN_INT32(count + list_length(databases));
 }
 
 /* ---- TRUNCATE ---- */
@@ -1998,12 +2655,11 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
  * back, failing on any constraint with nothing changed.
  */
 void
-ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *run_arg)
+ag_quarantine_truncate(const AgStatement *statement, List *objects,
+					   AgUtilityRunner run, void *run_arg)
 {
-	/* the real TRUNCATE follows and says what it cascades to */
-	List	   *objects = trial_drop(run, run_arg, true);
 	List	   *tables = NIL;
-	AgLedgerSession ls;
+	AgOwnerSession ls;
 	ListCell   *lc;
 	int64		entry;
 	int			position = 0;
@@ -2014,11 +2670,11 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 	{
 		ObjectAddress *a = lfirst(lc);
 
-		if (a->objectSubId == -1 && get_rel_relkind(a->objectId) != RELKIND_PARTITIONED_TABLE &&
+		if (a->objectSubId == AG_CAPTURED_TRUNCATE && get_rel_relkind(a->objectId) != RELKIND_PARTITIONED_TABLE &&
 			!isAnyTempNamespace(get_rel_namespace(a->objectId)))
 			tables = list_append_unique_oid(tables, a->objectId);
 	}
-	if (tables == NIL || !ag_ledger_open(&ls))
+	if (tables == NIL || !ag_owner_open(&ls))
 	{
 		if (tables != NIL)
 			ereport(WARNING,
@@ -2046,21 +2702,206 @@ ag_quarantine_truncate(const AgStatement *statement, AgUtilityRunner run, void *
 		save_member(entry, position++, &m, true, copy);
 	}
 	log_quarantine(statement, original, entry, NULL, list_length(tables));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 	run(run_arg);
 }
 
 /* ---- DROP DATABASE ---- */
 
-#define DATABASE_RECORD_PREFIX "{\"agentguard\": 1"
+/*
+ * A database is renamed, closed to connections and given to the bootstrap
+ * superuser, so that its owner can no longer rename it, open it or drop it;
+ * the view agentguard.quarantine lists it with the database's OID, negated,
+ * as the entry's id.
+ *
+ * Its record has to be readable from every database, and a database's own
+ * tables are not, so it lives in the shared catalog with the database: a
+ * security label of provider agentguard on it, as JSON, in pg_shseclabel.
+ * agentguard writes it in C (SetSecurityLabel), past the label provider,
+ * which refuses every SECURITY LABEL statement on a database, a DBA's too:
+ * no session can forge a record, change it or take it away; quarantine
+ * writes it, restore and purge remove it.  (1.0 kept it in the database's
+ * comment, which the database's owner could write.)
+ */
+static bool
+database_has_record(Oid dboid)
+{
+	ObjectAddress address;
+
+	ObjectAddressSet(address, DatabaseRelationId, dboid);
+	return GetSecurityLabel(&address, DATABASE_RECORD_PROVIDER) != NULL;
+}
+
+static char *
+record_string(Jsonb *record, const char *key)
+{
+	JsonbValue *value = getKeyJsonValueFromContainer(&record->root, key, strlen(key), NULL);
+
+	if (value == NULL || value->type != jbvString)
+		return NULL;
+	return pnstrdup(value->val.string.val, value->val.string.len);
+}
+
+static TimestampTz
+timestamptz_from_text(const char *text)
+{
+	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
+												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+/* the record of a quarantined database, or false if it is not one */
+static bool
+database_record(Oid dboid, DatabaseRecord *record)
+{
+	ObjectAddress address;
+	char	   *label;
+	Jsonb	   *json;
+	JsonbValue *value;
+	char	   *expires_at;
+
+	ObjectAddressSet(address, DatabaseRelationId, dboid);
+	label = GetSecurityLabel(&address, DATABASE_RECORD_PROVIDER);
+	if (label == NULL || (record->quarantined = get_database_name(dboid)) == NULL)
+		return false;
+	json = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(label)));
+	record->original = record_string(json, "original");
+	record->comment = record_string(json, "comment");
+	record->owner_name = record_string(json, "owner_name");
+	value = getKeyJsonValueFromContainer(&json->root, "allow_connections", strlen("allow_connections"), NULL);
+	record->allow_connections = value != NULL && value->type == jbvBool && value->val.boolean;
+	value = getKeyJsonValueFromContainer(&json->root, "owner", strlen("owner"), NULL);
+	record->owner = value != NULL && value->type == jbvNumeric ?
+		(Oid) DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(value->val.numeric))) : InvalidOid;
+	expires_at = record_string(json, "expires_at");
+	if (record->original == NULL || record->owner_name == NULL || !OidIsValid(record->owner) ||
+		expires_at == NULL)
+		elog(ERROR, "agentguard: the quarantine record of database %u is not one agentguard wrote", dboid);
+	record->expires_at = timestamptz_from_text(expires_at);
+	return true;
+}
+
+static void
+append_json_time(StringInfo buf, TimestampTz t)
+{
+	appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID, NULL));
+}
+
+/* the record as agentguard writes it; the view agentguard.quarantine reads it */
+static char *
+database_record_json(const char *original, const char *dropped_by, Oid owner,
+					 bool allow_connections, const char *comment, const char *statement,
+					 TimestampTz dropped_at, TimestampTz expires_at)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"agentguard\": 1, \"original\": ");
+	escape_json(&buf, original);
+	appendStringInfoString(&buf, ", \"dropped_by\": ");
+	escape_json(&buf, dropped_by);
+	appendStringInfo(&buf, ", \"owner\": %u, \"owner_name\": ", owner);
+	escape_json(&buf, GetUserNameFromId(owner, false));
+	appendStringInfo(&buf, ", \"allow_connections\": %s, \"comment\": ",
+					 allow_connections ? "true" : "false");
+	if (comment)
+		escape_json(&buf, comment);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoString(&buf, ", \"statement\": ");
+	escape_json(&buf, statement);
+	appendStringInfoString(&buf, ", \"dropped_at\": ");
+	append_json_time(&buf, dropped_at);
+	appendStringInfoString(&buf, ", \"expires_at\": ");
+	append_json_time(&buf, expires_at);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* the comment of a database, read from the shared catalog, or NULL */
+static char *
+database_comment(Oid dboid)
+{
+	Relation	catalog = table_open(SharedDescriptionRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *comment = NULL;
+
+	ScanKeyInit(&keys[0], Anum_pg_shdescription_objoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(dboid));
+	ScanKeyInit(&keys[1], Anum_pg_shdescription_classoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(DatabaseRelationId));
+	scan = systable_beginscan(catalog, SharedDescriptionObjIndexId, true, NULL, 2, keys);
+	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		description = heap_getattr(tuple, Anum_pg_shdescription_description,
+											   RelationGetDescr(catalog), &isnull);
+
+		if (!isnull)
+			comment = TextDatumGetCString(description);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return comment;
+}
+
+/* for the order of entry ids, which are OIDs negated */
+static int
+newest_first(const ListCell *a, const ListCell *b)
+{
+	Oid			x = lfirst_oid(a);
+	Oid			y = lfirst_oid(b);
+
+	return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* databases with a record of agentguard's, as OIDs, newest first */
+static List *
+recorded_databases(void)
+{
+	Relation	catalog = table_open(SharedSecLabelRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tuple;
+	List	   *databases = NIL;
+
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_shseclabel row = (Form_pg_shseclabel) GETSTRUCT(tuple);
+		bool		isnull;
+		Datum		provider;
+
+		if (row->classoid != DatabaseRelationId)
+			continue;
+		provider = heap_getattr(tuple, Anum_pg_shseclabel_provider, RelationGetDescr(catalog), &isnull);
+		if (!isnull && strcmp(TextDatumGetCString(provider), DATABASE_RECORD_PROVIDER) == 0)
+			databases = lappend_oid(databases, row->objoid);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	list_sort(databases, newest_first);
+	return databases;
+}
+
+/* the quarantined databases whose record has expired, in the order of their ids */
+static List *
+expired_databases(void)
+{
+	List	   *expired = NIL;
+	ListCell   *lc;
+
+	foreach(lc, recorded_databases())
+	{
+		DatabaseRecord record;
+
+		if (database_record(lfirst_oid(lc), &record) &&
+			record.expires_at <= GetCurrentTransactionStartTimestamp())
+			expired = lappend_oid(expired, lfirst_oid(lc));
+	}
+	return expired;
+}
 
 /*
- * A database is renamed and closed to connections.  Its record has to be
- * readable from every database, and a database's own tables are not, so it
- * lives in the shared catalog with the database: its comment holds it, as
- * JSON.  The view agentguard.quarantine reads it from there, with the
- * database's OID, negated, as the entry's id.
- *
  * Returns false when the DROP should just run (the database does not exist,
  * is the current one, or is already in quarantine): the server then gives
  * its own answer.
@@ -2072,17 +2913,17 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 	HeapTuple	tuple;
 	Form_pg_database db;
 	bool		allow_connections;
+	Oid			owner;
 	bool		force = false;
 	char	   *quarantined;
 	char	   *comment;
-	char	   *record;
-	AgLedgerSession ls;
+	TimestampTz dropped_at;
+	TimestampTz expires_at;
+	ObjectAddress address;
+	AgOwnerSession ls;
 	ListCell   *lc;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
 
-	if (!OidIsValid(dboid) || dboid == MyDatabaseId ||
-		strncmp(stmt->dbname, "agentguard_q", strlen("agentguard_q")) == 0)
+	if (!OidIsValid(dboid) || dboid == MyDatabaseId || database_has_record(dboid))
 		return false;
 	PreventInTransactionBlock(top_level, "DROP DATABASE");
 	if (!ag_object_ownercheck(DatabaseRelationId, dboid, GetUserId()))
@@ -2096,6 +2937,7 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot drop a template database")));
 	allow_connections = db->datallowconn;
+	owner = db->datdba;
 	ReleaseSysCache(tuple);
 	foreach(lc, stmt->options)
 	{
@@ -2107,42 +2949,276 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 	if (force)
 		TerminateOtherDBBackends(dboid);
 
-	ag_ledger_open_as(&ls, BOOTSTRAP_SUPERUSERID);
-	values[0] = ObjectIdGetDatum(dboid);
-	types[0] = OIDOID;
-	if (SPI_execute_with_args("SELECT pg_catalog.shobj_description($1, 'pg_database')",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the comment of database %s", stmt->dbname);
-	comment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	types[0] = TEXTOID;
+	ag_owner_open_as(&ls, BOOTSTRAP_SUPERUSERID);
+	comment = database_comment(dboid);
 	quarantined = psprintf("agentguard_q%u_%.*s", dboid,
 						   pg_mbcliplen(stmt->dbname, strlen(stmt->dbname),
 										NAMEDATALEN - 1 - (int) strlen(psprintf("agentguard_q%u_", dboid))),
 						   stmt->dbname);
-	values[0] = CStringGetTextDatum(psprintf("{\"agentguard\": 1, \"original\": %s, \"dropped_by\": %s, "
-											 "\"allow_connections\": %s, \"comment\": %s, \"statement\": %s, ",
-											 json_text(stmt->dbname), json_text(session_user_name()),
-											 allow_connections ? "true" : "false",
-											 comment ? json_text(comment) : "null",
-											 json_text(pnstrdup(statement->text, statement->textlen))));
-	if (SPI_execute_with_args(psprintf("SELECT $1 || '\"dropped_at\": ' || to_json(now())::text || "
-									   "', \"expires_at\": ' || to_json(now() + %s::interval)::text || '}'",
-									   quote_literal_cstr(ag_retention)),
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not write the quarantine record");
-	record = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	retention_window(&dropped_at, &expires_at);
 	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(stmt->dbname),
 					 quote_identifier(quarantined)));
 	run_sql(sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(quarantined)));
-	run_sql(sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(quarantined),
-					 quote_literal_cstr(record)));
+	run_sql(sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(quarantined),
+					 quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))));
+	if (comment)
+		run_sql(sql_text("COMMENT ON DATABASE %s IS NULL", quote_identifier(quarantined)));
+	ObjectAddressSet(address, DatabaseRelationId, dboid);
+	SetSecurityLabel(&address, DATABASE_RECORD_PROVIDER,
+					 database_record_json(stmt->dbname, session_user_name(), owner, allow_connections,
+										  comment, pnstrdup(statement->text, statement->textlen),
+										  dropped_at, expires_at));
 	ereport(LOG,
 			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=-%u as=%s",
 					quote_identifier(session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)),
-					statement->action, quote_identifier(stmt->dbname), ag_request_code(statement),
+					statement->action, quote_identifier(stmt->dbname), statement->code,
 					dboid, quarantined),
 			 errhidestmt(true)));
-	ag_ledger_close(&ls);
+	ag_owner_close(&ls);
 	return true;
+}
+
+static bool
+reserved_database_name(const char *name)
+{
+	return strncmp(name, "agentguard", strlen("agentguard")) == 0;
+}
+
+static void
+refuse_reserved_database_name(const char *name)
+{
+	if (name != NULL && reserved_database_name(name))
+		ag_refuse_outright(psprintf("name a database %s", quote_identifier(name)),
+						   "Database names beginning with agentguard are kept for agentguard's quarantine.");
+}
+
+static void
+refuse_quarantined_database(const char *name, const char *verb)
+{
+	Oid			dboid = name ? get_database_oid(name, true) : InvalidOid;
+
+	if (OidIsValid(dboid) && database_has_record(dboid))
+		ag_refuse_outright(psprintf("%s database %s, which is in agentguard's quarantine", verb,
+									quote_identifier(name)),
+						   "A quarantined database changes only through agentguard.restore() and agentguard.purge().");
+}
+
+/*
+ * What agent sessions may not do to databases, in every mode and with no
+ * confirmation: give one a name like those of quarantined databases, or
+ * change one in quarantine (restore and purge are the ways).
+ */
+void
+ag_quarantine_refuse_database_change(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_CreatedbStmt:
+			refuse_reserved_database_name(((CreatedbStmt *) parsetree)->dbname);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *rename = (RenameStmt *) parsetree;
+
+				if (rename->renameType != OBJECT_DATABASE)
+					break;
+				refuse_quarantined_database(rename->subname, "rename");
+				refuse_reserved_database_name(rename->newname);
+				break;
+			}
+		case T_AlterDatabaseStmt:
+			refuse_quarantined_database(((AlterDatabaseStmt *) parsetree)->dbname, "alter");
+			break;
+		case T_AlterDatabaseSetStmt:
+			refuse_quarantined_database(((AlterDatabaseSetStmt *) parsetree)->dbname, "alter");
+			break;
+		case T_AlterDatabaseRefreshCollStmt:
+			refuse_quarantined_database(((AlterDatabaseRefreshCollStmt *) parsetree)->dbname, "alter");
+			break;
+		case T_AlterRoleSetStmt:
+			refuse_quarantined_database(((AlterRoleSetStmt *) parsetree)->database, "change settings in");
+			break;
+		case T_AlterOwnerStmt:
+			if (((AlterOwnerStmt *) parsetree)->objectType == OBJECT_DATABASE)
+				refuse_quarantined_database(strVal(((AlterOwnerStmt *) parsetree)->object),
+											"change the owner of");
+			break;
+		case T_CommentStmt:
+			if (((CommentStmt *) parsetree)->objtype == OBJECT_DATABASE)
+				refuse_quarantined_database(strVal(((CommentStmt *) parsetree)->object), "comment on");
+			break;
+		case T_SecLabelStmt:
+			if (((SecLabelStmt *) parsetree)->objtype == OBJECT_DATABASE)
+				refuse_quarantined_database(strVal(((SecLabelStmt *) parsetree)->object), "label");
+			break;
+		case T_GrantStmt:
+			{
+				GrantStmt  *grant = (GrantStmt *) parsetree;
+				ListCell   *lc;
+
+				if (grant->objtype != OBJECT_DATABASE)
+					break;
+				foreach(lc, grant->objects)
+					refuse_quarantined_database(strVal(lfirst(lc)),
+												grant->is_grant ? "grant privileges on" : "revoke privileges on");
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/* what a record of 1.0 held, on the database that it is adopted for */
+typedef struct OldRecord
+{
+	Oid			database;
+	char	   *name;
+	Oid			owner;
+	char	   *original;
+	char	   *dropped_by;
+	bool		allow_connections;
+	char	   *comment;
+	char	   *statement;
+	TimestampTz dropped_at;
+	TimestampTz expires_at;
+} OldRecord;
+
+/*
+ * The record of 1.0 a comment holds, or false when it holds none: a comment
+ * that is not JSON, or has no name, drop time and expiry, must not stop the
+ * update, so it is read in a subtransaction.
+ */
+static bool
+old_record(const char *comment, OldRecord *record)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool complete = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller);
+	PG_TRY();
+	{
+		Jsonb	   *json = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(comment)));
+		JsonbValue *value = getKeyJsonValueFromContainer(&json->root, "allow_connections",
+														 strlen("allow_connections"), NULL);
+		char	   *dropped_at = record_string(json, "dropped_at");
+		char	   *expires_at = record_string(json, "expires_at");
+
+		record->original = record_string(json, "original");
+		record->dropped_by = record_string(json, "dropped_by");
+		record->allow_connections = value != NULL && value->type == jbvBool && value->val.boolean;
+		record->comment = record_string(json, "comment");
+		record->statement = record_string(json, "statement");
+		if (record->original && record->dropped_by && dropped_at && expires_at)
+		{
+			record->dropped_at = timestamptz_from_text(dropped_at);
+			record->expires_at = timestamptz_from_text(expires_at);
+			complete = true;
+		}
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	CurrentResourceOwner = owner;
+	return complete;
+}
+
+PG_FUNCTION_INFO_V1(agentguard_adopt_database_records);
+
+/*
+ * The update from 1.0 turns the records 1.0 kept in the comments of
+ * quarantined databases into records of 1.1, and gives those databases to
+ * the bootstrap superuser.  A comment is adopted only where it looks like
+ * agentguard's own work: a database named agentguard_q<its own OID>_...,
+ * closed to connections, whose comment is a record with a name, a drop time
+ * and an expiry.  Any other comment that looks like a record (a forgery, or
+ * a database a DBA reopened) is left as it is and named in a WARNING.  Runs
+ * only from the extension's update script.
+ */
+Datum
+agentguard_adopt_database_records(PG_FUNCTION_ARGS)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	List	   *candidates = NIL;
+	List	   *adopted = NIL;
+	ListCell   *lc;
+	AgOwnerSession ls;
+
+	if (!creating_extension || !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: records are adopted only by ALTER EXTENSION agentguard UPDATE")));
+	catalog = table_open(DatabaseRelationId, AccessShareLock);
+	scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
+
+		if (strncmp(NameStr(db->datname), "agentguard_q", strlen("agentguard_q")) == 0)
+			candidates = lappend_oid(candidates, db->oid);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	/* read first: a comment that is no record is read in a subtransaction */
+	foreach(lc, candidates)
+	{
+		Oid			dboid = lfirst_oid(lc);
+		char	   *comment = database_comment(dboid);
+		char	   *prefix = psprintf("agentguard_q%u_", dboid);
+		OldRecord  *old = palloc0(sizeof(OldRecord));
+		HeapTuple	dbtuple;
+		bool		closed;
+
+		if (comment == NULL || strncmp(comment, "{\"agentguard\": 1", strlen("{\"agentguard\": 1")) != 0 ||
+			database_has_record(dboid))
+			continue;
+		dbtuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+		if (!HeapTupleIsValid(dbtuple))
+			continue;
+		old->database = dboid;
+		old->name = pstrdup(NameStr(((Form_pg_database) GETSTRUCT(dbtuple))->datname));
+		old->owner = ((Form_pg_database) GETSTRUCT(dbtuple))->datdba;
+		closed = !((Form_pg_database) GETSTRUCT(dbtuple))->datallowconn;
+		ReleaseSysCache(dbtuple);
+		if (closed && strncmp(old->name, prefix, strlen(prefix)) == 0 && old_record(comment, old))
+			adopted = lappend(adopted, old);
+		else
+			ereport(WARNING,
+					(errmsg("agentguard: the comment of database %s looks like a quarantine record of 1.0, but not like one agentguard wrote; it is not adopted",
+							quote_identifier(old->name)),
+					 errdetail("agentguard 1.0 named a quarantined database agentguard_q<its OID>_<name>, closed it to connections and wrote its name, drop time and expiry."),
+					 errhint("If it is a quarantined database, rename it back and give it its owner with ALTER DATABASE.")));
+	}
+
+	ag_owner_open_as(&ls, BOOTSTRAP_SUPERUSERID);
+	foreach(lc, adopted)
+	{
+		OldRecord  *old = lfirst(lc);
+		ObjectAddress address;
+
+		run_sql(sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(old->name),
+						 quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))));
+		run_sql(sql_text("COMMENT ON DATABASE %s IS NULL", quote_identifier(old->name)));
+		ObjectAddressSet(address, DatabaseRelationId, old->database);
+		SetSecurityLabel(&address, DATABASE_RECORD_PROVIDER,
+						 database_record_json(old->original, old->dropped_by, old->owner, old->allow_connections,
+											  old->comment, old->statement ? old->statement : "",
+											  old->dropped_at, old->expires_at));
+		ereport(NOTICE,
+				(errmsg("agentguard: quarantined database %s (was %s) now keeps its record as a security label",
+						quote_identifier(old->name), quote_identifier(old->original))));
+	}
+	ag_owner_close(&ls);
+	PG_RETURN_INT32(list_length(adopted));
 }

@@ -37,8 +37,11 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "agentguard.h"
+#include "protect.h"
+#include "refusals.h"
 #include "request.h"
+#include "session.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(agentguard_requests);
 
@@ -111,6 +114,22 @@ static HTAB *entries = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* a request's targets, comma-separated, as the view and the audit show them */
+char *
+ag_request_objects(const AgRequest *request)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < request->ntargets; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendBinaryStringInfo(&buf, request->targets[i].ptr, request->targets[i].len);
+	}
+	return buf.data;
+}
 
 static Size
 refusals_memsize(void)

@@ -7,9 +7,11 @@
  * read back by exactly the same rules everywhere.
  */
 #include "request.h"
+#include "text.h"
 
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 
 static const char b64url_alphabet[] =
@@ -56,6 +58,87 @@ ag_request_set_statement(AgRequest *r, const char *stmt, size_t len)
 	r->statement.len = shown;
 }
 
+/* ---- the statement a request names ---- */
+
+/*
+ * Where the comments and white space before a statement end.  PostgreSQL 18
+ * starts a statement at its first token and older versions at the end of the
+ * previous one, so a leading comment is left out on every version: a request
+ * then names the same text whichever server refused it.  No token can begin
+ * with a comment opener, so this cannot eat into the statement itself; an
+ * unterminated comment is left in place.
+ */
+static int
+skip_leading_comments(const char *source, int start, int end)
+{
+	for (;;)
+	{
+		while (start < end && ag_is_space(source[start]))
+			start++;
+		if (end - start >= 2 && source[start] == '-' && source[start + 1] == '-')
+		{
+			while (start < end && source[start] != '\n' && source[start] != '\r')
+				start++;
+		}
+		else if (end - start >= 2 && source[start] == '/' && source[start + 1] == '*')
+		{
+			int			depth = 0;
+			int			i = start;
+
+			/* comments nest, as in the server's lexer */
+			while (i + 1 < end)
+			{
+				if (source[i] == '/' && source[i + 1] == '*')
+				{
+					depth++;
+					i += 2;
+				}
+				else if (source[i] == '*' && source[i + 1] == '/')
+				{
+					i += 2;
+					if (--depth == 0)
+						break;
+				}
+				else
+					i++;
+			}
+			if (depth != 0)
+				return start;
+			start = i;
+		}
+		else
+			return start;
+	}
+}
+
+/*
+ * The statement alone out of a possibly multi-statement source string,
+ * without the comments and white space before it or the white space after.
+ * location -1 means the whole string, and len 0 means "to the end", as in
+ * RawStmt.
+ */
+void
+ag_statement_text(const char *source, int location, int len,
+				  const char **text, int *textlen)
+{
+	int			total = source ? strlen(source) : 0;
+	int			start = 0;
+	int			end = total;
+
+	if (location >= 0 && location <= total)
+	{
+		start = location;
+		if (len > 0 && location + len <= total)
+			end = location + len;
+	}
+	if (source)
+		start = skip_leading_comments(source, start, end);
+	while (end > start && ag_is_space(source[end - 1]))
+		end--;
+	*text = source ? source + start : "";
+	*textlen = end - start;
+}
+
 /* ---- encoding ---- */
 
 typedef struct Writer
@@ -89,9 +172,19 @@ put_u8(Writer *w, uint8_t v)
 static void
 put_u16(Writer *w, uint16_t v)
 {
-	uint8_t		b[2] = {(uint8_t) (v >> 8), (uint8_t) v};
+	uint8_t		b[2];
 
+	ag_put_be16(b, v);
 	put_bytes(w, b, 2);
+}
+
+static void
+put_u32(Writer *w, uint32_t v)
+{
+	uint8_t		b[4];
+
+	ag_put_be32(b, v);
+	put_bytes(w, b, 4);
 }
 
 static void
@@ -99,8 +192,7 @@ put_u64(Writer *w, uint64_t v)
 {
 	uint8_t		b[8];
 
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t) (v >> (56 - 8 * i));
+	ag_put_be64(b, v);
 	put_bytes(w, b, 8);
 }
 
@@ -123,6 +215,44 @@ put_str(Writer *w, AgStr s)
 	put_bytes(w, s.ptr, s.len);
 }
 
+/* the part of the body an approval is bound to; see request.h */
+static void
+put_binding(Writer *w, const AgRequest *r)
+{
+	put_u8(w, AG_REQUEST_VERSION);
+	put_u64(w, r->system_identifier);
+	put_str(w, r->environment);
+	put_str(w, r->database);
+	put_str(w, r->role);
+	put_str(w, r->action);
+	put_bytes(w, r->statement_hash, AG_HASH_LEN);
+	put_bytes(w, r->objects_digest, AG_HASH_LEN);
+	put_bytes(w, r->params_digest, AG_HASH_LEN);
+}
+
+static const char *
+request_defect(const AgRequest *r)
+{
+	if (r->ntargets < 0 || r->ntargets > AG_MAX_TARGETS)
+		return "the statement names too many objects for one request";
+	if (r->statement.len > AG_STATEMENT_SHOWN_MAX)
+		return "the shown statement text is longer than allowed";
+	if (r->nparams < 0 || r->nparams > AG_MAX_PARAMS)
+		return "the statement has too many parameters for one request";
+	for (int i = 0; i < r->nparams; i++)
+		if (r->params[i].value.len > AG_PARAM_SHOWN_MAX ||
+			(r->params[i].isnull && (r->params[i].value.len != 0 || r->params[i].cut)))
+			return "a shown parameter value is longer than allowed";
+	if (r->nlimit_tables < 0 || r->nlimit_tables > AG_MAX_LIMIT_TABLES)
+		return "the statement changes too many tables for one request";
+	if ((r->flags & ~AG_REQ_FLAGS) != 0 ||
+		((r->flags & AG_REQ_ROWS_MORE) && !(r->flags & AG_REQ_ROWS)))
+		return "the request has unknown flags";
+	if (!(r->flags & AG_REQ_ROWS) && (r->rows != 0 || r->nlimit_tables != 0))
+		return "the request has rows but no count";
+	return NULL;
+}
+
 size_t
 ag_request_encode(const AgRequest *r, uint8_t *out, size_t cap,
 				  const char **err)
@@ -131,23 +261,26 @@ ag_request_encode(const AgRequest *r, uint8_t *out, size_t cap,
 
 	if (cap > AG_REQUEST_MAX_BYTES)
 		w.cap = AG_REQUEST_MAX_BYTES;
-	if (r->ntargets < 0 || r->ntargets > AG_MAX_TARGETS)
-		w.err = "the statement names too many objects for one request";
-	if (r->statement.len > AG_STATEMENT_SHOWN_MAX)
-		w.err = "the shown statement text is longer than allowed";
+	w.err = request_defect(r);
 
-	put_u8(&w, AG_REQUEST_VERSION);
-	put_u64(&w, r->system_identifier);
-	put_str(&w, r->environment);
-	put_str(&w, r->database);
-	put_str(&w, r->role);
-	put_str(&w, r->action);
+	put_binding(&w, r);
 	put_u16(&w, (uint16_t) r->ntargets);
 	for (int i = 0; i < r->ntargets && !w.err; i++)
 		put_str(&w, r->targets[i]);
-	put_bytes(&w, r->statement_hash, AG_HASH_LEN);
+	put_u32(&w, r->more_targets);
 	put_u8(&w, r->flags);
 	put_str(&w, r->statement);
+	put_u16(&w, (uint16_t) r->nparams);
+	for (int i = 0; i < r->nparams && !w.err; i++)
+	{
+		put_u16(&w, r->params[i].number);
+		put_u8(&w, (r->params[i].isnull ? 1 : 0) | (r->params[i].cut ? 2 : 0));
+		put_str(&w, r->params[i].value);
+	}
+	put_u64(&w, r->rows);
+	put_u16(&w, (uint16_t) r->nlimit_tables);
+	for (int i = 0; i < r->nlimit_tables && !w.err; i++)
+		put_u32(&w, r->limit_tables[i]);
 
 	if (w.err)
 	{
@@ -156,6 +289,88 @@ ag_request_encode(const AgRequest *r, uint8_t *out, size_t cap,
 		return 0;
 	}
 	return w.pos;
+}
+
+bool
+ag_request_binding_hash(const AgRequest *r, uint8_t out[AG_HASH_LEN])
+{
+	uint8_t		buf[AG_REQUEST_MAX_BYTES];
+	Writer		w = {buf, sizeof(buf), 0, NULL};
+
+	put_binding(&w, r);
+	if (w.err)
+		return false;
+	ag_sha256(buf, w.pos, out);
+	return true;
+}
+
+static int
+compare_object_ids(const void *a, const void *b)
+{
+	const AgObjectId *x = a;
+	const AgObjectId *y = b;
+
+	if (x->classid != y->classid)
+		return x->classid < y->classid ? -1 : 1;
+	if (x->objid != y->objid)
+		return x->objid < y->objid ? -1 : 1;
+	if (x->subid != y->subid)
+		return x->subid < y->subid ? -1 : 1;
+	return 0;
+}
+
+void
+ag_objects_digest(AgObjectId *objects, int n, uint8_t out[AG_HASH_LEN])
+{
+	EVP_MD_CTX *ctx;
+	unsigned int outlen = AG_HASH_LEN;
+
+	memset(out, 0, AG_HASH_LEN);
+	if (n <= 0)
+		return;
+	qsort(objects, (size_t) n, sizeof(AgObjectId), compare_object_ids);
+	ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (int i = 0; i < n; i++)
+	{
+		uint8_t		b[12];
+
+		if (i > 0 && compare_object_ids(&objects[i - 1], &objects[i]) == 0)
+			continue;
+		ag_put_be32(b, objects[i].classid);
+		ag_put_be32(b + 4, objects[i].objid);
+		ag_put_be32(b + 8, (uint32_t) objects[i].subid);
+		EVP_DigestUpdate(ctx, b, sizeof(b));
+	}
+	EVP_DigestFinal_ex(ctx, out, &outlen);
+	EVP_MD_CTX_free(ctx);
+}
+
+void
+ag_params_digest(const AgParam *params, int n, uint8_t out[AG_HASH_LEN])
+{
+	EVP_MD_CTX *ctx;
+	unsigned int outlen = AG_HASH_LEN;
+
+	memset(out, 0, AG_HASH_LEN);
+	if (n <= 0)
+		return;
+	ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (int i = 0; i < n; i++)
+	{
+		/* its number, NULL or a length, then the value: no two lists hash alike */
+		uint8_t		head[11] = {(uint8_t) (params[i].number >> 8), (uint8_t) params[i].number,
+		params[i].isnull ? 1 : 0};
+		uint64_t	len = params[i].isnull ? 0 : params[i].value.len;
+
+		ag_put_be64(head + 3, len);
+		EVP_DigestUpdate(ctx, head, sizeof(head));
+		if (len > 0)
+			EVP_DigestUpdate(ctx, params[i].value.ptr, len);
+	}
+	EVP_DigestFinal_ex(ctx, out, &outlen);
+	EVP_MD_CTX_free(ctx);
 }
 
 /* ---- decoding ---- */
@@ -198,20 +413,23 @@ get_u16(Reader *rd)
 {
 	const uint8_t *p = get_bytes(rd, 2);
 
-	return p ? (uint16_t) ((p[0] << 8) | p[1]) : 0;
+	return p ? ag_get_be16(p) : 0;
+}
+
+static uint32_t
+get_u32(Reader *rd)
+{
+	const uint8_t *p = get_bytes(rd, 4);
+
+	return p ? ag_get_be32(p) : 0;
 }
 
 static uint64_t
 get_u64(Reader *rd)
 {
 	const uint8_t *p = get_bytes(rd, 8);
-	uint64_t	v = 0;
 
-	if (!p)
-		return 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
+	return p ? ag_get_be64(p) : 0;
 }
 
 static AgStr
@@ -233,13 +451,22 @@ get_str(Reader *rd)
 	return s;
 }
 
+static void
+get_hash(Reader *rd, uint8_t out[AG_HASH_LEN])
+{
+	const uint8_t *p = get_bytes(rd, AG_HASH_LEN);
+
+	if (p)
+		memcpy(out, p, AG_HASH_LEN);
+}
+
 bool
 ag_request_decode(const uint8_t *body, size_t len, AgRequest *r,
 				  const char **err)
 {
 	Reader		rd = {body, len, 0, NULL};
-	const uint8_t *hash;
 	uint8_t		version;
+	const char *defect;
 
 	memset(r, 0, sizeof(*r));
 	if (len > AG_REQUEST_MAX_BYTES)
@@ -247,26 +474,46 @@ ag_request_decode(const uint8_t *body, size_t len, AgRequest *r,
 
 	version = get_u8(&rd);
 	if (!rd.err && version != AG_REQUEST_VERSION)
-		rd.err = "request has an unknown version (this agentguard reads version 1)";
+		rd.err = "request has an unknown version (this agentguard reads version 2)";
 	r->system_identifier = get_u64(&rd);
 	r->environment = get_str(&rd);
 	r->database = get_str(&rd);
 	r->role = get_str(&rd);
 	r->action = get_str(&rd);
+	get_hash(&rd, r->statement_hash);
+	get_hash(&rd, r->objects_digest);
+	get_hash(&rd, r->params_digest);
 	r->ntargets = get_u16(&rd);
 	if (!rd.err && r->ntargets > AG_MAX_TARGETS)
 		rd.err = "request names too many objects";
 	for (int i = 0; i < r->ntargets && !rd.err; i++)
 		r->targets[i] = get_str(&rd);
-	hash = get_bytes(&rd, AG_HASH_LEN);
-	if (hash)
-		memcpy(r->statement_hash, hash, AG_HASH_LEN);
+	r->more_targets = get_u32(&rd);
 	r->flags = get_u8(&rd);
-	if (!rd.err && (r->flags & ~AG_REQ_STATEMENT_CUT) != 0)
-		rd.err = "request has unknown flags";
 	r->statement = get_str(&rd);
-	if (!rd.err && r->statement.len > AG_STATEMENT_SHOWN_MAX)
-		rd.err = "request statement text is longer than allowed";
+	r->nparams = get_u16(&rd);
+	if (!rd.err && r->nparams > AG_MAX_PARAMS)
+		rd.err = "request has too many parameters";
+	for (int i = 0; i < r->nparams && !rd.err; i++)
+	{
+		uint8_t		flags;
+
+		r->params[i].number = get_u16(&rd);
+		flags = get_u8(&rd);
+		if (!rd.err && flags > 3)
+			rd.err = "request has a damaged parameter";
+		r->params[i].isnull = (flags & 1) != 0;
+		r->params[i].cut = (flags & 2) != 0;
+		r->params[i].value = get_str(&rd);
+	}
+	r->rows = get_u64(&rd);
+	r->nlimit_tables = get_u16(&rd);
+	if (!rd.err && r->nlimit_tables > AG_MAX_LIMIT_TABLES)
+		rd.err = "request names too many tables";
+	for (int i = 0; i < r->nlimit_tables && !rd.err; i++)
+		r->limit_tables[i] = get_u32(&rd);
+	if (!rd.err && (defect = request_defect(r)) != NULL)
+		rd.err = defect;
 	if (!rd.err && r->action.len == 0)
 		rd.err = "request names no action";
 	if (!rd.err && rd.pos != len)
@@ -276,8 +523,9 @@ ag_request_decode(const uint8_t *body, size_t len, AgRequest *r,
 	{
 		if (err)
 			*err = rd.err;
-		if (r->ntargets > AG_MAX_TARGETS)
-			r->ntargets = 0;
+		r->ntargets = 0;
+		r->nparams = 0;
+		r->nlimit_tables = 0;
 		return false;
 	}
 	return true;
@@ -391,35 +639,22 @@ ag_code_format(const char *prefix, const uint8_t *body, size_t len, char *out)
 	ag_base64url_encode(body, len, out + AG_PREFIX_LEN);
 }
 
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 bool
 ag_request_parse(const char *text, size_t textlen, uint8_t *buf, size_t cap,
 				 size_t *bodylen, AgRequest *r, const char **err)
 {
 	long		n;
 
-	while (textlen > 0 && is_space(text[0]))
-	{
-		text++;
-		textlen--;
-	}
-	while (textlen > 0 && is_space(text[textlen - 1]))
-		textlen--;
-
+	ag_trim(&text, &textlen);
 	memset(r, 0, sizeof(*r));
 	if (textlen == 0)
 	{
 		*err = "the request code is empty";
 		return false;
 	}
-	if (textlen < AG_PREFIX_LEN || memcmp(text, AG_REQUEST_PREFIX, AG_PREFIX_LEN) != 0)
+	if (!ag_has_prefix(text, textlen, AG_REQUEST_PREFIX))
 	{
-		if (textlen >= AG_PREFIX_LEN && memcmp(text, "agr", 3) == 0)
+		if (textlen >= AG_PREFIX_LEN && ag_has_prefix(text, textlen, "agr"))
 			*err = "the request code has an unknown version (this agentguard reads agr1.)";
 		else
 			*err = "this is not a request code (it must begin with \"agr1.\")";
@@ -462,13 +697,12 @@ ag_request_compare(const AgRequest *approved, const AgRequest *actual)
 		return AG_WRONG_ROLE;
 	if (!str_eq(approved->action, actual->action))
 		return AG_WRONG_ACTION;
-	if (approved->ntargets != actual->ntargets)
+	if (memcmp(approved->objects_digest, actual->objects_digest, AG_HASH_LEN) != 0)
 		return AG_WRONG_TARGET;
-	for (int i = 0; i < approved->ntargets; i++)
-		if (!str_eq(approved->targets[i], actual->targets[i]))
-			return AG_WRONG_TARGET;
 	if (memcmp(approved->statement_hash, actual->statement_hash, AG_HASH_LEN) != 0)
 		return AG_WRONG_STATEMENT;
+	if (memcmp(approved->params_digest, actual->params_digest, AG_HASH_LEN) != 0)
+		return AG_WRONG_PARAMETERS;
 	return AG_MATCH;
 }
 
@@ -490,107 +724,11 @@ ag_mismatch_name(AgMismatch m)
 		case AG_WRONG_ACTION:
 			return "wrong action";
 		case AG_WRONG_TARGET:
-			return "wrong target";
+			return "other objects (renamed, replaced or reached since)";
 		case AG_WRONG_STATEMENT:
 			return "wrong statement";
+		case AG_WRONG_PARAMETERS:
+			return "other parameter values";
 	}
 	return "unknown";
-}
-
-/* ---- description ---- */
-
-typedef struct Text
-{
-	char	   *out;
-	size_t		cap;
-	size_t		len;
-} Text;
-
-static void
-text_put(Text *t, const char *p, size_t n)
-{
-	if (t->cap > 0 && t->len < t->cap - 1)
-	{
-		size_t		room = t->cap - 1 - t->len;
-
-		memcpy(t->out + t->len, p, n < room ? n : room);
-		t->out[t->len + (n < room ? n : room)] = '\0';
-	}
-	t->len += n;
-}
-
-static void
-text_cstr(Text *t, const char *s)
-{
-	text_put(t, s, strlen(s));
-}
-
-/*
- * Control characters in names and statements would let a crafted code
- * rewrite the DBA's terminal (or hide a line), so they are shown escaped.
- * Newlines and tabs in the statement stay readable.
- */
-static void
-text_shown(Text *t, AgStr s, bool keep_layout)
-{
-	for (size_t i = 0; i < s.len; i++)
-	{
-		unsigned char c = (unsigned char) s.ptr[i];
-
-		if (c < 0x20 || c == 0x7f)
-		{
-			char		esc[8];
-
-			if (keep_layout && (c == '\n' || c == '\t'))
-			{
-				text_put(t, (const char *) &s.ptr[i], 1);
-				if (c == '\n')
-					text_cstr(t, "             ");
-				continue;
-			}
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-			text_cstr(t, esc);
-		}
-		else
-			text_put(t, (const char *) &s.ptr[i], 1);
-	}
-}
-
-size_t
-ag_request_describe(const AgRequest *r, char *out, size_t cap)
-{
-	Text		t = {out, cap, 0};
-	char		num[32];
-
-	if (cap > 0)
-		out[0] = '\0';
-	text_cstr(&t, "environment: ");
-	if (r->environment.len == 0)
-		text_cstr(&t, "unnamed");
-	else
-		text_shown(&t, r->environment, false);
-	text_cstr(&t, "\naction:      ");
-	text_shown(&t, r->action, false);
-	text_cstr(&t, "\nobjects:     ");
-	if (r->ntargets == 0)
-		text_cstr(&t, "(none named)");
-	for (int i = 0; i < r->ntargets; i++)
-	{
-		if (i > 0)
-			text_cstr(&t, ", ");
-		text_shown(&t, r->targets[i], false);
-	}
-	text_cstr(&t, "\ndatabase:    ");
-	text_shown(&t, r->database, false);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long) r->system_identifier);
-	text_cstr(&t, "\ncluster:     ");
-	text_cstr(&t, num);
-	text_cstr(&t, "\nrole:        ");
-	text_shown(&t, r->role, false);
-	text_cstr(&t, "\nstatement:   ");
-	text_shown(&t, r->statement, true);
-	if (r->flags & AG_REQ_STATEMENT_CUT)
-		text_cstr(&t, " [...] (cut for display; the approval covers the whole statement)");
-	text_cstr(&t, "\n");
-	return t.len;
 }

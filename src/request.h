@@ -9,16 +9,32 @@
  *
  * Request code, text form: "agr1." base64url(body), no padding.  Body (all
  * integers big-endian, str = u16 length then bytes, no NUL inside):
- *		u8		version (1)
+ *	what the approval is bound to (the binding part, hashed for matching):
+ *		u8		version (2)
  *		u64		cluster system identifier
  *		str		environment name ("" shows as "unnamed")
  *		str		database
  *		str		role (the role that logged in)
  *		str		action ("DROP TABLE", "TRUNCATE", "DELETE", ...)
- *		u16		number of targets, then that many str (schema-qualified)
  *		u8[32]	SHA-256 of the whole statement text
- *		u8		flags (AG_REQ_STATEMENT_CUT: the text below is a prefix)
+ *		u8[32]	objects digest: SHA-256 of the identities (catalog, object,
+ *				sub-object numbers) of every object bound, sorted; all zero
+ *				when none
+ *		u8[32]	parameters digest: SHA-256 of the whole parameter values;
+ *				all zero when the statement has none
+ *	what the DBA is shown, and the limits a DML approval sets:
+ *		u16		number of targets, then that many str (schema-qualified)
+ *		u32		objects reached but not listed
+ *		u8		flags (AG_REQ_*)
  *		str		statement text, at most AG_STATEMENT_SHOWN_MAX bytes
+ *		u16		number of parameters, then for each: u16 its number ($n),
+ *				u8 flags (1: NULL, 2: cut), str value (at most AG_PARAM_SHOWN_MAX bytes shown;
+ *				the digest covers all of it)
+ *		u64		rows: with AG_REQ_ROWS, how many rows the statement changed
+ *				when it was refused; with AG_REQ_ROWS_MORE too, more than that
+ *		u16		number of tables, then u32 OID each: the tables a DML
+ *				statement changed when it was refused, and may change under
+ *				the approval
  * The same statement from the same role always gives the same code.
  *
  * Token, text form: "agt1." base64url(body).  Body:
@@ -44,12 +60,15 @@
 #define AG_PUBKEY_PREFIX		"agk1."
 #define AG_PREFIX_LEN			5
 
-#define AG_REQUEST_VERSION		1
+#define AG_REQUEST_VERSION		2
 #define AG_TOKEN_VERSION		1
 #define AG_TOKEN_CONTEXT		"agentguard token v1"
 
 #define AG_MAX_TARGETS			256
 #define AG_STATEMENT_SHOWN_MAX	2048
+#define AG_MAX_PARAMS			100
+#define AG_PARAM_SHOWN_MAX		256
+#define AG_MAX_LIMIT_TABLES		256
 /* largest request body accepted; keeps every code well under 100 kB */
 #define AG_REQUEST_MAX_BYTES	32768
 #define AG_TOKEN_MAX_BYTES		(AG_REQUEST_MAX_BYTES + 128)
@@ -60,7 +79,10 @@
 #define AG_SIGNATURE_LEN		64
 #define AG_PUBKEY_LEN			32
 
-#define AG_REQ_STATEMENT_CUT	0x01
+#define AG_REQ_STATEMENT_CUT	0x01	/* the shown statement is a prefix */
+#define AG_REQ_ROWS				0x02	/* rows and tables were counted */
+#define AG_REQ_ROWS_MORE		0x04	/* counting stopped at rows */
+#define AG_REQ_FLAGS			0x07
 
 /* a view of bytes owned by somebody else; not NUL-terminated */
 typedef struct AgStr
@@ -69,6 +91,22 @@ typedef struct AgStr
 	size_t		len;
 } AgStr;
 
+/* an object by its catalog identity, as PostgreSQL's ObjectAddress */
+typedef struct AgObjectId
+{
+	uint32_t	classid;
+	uint32_t	objid;
+	int32_t		subid;
+} AgObjectId;
+
+typedef struct AgParam
+{
+	uint16_t	number;			/* $n of the statement */
+	bool		isnull;
+	bool		cut;			/* value shows only the start of it */
+	AgStr		value;			/* shown text; whole for the digest */
+} AgParam;
+
 typedef struct AgRequest
 {
 	uint64_t	system_identifier;
@@ -76,11 +114,19 @@ typedef struct AgRequest
 	AgStr		database;
 	AgStr		role;
 	AgStr		action;
+	uint8_t		statement_hash[AG_HASH_LEN];
+	uint8_t		objects_digest[AG_HASH_LEN];
+	uint8_t		params_digest[AG_HASH_LEN];
 	int			ntargets;
 	AgStr		targets[AG_MAX_TARGETS];
-	uint8_t		statement_hash[AG_HASH_LEN];
+	uint32_t	more_targets;
 	uint8_t		flags;
 	AgStr		statement;		/* shown text; all of it unless CUT */
+	int			nparams;
+	AgParam		params[AG_MAX_PARAMS];
+	uint64_t	rows;
+	int			nlimit_tables;
+	uint32_t	limit_tables[AG_MAX_LIMIT_TABLES];
 } AgRequest;
 
 typedef struct AgToken
@@ -107,7 +153,8 @@ typedef enum AgMismatch
 	AG_WRONG_ROLE,
 	AG_WRONG_ACTION,
 	AG_WRONG_TARGET,
-	AG_WRONG_STATEMENT
+	AG_WRONG_STATEMENT,
+	AG_WRONG_PARAMETERS
 } AgMismatch;
 
 /* ---- request.c: request codes, base64url, hashing ---- */
@@ -115,10 +162,41 @@ typedef enum AgMismatch
 extern AgStr ag_str(const char *cstring);
 
 /*
+ * The statement alone out of a possibly multi-statement source string,
+ * without the comments and white space before it or the white space after.
+ * location -1 means the whole string, and len 0 means "to the end", as in
+ * PostgreSQL's RawStmt.
+ */
+extern void ag_statement_text(const char *source, int location, int len,
+							  const char **text, int *textlen);
+
+/*
  * Fill r->statement_hash, r->statement and r->flags from the full statement
  * text; r->statement points into stmt.
  */
 extern void ag_request_set_statement(AgRequest *r, const char *stmt, size_t len);
+
+/*
+ * The digest of a set of objects (sorted and deduplicated in place), for
+ * objects_digest; all zero for none.
+ */
+extern void ag_objects_digest(AgObjectId *objects, int n,
+							  uint8_t out[AG_HASH_LEN]);
+
+/*
+ * The digest of parameter values (whole, not cut), for params_digest; all
+ * zero for none.
+ */
+extern void ag_params_digest(const AgParam *params, int n,
+							 uint8_t out[AG_HASH_LEN]);
+
+/*
+ * What an approval is matched by: SHA-256 of the binding part of r's body.
+ * Two requests with the same binding hash are the same statement by the same
+ * role on the same objects with the same parameters; rows and tables are
+ * limits, not part of it.  Returns false when r cannot be encoded.
+ */
+extern bool ag_request_binding_hash(const AgRequest *r, uint8_t out[AG_HASH_LEN]);
 
 /*
  * Canonical body of r into out (cap bytes).  Returns the body length, or 0
@@ -159,6 +237,26 @@ extern const char *ag_mismatch_name(AgMismatch m);
  */
 extern size_t ag_request_describe(const AgRequest *r, char *out, size_t cap);
 
+/*
+ * Text shown to a person, made unambiguous: control characters (C0, C1,
+ * DEL), bidirectional overrides, invisible and zero-width characters and
+ * bytes that are not UTF-8 are written as \xNN or \u{XXXX}; a backslash as
+ * \\.  keep_layout leaves newlines and tabs as they are.  Writes at most cap
+ * bytes including the NUL; returns the length it needed.
+ */
+extern size_t ag_escape_shown(const char *s, size_t len, bool keep_layout,
+							  char *out, size_t cap);
+
+/*
+ * Unix seconds as "YYYY-MM-DD HH:MM:SS UTC" for any value: years outside
+ * 0001-9999 are shown as "out of range (N seconds)".  out needs
+ * AG_TIME_TEXT_LEN bytes.
+ */
+#define AG_TIME_TEXT_LEN 64
+extern void ag_format_utc(int64_t seconds, char *out);
+/* the latest time a token may name: 9999-12-31 23:59:59 UTC */
+#define AG_TIME_MAX		INT64_C(253402300799)
+
 extern size_t ag_base64url_length(size_t nbytes);
 extern void ag_base64url_encode(const uint8_t *in, size_t len, char *out);
 /* returns decoded length, or -1 on a character outside the alphabet,
@@ -169,6 +267,27 @@ extern long ag_base64url_decode(const char *in, size_t len, uint8_t *out,
 extern void ag_sha256(const void *data, size_t len, uint8_t out[AG_HASH_LEN]);
 
 /* ---- token.c: tokens, keys, Ed25519 ---- */
+
+/*
+ * The signed part of a token (everything but the signature) into out, which
+ * must have room for the signature after it: cap at least reqlen + 3 +
+ * AG_KEY_ID_LEN + 16 + AG_NONCE_LEN + AG_SIGNATURE_LEN bytes.  Times follow
+ * the decoder's rules (issued at 1970 or later, expiring after that and by
+ * AG_TIME_MAX).  Returns the length, or 0 and *err.
+ */
+extern size_t ag_token_encode(const uint8_t *request, size_t reqlen,
+							  const uint8_t key_id[AG_KEY_ID_LEN],
+							  int64_t issued_at, int64_t expires_at,
+							  const uint8_t nonce[AG_NONCE_LEN],
+							  uint8_t *out, size_t cap, const char **err);
+
+/*
+ * What the signature of a token covers: AG_TOKEN_CONTEXT with its NUL, then
+ * the signed part.  out needs AG_TOKEN_MESSAGE_MAX bytes; returns the length.
+ */
+#define AG_TOKEN_MESSAGE_MAX	(sizeof(AG_TOKEN_CONTEXT) + AG_TOKEN_MAX_BYTES)
+extern size_t ag_token_message(const uint8_t *signed_part, size_t len,
+							   uint8_t *out);
 
 extern bool ag_token_decode(const uint8_t *body, size_t len, AgToken *t,
 							const char **err);

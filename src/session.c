@@ -16,6 +16,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_shseclabel.h"
 #include "commands/seclabel.h"
 #include "fmgr.h"
@@ -29,7 +30,8 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "agentguard.h"
+#include "session.h"
+#include "xact.h"
 
 #define AG_LABEL_PROVIDER "agentguard"
 
@@ -62,8 +64,18 @@ static bool answer_login_trusted = false;
 
 static bool switch_latched = false;
 
-/* objects (other than whole relations) created in the current transaction */
-static List *created_objects = NIL;
+/*
+ * Whether every session is protected but the trusted (agentguard.scope =
+ * 'all'), as settings.c last set it.
+ */
+static bool scope_all = false;
+
+/* an object (other than a whole relation) created in this transaction */
+typedef struct CreatedObject
+{
+	AgXactItem	item;
+	ObjectAddress address;
+} CreatedObject;
 
 static void
 forget_labels(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
@@ -112,7 +124,7 @@ load_labels(void)
 		{
 			labelled_capacity = Max(16, labelled_capacity * 2);
 			if (labelled_roles == NULL)
-				labelled_roles = MemoryContextAlloc(TopMemoryContext,
+				labelled_roles = MemoryContextAlloc(ag_backend_context(),
 													labelled_capacity * sizeof(LabelledRole));
 			else
 				labelled_roles = repalloc(labelled_roles,
@@ -181,6 +193,15 @@ ag_role_labelled(Oid roleid)
 	return false;
 }
 
+/* whether a role is an agent's: labelled 'agent', itself or through a group */
+bool
+ag_role_is_agent(Oid roleid)
+{
+	if (!labels_valid)
+		load_labels();
+	return effective_label(roleid) == AG_LABEL_AGENT;
+}
+
 bool
 ag_session_is_agent(void)
 {
@@ -208,7 +229,7 @@ ag_session_is_agent(void)
 		/* every statement runs in a transaction; outside one, keep what we knew */
 		if (!IsTransactionState())
 			return answer_valid && (answer_any_agent ||
-									(ag_scope == AG_SCOPE_ALL && !answer_login_trusted));
+									(scope_all && !answer_login_trusted));
 		if (!labels_valid)
 			load_labels();
 
@@ -224,7 +245,7 @@ ag_session_is_agent(void)
 	}
 
 	return note_answer(answer_any_agent ||
-					   (ag_scope == AG_SCOPE_ALL && !answer_login_trusted));
+					   (scope_all && !answer_login_trusted));
 }
 
 void
@@ -256,6 +277,17 @@ agentguard_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agentguard: agent sessions cannot change agentguard labels"),
 				 errhint("A DBA labels roles from a session that is not an agent.")));
+
+	/*
+	 * On a database, agentguard's label is the record of its quarantine;
+	 * agentguard writes it itself, without this hook (quarantine.c), and no
+	 * SECURITY LABEL statement may forge, change or remove it.
+	 */
+	if (object->classId == DatabaseRelationId)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: the agentguard label of a database is its quarantine record, which only agentguard writes"),
+				 errhint("agentguard.restore() and agentguard.purge() are the ways to change a quarantined database.")));
 	if (object->classId != AuthIdRelationId)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -276,40 +308,29 @@ agentguard_relabel(const ObjectAddress *object, const char *seclabel)
 	CacheInvalidateCatalog(AuthIdRelationId);
 }
 
-static void
-forget_created_objects(XactEvent event, void *arg pg_attribute_unused())
-{
-	/* the list lives in TopTransactionContext, which is going away */
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			created_objects = NIL;
-			break;
-		default:
-			break;
-	}
-}
-
 void
 ag_session_note_created(Oid classId, Oid objectId, int32 subId)
 {
+	CreatedObject *created;
 	MemoryContext old;
-	ObjectAddress *address;
 
 	/* whole relations are known from the relation cache */
 	if (classId == RelationRelationId && subId == 0)
 		return;
+	created = ag_xact_item(sizeof(CreatedObject));
+	ObjectAddressSubSet(created->address, classId, objectId, subId);
 	old = MemoryContextSwitchTo(TopTransactionContext);
-	address = palloc(sizeof(ObjectAddress));
-	address->classId = classId;
-	address->objectId = objectId;
-	address->objectSubId = subId;
-	created_objects = lappend(created_objects, address);
+	ag_xact.created = lappend(ag_xact.created, created);
 	MemoryContextSwitchTo(old);
+}
+
+/* settings.c says which sessions agentguard.scope protects */
+void
+ag_session_set_scope_all(bool all)
+{
+	if (all != scope_all)
+		answer_valid = false;
+	scope_all = all;
 }
 
 /*
@@ -335,9 +356,9 @@ ag_object_created_in_this_xact(Oid classId, Oid objectId, int32 subId)
 				return created;
 		}
 	}
-	foreach(lc, created_objects)
+	foreach(lc, ag_xact.created)
 	{
-		ObjectAddress *address = lfirst(lc);
+		ObjectAddress *address = &((CreatedObject *) lfirst(lc))->address;
 
 		if (address->classId == classId && address->objectId == objectId &&
 			address->objectSubId == subId)
@@ -352,7 +373,6 @@ ag_session_init(void)
 	register_label_provider(AG_LABEL_PROVIDER, agentguard_relabel);
 	CacheRegisterSyscacheCallback(AUTHOID, forget_labels, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_answer, (Datum) 0);
-	RegisterXactCallback(forget_created_objects, NULL);
 }
 
 PG_FUNCTION_INFO_V1(agentguard_is_agent_session);

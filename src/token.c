@@ -1,11 +1,13 @@
 /*
  * token.c
- *		Confirmation tokens and signer keys: decode, check, verify.
+ *		Confirmation tokens and signer keys: encode, decode, check, verify.
  *
  * A token is a request body wrapped with who signed it, when, a nonce and an
- * Ed25519 signature.  This file only reads and verifies tokens; minting them
- * needs a private key, which lives with the DBA, so that code is in the
- * command-line tool and never in the server.
+ * Ed25519 signature; request.h gives the layout, and this file is the only
+ * code that writes or reads it.  Signing itself needs the private key, which
+ * lives with the DBA: the command-line tool signs what ag_token_message
+ * returns, and the server, which links this file too, never holds a private
+ * key and has no code that signs.
  *
  * Like request.c this includes no PostgreSQL headers, so the server, the
  * command-line tool and the fuzzer all share it.  The decoders never
@@ -19,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "request.h"
+#include "text.h"
 
 /* bytes after the request body: key id, two times, nonce, signature */
 #define TOKEN_TAIL_LEN	(AG_KEY_ID_LEN + 8 + 8 + AG_NONCE_LEN + AG_SIGNATURE_LEN)
@@ -32,54 +35,6 @@ fail(const char **err, const char *reason)
 	if (err)
 		*err = reason;
 	return false;
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/*
- * Two's complement without relying on implementation-defined conversion of
- * out-of-range unsigned values.
- */
-static int64_t
-get_be64_signed(const uint8_t *p)
-{
-	uint64_t	u = get_be64(p);
-
-	if (u <= (uint64_t) INT64_MAX)
-		return (int64_t) u;
-	return -(int64_t) (~u) - 1;
-}
-
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\f' || c == '\v';
-}
-
-/*
- * Narrow [*text, *text + *len) to exclude surrounding white space; people
- * paste tokens with a trailing newline, and that is not a defect.
- */
-static void
-trim(const char **text, size_t *len)
-{
-	while (*len > 0 && is_space((*text)[0]))
-	{
-		(*text)++;
-		(*len)--;
-	}
-	while (*len > 0 && is_space((*text)[*len - 1]))
-		(*len)--;
 }
 
 /*
@@ -105,12 +60,6 @@ text_defect(const char *text, size_t len, const char *what_nul,
 	return NULL;
 }
 
-static bool
-has_prefix(const char *text, size_t len, const char *prefix)
-{
-	return len >= AG_PREFIX_LEN && memcmp(text, prefix, AG_PREFIX_LEN) == 0;
-}
-
 /*
  * How many bytes base64url text of n characters decodes to; n % 4 == 1 is
  * impossible and left for the decoder to reject.
@@ -131,9 +80,78 @@ decoded_length(size_t n)
 	}
 }
 
+/*
+ * The rules a token's times must follow, for the encoder and the decoder
+ * alike, so that nothing is encoded that would not decode.
+ */
+static const char *
+times_defect(int64_t issued_at, int64_t expires_at)
+{
+	/*
+	 * A negative issue time is no real token, and refusing it means
+	 * expires_at - issued_at can never overflow for the lifetime check.
+	 */
+	if (issued_at < 0)
+		return "token issue time is before 1970";
+	if (expires_at <= issued_at)
+		return "token expires before it is issued";
+	if (expires_at > AG_TIME_MAX)
+		return "token expiry is after the year 9999";
+	return NULL;
+}
+
+size_t
+ag_token_encode(const uint8_t *request, size_t reqlen,
+				const uint8_t key_id[AG_KEY_ID_LEN], int64_t issued_at,
+				int64_t expires_at, const uint8_t nonce[AG_NONCE_LEN],
+				uint8_t *out, size_t cap, const char **err)
+{
+	size_t		pos = 0;
+	const char *defect = times_defect(issued_at, expires_at);
+
+	if (reqlen == 0 || reqlen > AG_REQUEST_MAX_BYTES)
+		defect = "the request is too large to sign";
+	else if (cap < TOKEN_HEAD_LEN + reqlen + TOKEN_TAIL_LEN)
+		defect = "the buffer is too small for the token";
+	if (defect)
+	{
+		fail(err, defect);
+		return 0;
+	}
+
+	out[pos++] = AG_TOKEN_VERSION;
+	ag_put_be16(out + pos, (uint16_t) reqlen);
+	pos += 2;
+	memcpy(out + pos, request, reqlen);
+	pos += reqlen;
+	memcpy(out + pos, key_id, AG_KEY_ID_LEN);
+	pos += AG_KEY_ID_LEN;
+	ag_put_be64(out + pos, (uint64_t) issued_at);
+	pos += 8;
+	ag_put_be64(out + pos, (uint64_t) expires_at);
+	pos += 8;
+	memcpy(out + pos, nonce, AG_NONCE_LEN);
+	pos += AG_NONCE_LEN;
+	return pos;
+}
+
+/*
+ * The context string, NUL included, keeps a token signature from being valid
+ * for anything else the same key might ever sign.
+ */
+size_t
+ag_token_message(const uint8_t *signed_part, size_t len, uint8_t *out)
+{
+	memcpy(out, AG_TOKEN_CONTEXT, sizeof(AG_TOKEN_CONTEXT));
+	memcpy(out + sizeof(AG_TOKEN_CONTEXT), signed_part, len);
+	return sizeof(AG_TOKEN_CONTEXT) + len;
+}
+
 bool
 ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 {
+	const char *defect;
+
 	size_t		reqlen;
 	size_t		pos;
 
@@ -148,7 +166,7 @@ ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 	if (len < TOKEN_HEAD_LEN)
 		return fail(err, "token is truncated");
 
-	reqlen = ((size_t) body[1] << 8) | body[2];
+	reqlen = ag_get_be16(body + 1);
 	if (reqlen == 0)
 		return fail(err, "token names no request");
 	if (reqlen > len - TOKEN_HEAD_LEN)
@@ -172,21 +190,15 @@ ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 
 	memcpy(t->key_id, body + pos, AG_KEY_ID_LEN);
 	pos += AG_KEY_ID_LEN;
-	t->issued_at = get_be64_signed(body + pos);
+	t->issued_at = ag_get_be64_signed(body + pos);
 	pos += 8;
-	t->expires_at = get_be64_signed(body + pos);
+	t->expires_at = ag_get_be64_signed(body + pos);
 	pos += 8;
 	memcpy(t->nonce, body + pos, AG_NONCE_LEN);
 	pos += AG_NONCE_LEN;
 
-	/*
-	 * A negative issue time is no real token, and refusing it here means
-	 * expires_at - issued_at can never overflow for the lifetime check.
-	 */
-	if (t->issued_at < 0)
-		return fail(err, "token issue time is before 1970");
-	if (t->expires_at <= t->issued_at)
-		return fail(err, "token expires before it is issued");
+	if ((defect = times_defect(t->issued_at, t->expires_at)) != NULL)
+		return fail(err, defect);
 
 	t->signed_part = body;
 	t->signed_len = pos;
@@ -206,7 +218,7 @@ ag_token_parse(const char *text, size_t textlen, uint8_t *buf, size_t cap,
 
 	if (text == NULL)
 		return fail(err, "token is empty");
-	trim(&text, &textlen);
+	ag_trim(&text, &textlen);
 	if (textlen == 0)
 		return fail(err, "token is empty");
 
@@ -219,9 +231,9 @@ ag_token_parse(const char *text, size_t textlen, uint8_t *buf, size_t cap,
 	if (defect)
 		return fail(err, defect);
 
-	if (!has_prefix(text, textlen, AG_TOKEN_PREFIX))
+	if (!ag_has_prefix(text, textlen, AG_TOKEN_PREFIX))
 	{
-		if (has_prefix(text, textlen, AG_REQUEST_PREFIX))
+		if (ag_has_prefix(text, textlen, AG_REQUEST_PREFIX))
 			return fail(err, "this is a request code, not a token; sign it first");
 		if (textlen >= AG_PREFIX_LEN && memcmp(text, "agt", 3) == 0 &&
 			text[4] == '.')
@@ -246,7 +258,7 @@ bool
 ag_token_verify(const AgToken *t, const uint8_t public_key[AG_PUBKEY_LEN])
 {
 	/* Ed25519 in OpenSSL signs in one shot, so the message is built whole */
-	uint8_t		msg[sizeof(AG_TOKEN_CONTEXT) + AG_TOKEN_MAX_BYTES];
+	uint8_t		msg[AG_TOKEN_MESSAGE_MAX];
 	uint8_t		kid[AG_KEY_ID_LEN];
 	size_t		msglen;
 	EVP_PKEY   *pkey = NULL;
@@ -266,13 +278,7 @@ ag_token_verify(const AgToken *t, const uint8_t public_key[AG_PUBKEY_LEN])
 	if (CRYPTO_memcmp(kid, t->key_id, AG_KEY_ID_LEN) != 0)
 		return false;
 
-	/*
-	 * The context string, NUL included, keeps a token signature from being
-	 * valid for anything else the same key might ever sign.
-	 */
-	memcpy(msg, AG_TOKEN_CONTEXT, sizeof(AG_TOKEN_CONTEXT));
-	memcpy(msg + sizeof(AG_TOKEN_CONTEXT), t->signed_part, t->signed_len);
-	msglen = sizeof(AG_TOKEN_CONTEXT) + t->signed_len;
+	msglen = ag_token_message(t->signed_part, t->signed_len, msg);
 
 	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
 									   public_key, AG_PUBKEY_LEN);
@@ -370,7 +376,7 @@ ag_pubkey_parse(const char *text, size_t len, uint8_t out[AG_PUBKEY_LEN],
 
 	if (text == NULL)
 		return fail(err, "public key is empty");
-	trim(&text, &len);
+	ag_trim(&text, &len);
 	if (len == 0)
 		return fail(err, "public key is empty");
 	if (len >= 10 && memcmp(text, "-----BEGIN", 10) == 0)
@@ -383,11 +389,11 @@ ag_pubkey_parse(const char *text, size_t len, uint8_t out[AG_PUBKEY_LEN],
 	if (defect)
 		return fail(err, defect);
 
-	if (!has_prefix(text, len, AG_PUBKEY_PREFIX))
+	if (!ag_has_prefix(text, len, AG_PUBKEY_PREFIX))
 	{
-		if (has_prefix(text, len, AG_TOKEN_PREFIX))
+		if (ag_has_prefix(text, len, AG_TOKEN_PREFIX))
 			return fail(err, "this is a token, not a public key");
-		if (has_prefix(text, len, AG_REQUEST_PREFIX))
+		if (ag_has_prefix(text, len, AG_REQUEST_PREFIX))
 			return fail(err, "this is a request code, not a public key");
 		return fail(err, "not a public key (a public key starts with \"" AG_PUBKEY_PREFIX "\")");
 	}

@@ -1,58 +1,57 @@
 /*
  * utility.c
- *		Which utility statements destroy what: the ProcessUtility hook, and
- *		the object-access backstop that sees every object a statement drops
- *		or truncates, cascades included.
+ *		The ProcessUtility hook and the object-access backstop: which
+ *		utility statements of an agent session destroy what, and whether a
+ *		confirmation covers exactly that.
  *
- * The ProcessUtility hook names the statement's own targets, so the request
- * code says what the agent typed.  The backstop catches what the statement
- * takes with it that the typed names do not show (DROP SCHEMA ... CASCADE of
- * a new schema into which an old table was moved, DROP OWNED, DROP
- * EXTENSION with member tables, TRUNCATE ... CASCADE), and asks guard.c
- * about the same statement.
+ * The ProcessUtility hook asks classify.c what a statement names and, for
+ * DROP, TRUNCATE and DROP COLUMN, learns by a trial (capture.c) what it
+ * takes along; the request binds all of it by identity.  The object-access
+ * hook is the backstop: while the statement runs, every object it drops,
+ * truncates or retypes must be one its request bound, or it is refused as
+ * if it had none.  It also notes what a statement creates or alters, so
+ * that no old object is left depending on a temporary one, which the end
+ * of the session would drop without asking anyone.
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "catalog/dependency.h"
-#include "catalog/namespace.h"
-#include "catalog/objectaccess.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/relation.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_authid.h"
-#include "catalog/catalog.h"
-#include "catalog/pg_constraint.h"
-#include "catalog/pg_language.h"
-#include "catalog/pg_proc.h"
-#include "catalog/pg_policy.h"
-#include "catalog/pg_rewrite.h"
-#include "catalog/pg_trigger.h"
-#include "catalog/pg_type.h"
 #include "catalog/pg_class.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_database.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_largeobject.h"
 #include "catalog/pg_namespace.h"
-#include "commands/dbcommands.h"
-#include "commands/extension.h"
+#include "commands/seclabel.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "nodes/parsenodes.h"
 #include "tcop/cmdtag.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
-#include "utils/acl.h"
-#include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
-#include "agentguard.h"
+#include "capture.h"
+#include "classify.h"
+#include "guard.h"
+#include "hooks.h"
+#include "owner.h"
+#include "policy.h"
+#include "protect.h"
+#include "quarantine.h"
+#include "request.h"
+#include "session.h"
+#include "settings.h"
 
 /*
  * One per utility statement of an agent session being run, innermost
@@ -63,835 +62,18 @@ typedef struct UtilityFrame
 	Node	   *parsetree;
 	const char *text;
 	int			textlen;
-	AgStatement *statement;		/* NULL unless the statement is destructive */
-	bool		permitted;		/* observed or confirmed: let its drops go */
+	AgStatement *statement;		/* what it destroys, bound; NULL if nothing */
+	List	   *retyped;		/* names of columns it changes the type of */
+	bool		permitted;		/* observed or confirmed */
+	List	   *touched;		/* ObjectAddress * it created or altered */
+	MemoryContext memory;		/* lives as long as the statement */
 	struct UtilityFrame *outer;
 } UtilityFrame;
 
 static UtilityFrame *current_frame = NULL;
 
-static void refuse_protected_object(Oid classId, Oid objectId, const char *verb);
-
 static ProcessUtility_hook_type prev_utility_hook = NULL;
 static object_access_hook_type prev_object_access_hook = NULL;
-
-static bool
-object_exempt(const ObjectAddress *address)
-{
-	Oid			namespace;
-
-	if (address->classId == RelationRelationId)
-	{
-		if (get_rel_persistence(address->objectId) == RELPERSISTENCE_TEMP)
-			return true;
-	}
-	else if (address->classId == NamespaceRelationId)
-	{
-		if (isAnyTempNamespace(address->objectId))
-			return true;
-	}
-	else if (address->classId != AuthIdRelationId &&
-			 address->classId != DatabaseRelationId)
-	{
-		namespace = get_object_namespace(address);
-		if (OidIsValid(namespace) && isAnyTempNamespace(namespace))
-			return true;
-	}
-	return ag_object_created_in_this_xact(address->classId, address->objectId,
-										  address->objectSubId);
-}
-
-static AgStatement *
-new_statement(const UtilityFrame *frame, const char *action, const char *verb)
-{
-	AgStatement *statement = palloc0(sizeof(AgStatement));
-
-	statement->action = action;
-	statement->verb = verb;
-	statement->text = frame->text;
-	statement->textlen = frame->textlen;
-	return statement;
-}
-
-/*
- * Adds the object to the statement's targets; remembers whether any target
- * is one the rules protect.
- */
-static void
-add_target(AgStatement *statement, const ObjectAddress *address, bool *protected)
-{
-	char	   *identity = getObjectIdentity(address, true);
-
-	if (identity == NULL)
-		return;
-	refuse_protected_object(address->classId, address->objectId, "destroy");
-	statement->targets = lappend(statement->targets, identity);
-	if (!object_exempt(address))
-		*protected = true;
-}
-
-static bool
-relkind_matches(ObjectType type, char relkind)
-{
-	switch (type)
-	{
-		case OBJECT_TABLE:
-			return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE;
-		case OBJECT_VIEW:
-			return relkind == RELKIND_VIEW;
-		case OBJECT_MATVIEW:
-			return relkind == RELKIND_MATVIEW;
-		case OBJECT_SEQUENCE:
-			return relkind == RELKIND_SEQUENCE;
-		case OBJECT_FOREIGN_TABLE:
-			return relkind == RELKIND_FOREIGN_TABLE;
-		case OBJECT_INDEX:
-			return relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX;
-		default:
-			return false;
-	}
-}
-
-/*
- * The DROP kinds the contract protects, with their words.  Anything else
- * (triggers, rules, policies, extensions, ...) is left to the backstop,
- * which looks at what it actually drops.
- */
-static bool
-drop_kind(ObjectType type, const char **action, const char **verb)
-{
-	switch (type)
-	{
-#define KIND(t, a, v) case t: *action = a; *verb = v; return true
-			KIND(OBJECT_TABLE, "DROP TABLE", "drop table");
-			KIND(OBJECT_VIEW, "DROP VIEW", "drop view");
-			KIND(OBJECT_MATVIEW, "DROP MATERIALIZED VIEW", "drop materialized view");
-			KIND(OBJECT_SEQUENCE, "DROP SEQUENCE", "drop sequence");
-			KIND(OBJECT_FOREIGN_TABLE, "DROP FOREIGN TABLE", "drop foreign table");
-			KIND(OBJECT_INDEX, "DROP INDEX", "drop index");
-			KIND(OBJECT_SCHEMA, "DROP SCHEMA", "drop schema");
-			KIND(OBJECT_FUNCTION, "DROP FUNCTION", "drop function");
-			KIND(OBJECT_PROCEDURE, "DROP PROCEDURE", "drop procedure");
-			KIND(OBJECT_ROUTINE, "DROP ROUTINE", "drop routine");
-			KIND(OBJECT_AGGREGATE, "DROP AGGREGATE", "drop aggregate");
-			KIND(OBJECT_TYPE, "DROP TYPE", "drop type");
-			KIND(OBJECT_DOMAIN, "DROP DOMAIN", "drop domain");
-#undef KIND
-		default:
-			return false;
-	}
-}
-
-static AgStatement *
-classify_drop(const UtilityFrame *frame, DropStmt *drop, bool *protected)
-{
-	const char *action;
-	const char *verb;
-	AgStatement *statement;
-	bool		drops_relations;
-	ListCell   *lc;
-
-	if (!drop_kind(drop->removeType, &action, &verb))
-		return NULL;
-	drops_relations = drop->removeType == OBJECT_TABLE ||
-		drop->removeType == OBJECT_VIEW || drop->removeType == OBJECT_MATVIEW ||
-		drop->removeType == OBJECT_SEQUENCE || drop->removeType == OBJECT_INDEX ||
-		drop->removeType == OBJECT_FOREIGN_TABLE;
-	statement = new_statement(frame, action, verb);
-
-	foreach(lc, drop->objects)
-	{
-		ObjectAddress address;
-
-		if (drops_relations)
-		{
-			RangeVar   *rv = makeRangeVarFromNameList(castNode(List, lfirst(lc)));
-			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
-
-			/* missing, or of another kind: the server's own error follows */
-			if (!OidIsValid(relid) ||
-				!relkind_matches(drop->removeType, get_rel_relkind(relid)))
-				continue;
-			ObjectAddressSet(address, RelationRelationId, relid);
-		}
-		else
-		{
-			Relation	relation = NULL;
-
-			/* the lock the drop itself takes next, so no upgrade can deadlock */
-			address = get_object_address(drop->removeType, lfirst(lc),
-										 &relation, AccessExclusiveLock, true);
-			if (!OidIsValid(address.objectId))
-				continue;
-		}
-		add_target(statement, &address, protected);
-	}
-	return statement;
-}
-
-static AgStatement *
-classify_truncate(const UtilityFrame *frame, TruncateStmt *truncate, bool *protected)
-{
-	AgStatement *statement = new_statement(frame, "TRUNCATE", "truncate");
-	ListCell   *lc;
-
-	foreach(lc, truncate->relations)
-	{
-		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
-		ObjectAddress address;
-
-		if (!OidIsValid(relid))
-			continue;
-		ObjectAddressSet(address, RelationRelationId, relid);
-		add_target(statement, &address, protected);
-	}
-	return statement;
-}
-
-/*
- * ALTER TYPE ... DROP ATTRIBUTE or ALTER ATTRIBUTE ... TYPE with CASCADE
- * changes the columns of every table of that type.
- */
-static AgStatement *
-classify_alter_type(const UtilityFrame *frame, AlterTableStmt *alter, bool *protected)
-{
-	Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
-	Oid			typid = OidIsValid(relid) ? get_rel_type_id(relid) : InvalidOid;
-	ListCell   *lc;
-	AgStatement *statement;
-	ObjectAddress address;
-
-	if (!OidIsValid(typid))
-		return NULL;
-	foreach(lc, alter->cmds)
-	{
-		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-		if ((cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType) &&
-			cmd->behavior == DROP_CASCADE)
-		{
-			statement = new_statement(frame, "ALTER TYPE CASCADE", "change the tables of type");
-			ObjectAddressSet(address, TypeRelationId, typid);
-			add_target(statement, &address, protected);
-			return statement;
-		}
-	}
-	return NULL;
-}
-
-static AgStatement *
-classify_alter_table(const UtilityFrame *frame, AlterTableStmt *alter, bool *protected)
-{
-	AgStatement *statement;
-	bool		drops = false;
-	bool		retypes = false;
-	Oid			relid;
-	ListCell   *lc;
-
-	if (alter->objtype == OBJECT_TYPE)
-		return classify_alter_type(frame, alter, protected);
-	if (alter->objtype != OBJECT_TABLE && alter->objtype != OBJECT_FOREIGN_TABLE)
-		return NULL;
-	relid = RangeVarGetRelid(alter->relation, NoLock, true);
-	if (!OidIsValid(relid))
-		return NULL;
-
-	statement = new_statement(frame, NULL, NULL);
-	foreach(lc, alter->cmds)
-	{
-		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-		ObjectAddress address;
-		AttrNumber	attnum;
-
-		if (cmd->subtype == AT_DropColumn)
-			drops = true;
-		else if (cmd->subtype == AT_AlterColumnType)
-			retypes = true;
-		else
-			continue;
-		attnum = get_attnum(relid, cmd->name);
-		if (attnum == InvalidAttrNumber)
-			continue;
-		ObjectAddressSubSet(address, RelationRelationId, relid, attnum);
-		add_target(statement, &address, protected);
-	}
-	if (!drops && !retypes)
-		return NULL;
-	if (drops && retypes)
-	{
-		statement->action = "ALTER TABLE DROP COLUMN, ALTER COLUMN TYPE";
-		statement->verb = "drop or change the type of columns";
-	}
-	else if (drops)
-	{
-		statement->action = "ALTER TABLE DROP COLUMN";
-		statement->verb = "drop column";
-	}
-	else
-	{
-		statement->action = "ALTER TABLE ALTER COLUMN TYPE";
-		statement->verb = "change the type of column";
-	}
-	return statement;
-}
-
-static AgStatement *
-classify_roles(const UtilityFrame *frame, List *roles, const char *action,
-			   const char *verb, bool *protected)
-{
-	AgStatement *statement = new_statement(frame, action, verb);
-	ListCell   *lc;
-
-	foreach(lc, roles)
-	{
-		Oid			roleid = get_rolespec_oid(lfirst(lc), true);
-		ObjectAddress address;
-
-		if (!OidIsValid(roleid))
-			continue;
-		ObjectAddressSet(address, AuthIdRelationId, roleid);
-		add_target(statement, &address, protected);
-	}
-	return statement;
-}
-
-/*
- * The destructive statement this is, or NULL.  *protected says whether any
- * of its existing targets is one the rules protect (not temporary, not
- * created in this transaction).
- */
-static AgStatement *
-classify(const UtilityFrame *frame, bool *protected)
-{
-	Node	   *parsetree = frame->parsetree;
-
-	*protected = false;
-	switch (nodeTag(parsetree))
-	{
-		case T_DropStmt:
-			return classify_drop(frame, (DropStmt *) parsetree, protected);
-		case T_TruncateStmt:
-			return classify_truncate(frame, (TruncateStmt *) parsetree, protected);
-		case T_AlterTableStmt:
-			return classify_alter_table(frame, (AlterTableStmt *) parsetree, protected);
-		case T_DropdbStmt:
-			{
-				DropdbStmt *dropdb = (DropdbStmt *) parsetree;
-				AgStatement *statement = new_statement(frame, "DROP DATABASE", "drop database");
-				Oid			dbid = get_database_oid(dropdb->dbname, true);
-				ObjectAddress address;
-
-				if (OidIsValid(dbid))
-				{
-					ObjectAddressSet(address, DatabaseRelationId, dbid);
-					add_target(statement, &address, protected);
-				}
-				return statement;
-			}
-		case T_DropRoleStmt:
-			return classify_roles(frame, ((DropRoleStmt *) parsetree)->roles,
-								  "DROP ROLE", "drop role", protected);
-		case T_DropOwnedStmt:
-			{
-				AgStatement *statement =
-					classify_roles(frame, ((DropOwnedStmt *) parsetree)->roles,
-								   "DROP OWNED", "drop everything owned by", protected);
-
-				/* what a role owns is never all new */
-				*protected = statement->targets != NIL;
-				return statement;
-			}
-		default:
-			return NULL;
-	}
-}
-
-/*
- * One OID column of a catalog row, read with SnapshotSelf: object-access
- * hooks run before the command counter moves on, when the syscache cannot
- * see an object created or changed by the statement itself.
- */
-static Oid
-catalog_oid_column(Oid catalogId, Oid oidIndexId, AttrNumber oidColumn,
-				   Oid objectId, AttrNumber column)
-{
-	Relation	catalog;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			result = InvalidOid;
-
-	catalog = table_open(catalogId, AccessShareLock);
-	ScanKeyInit(&key, oidColumn, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(objectId));
-	scan = systable_beginscan(catalog, oidIndexId, true, SnapshotSelf, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, column, RelationGetDescr(catalog), &isnull);
-
-		if (!isnull)
-			result = DatumGetObjectId(d);
-	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
-	return result;
-}
-
-static Oid
-relation_namespace(Oid relid)
-{
-	return catalog_oid_column(RelationRelationId, ClassOidIndexId, Anum_pg_class_oid,
-							  relid, Anum_pg_class_relnamespace);
-}
-
-/* the namespace an object lives in, or that of the relation it is part of */
-static Oid
-object_namespace(Oid classId, Oid objectId)
-{
-	switch (classId)
-	{
-		case NamespaceRelationId:
-			return objectId;
-		case RelationRelationId:
-			return relation_namespace(objectId);
-		case TriggerRelationId:
-			return relation_namespace(catalog_oid_column(classId, TriggerOidIndexId, Anum_pg_trigger_oid,
-														 objectId, Anum_pg_trigger_tgrelid));
-		case RewriteRelationId:
-			return relation_namespace(catalog_oid_column(classId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-														 objectId, Anum_pg_rewrite_ev_class));
-		case PolicyRelationId:
-			return relation_namespace(catalog_oid_column(classId, PolicyOidIndexId, Anum_pg_policy_oid,
-														 objectId, Anum_pg_policy_polrelid));
-		case AttrDefaultRelationId:
-			return relation_namespace(catalog_oid_column(classId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
-														 objectId, Anum_pg_attrdef_adrelid));
-		default:
-			if (!is_objectclass_supported(classId) ||
-				get_object_attnum_namespace(classId) == InvalidAttrNumber)
-				return InvalidOid;
-			return catalog_oid_column(classId, get_object_oid_index(classId),
-									  get_object_attnum_oid(classId), objectId,
-									  get_object_attnum_namespace(classId));
-	}
-}
-
-/*
- * Objects in agentguard's schemas, and the schemas themselves, change only
- * through agentguard's own functions: no agent session creates, alters,
- * drops or truncates them, superuser or not.
- */
-static void
-refuse_protected_object(Oid classId, Oid objectId, const char *verb)
-{
-	Oid			namespace;
-
-	if (ag_internal_changes_underway() || !OidIsValid(objectId))
-		return;
-	namespace = object_namespace(classId, objectId);
-	if (namespace == PG_CATALOG_NAMESPACE)
-		ag_refuse_outright(psprintf("%s objects in pg_catalog", verb),
-						   "Objects there are part of the system catalogs, which every session trusts.");
-	if (ag_namespace_protected(namespace))
-		ag_refuse_outright(psprintf("%s agentguard's own objects", verb),
-						   "agentguard's schemas hold its signers, confirmations, audit trail and quarantine.");
-}
-
-static bool
-names_agentguard(List *names)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-		if (strcmp(strVal(lfirst(lc)), "agentguard") == 0)
-			return true;
-	return false;
-}
-
-/*
- * Leaving a role labelled for agentguard (REVOKE it from a member) would
- * take its members' sessions out of agentguard's sight.
- */
-static void
-refuse_leaving_labelled(GrantRoleStmt *revoke)
-{
-	ListCell   *lc;
-
-	foreach(lc, revoke->granted_roles)
-	{
-		AccessPriv *role = lfirst_node(AccessPriv, lc);
-		Oid			roleid = role->priv_name ? get_role_oid(role->priv_name, true) : InvalidOid;
-
-		if (OidIsValid(roleid) && ag_role_labelled(roleid))
-			ag_refuse_outright("revoke membership in a role labelled for agentguard",
-							   psprintf("Role %s carries an agentguard label; leaving it would end an agent session's protection.",
-										role->priv_name));
-	}
-}
-
-/*
- * Code in an untrusted language (C, internal, plperlu, plpython3u, ...) can
- * do anything the server's operating-system user can.
- */
-static void
-refuse_untrusted_language(List *options)
-{
-	const char *language = "sql";
-	ListCell   *lc;
-	HeapTuple	tuple;
-	bool		trusted = true;
-
-	foreach(lc, options)
-	{
-		DefElem    *option = lfirst_node(DefElem, lc);
-
-		if (strcmp(option->defname, "language") == 0)
-			language = strVal(option->arg);
-	}
-	tuple = SearchSysCache1(LANGNAME, CStringGetDatum(language));
-	if (!HeapTupleIsValid(tuple))
-		return;
-	trusted = ((Form_pg_language) GETSTRUCT(tuple))->lanpltrusted;
-	ReleaseSysCache(tuple);
-	if (!trusted)
-		ag_refuse_outright(psprintf("run or create code in the untrusted language %s", language),
-						   "Untrusted code can load libraries and write the server's files.");
-}
-
-/*
- * RENAME, SET SCHEMA and OWNER TO are judged before they run: afterwards the
- * object may no longer be where it was, and the object-access hook would
- * look at its new place.
- */
-static void
-refuse_protected_target(ObjectType type, RangeVar *relation, Node *object,
-						const char *verb)
-{
-	Relation	rel = NULL;
-	ObjectAddress address;
-
-	if (type == OBJECT_SCHEMA && object != NULL && IsA(object, String))
-	{
-		if (strncmp(strVal(object), "agentguard", strlen("agentguard")) == 0)
-			refuse_protected_object(NamespaceRelationId,
-									get_namespace_oid(strVal(object), true), verb);
-		return;
-	}
-	if (relation != NULL)
-	{
-		refuse_protected_object(RelationRelationId,
-								RangeVarGetRelid(relation, NoLock, true), verb);
-		return;
-	}
-	if (object == NULL)
-		return;
-
-	/*
-	 * Only the kinds agentguard's schemas hold, in the node form each
-	 * statement gives them: types arrive as a name list, not a TypeName.
-	 */
-	switch (type)
-	{
-		case OBJECT_TYPE:
-		case OBJECT_DOMAIN:
-			if (!IsA(object, List))
-				return;
-			object = (Node *) makeTypeNameFromNameList((List *) object);
-			break;
-		case OBJECT_FUNCTION:
-		case OBJECT_PROCEDURE:
-		case OBJECT_ROUTINE:
-		case OBJECT_AGGREGATE:
-			if (!IsA(object, ObjectWithArgs))
-				return;
-			break;
-		case OBJECT_STATISTIC_EXT:
-			if (!IsA(object, List))
-				return;
-			break;
-		default:
-			return;
-	}
-	address = get_object_address(type, object, &rel, AccessShareLock, true);
-	if (rel != NULL)
-		relation_close(rel, NoLock);
-	if (OidIsValid(address.objectId))
-		refuse_protected_object(address.classId, address.objectId, verb);
-}
-
-/*
- * GRANT and REVOKE change who may write agentguard's tables and call its
- * functions, and fire no object-access hook, so they are judged here.
- */
-static void
-refuse_protected_grant(GrantStmt *grant)
-{
-	ListCell   *lc;
-
-	foreach(lc, grant->objects)
-	{
-		Node	   *object = lfirst(lc);
-
-		if (grant->targtype == ACL_TARGET_ALL_IN_SCHEMA)
-			refuse_protected_object(NamespaceRelationId,
-									get_namespace_oid(strVal(object), true), "grant on");
-		else if (IsA(object, RangeVar))
-			refuse_protected_object(RelationRelationId,
-									RangeVarGetRelid((RangeVar *) object, NoLock, true), "grant on");
-		else if (grant->targtype == ACL_TARGET_OBJECT &&
-				 (grant->objtype == OBJECT_SCHEMA || grant->objtype == OBJECT_FUNCTION ||
-				  grant->objtype == OBJECT_PROCEDURE || grant->objtype == OBJECT_ROUTINE ||
-				  grant->objtype == OBJECT_TYPE || grant->objtype == OBJECT_DOMAIN))
-		{
-			Relation	relation = NULL;
-			ObjectAddress address = get_object_address(grant->objtype, object, &relation,
-													   AccessShareLock, true);
-
-			if (OidIsValid(address.objectId))
-				refuse_protected_object(address.classId, address.objectId, "grant on");
-		}
-	}
-}
-
-/*
- * SET, RESET, and ALTER ROLE/DATABASE ... SET or RESET of an agentguard
- * setting.  The check hooks see SET (it is validated) but not RESET, and a
- * non-superuser's SET is stopped by the server before any check hook with
- * a message that does not say why, so both are judged here; turning
- * agentguard.agent on is the one change an agent may make.
- */
-static void
-refuse_setting_change(VariableSetStmt *setstmt, bool as_default)
-{
-	if (setstmt->name != NULL && strcmp(setstmt->name, "allow_system_table_mods") == 0)
-		ag_refuse_outright("change allow_system_table_mods",
-						   "It would let the session rewrite the system catalogs.");
-	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
-		return;
-	if (strcmp(setstmt->name, "agentguard.agent") == 0)
-	{
-		bool		on;
-
-		/* in the session the latch decides, and its check hook explains */
-		if (!as_default)
-			return;
-		if (setstmt->kind == VAR_SET_VALUE &&
-			parse_bool(ExtractSetVariableArgs(setstmt), &on) && on)
-			return;
-	}
-	ag_refuse_outright("change agentguard settings",
-					   "Only turning agentguard.agent on is allowed in an agent session.");
-}
-
-static void
-refuse_setting_defaults(VariableSetStmt *setstmt)
-{
-	if (setstmt->kind == VAR_RESET_ALL)
-		ag_refuse_outright("reset all settings of a role or database",
-						   "RESET ALL would remove the agentguard settings a DBA chose.");
-	refuse_setting_change(setstmt, true);
-}
-
-/*
- * Statements an agent session may never run, confirmed or not: they would
- * switch the guard off or reach outside the database.
- */
-static void
-refuse_forbidden(Node *parsetree)
-{
-	switch (nodeTag(parsetree))
-	{
-		case T_AlterTableStmt:
-			{
-				AlterTableStmt *alter = (AlterTableStmt *) parsetree;
-				Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
-				ListCell   *lc;
-
-				if (OidIsValid(relid))
-					refuse_protected_object(RelationRelationId, relid, "alter");
-				foreach(lc, alter->cmds)
-				{
-					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-					if (cmd->subtype == AT_AddInherit && cmd->def && IsA(cmd->def, RangeVar))
-						refuse_protected_object(RelationRelationId,
-												RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true),
-												"inherit from");
-				}
-				break;
-			}
-		case T_GrantStmt:
-			refuse_protected_grant((GrantStmt *) parsetree);
-			break;
-		case T_RenameStmt:
-			{
-				RenameStmt *rename = (RenameStmt *) parsetree;
-
-				refuse_protected_target(rename->renameType == OBJECT_SCHEMA ? OBJECT_SCHEMA :
-										rename->renameType, rename->relation,
-										rename->renameType == OBJECT_SCHEMA ?
-										(Node *) makeString(rename->subname) : rename->object,
-										"rename");
-				break;
-			}
-		case T_AlterObjectSchemaStmt:
-			{
-				AlterObjectSchemaStmt *move = (AlterObjectSchemaStmt *) parsetree;
-
-				refuse_protected_target(move->objectType, move->relation, move->object, "move");
-				break;
-			}
-		case T_AlterOwnerStmt:
-			{
-				AlterOwnerStmt *owner = (AlterOwnerStmt *) parsetree;
-
-				refuse_protected_target(owner->objectType, owner->relation, owner->object,
-										"change the owner of");
-				break;
-			}
-		case T_VariableSetStmt:
-			refuse_setting_change((VariableSetStmt *) parsetree, false);
-			break;
-		case T_AlterRoleSetStmt:
-			refuse_setting_defaults(((AlterRoleSetStmt *) parsetree)->setstmt);
-			break;
-		case T_AlterDatabaseSetStmt:
-			refuse_setting_defaults(((AlterDatabaseSetStmt *) parsetree)->setstmt);
-			break;
-		case T_AlterSystemStmt:
-			ag_refuse_outright("run ALTER SYSTEM",
-							   "ALTER SYSTEM could change agentguard's own settings.");
-			break;
-		case T_LoadStmt:
-			ag_refuse_outright("run LOAD",
-							   "Loading code into the server could switch agentguard off.");
-			break;
-		case T_CopyStmt:
-			{
-				CopyStmt   *copy = (CopyStmt *) parsetree;
-				Oid			relid;
-
-				if (copy->is_program)
-					ag_refuse_outright("run COPY TO or FROM PROGRAM",
-									   "A program run by the server could do anything to its files.");
-				if (copy->filename != NULL)
-					ag_refuse_outright("run COPY TO or FROM a server file",
-									   "Writing the server's files could rewrite its configuration; use COPY ... TO STDOUT or FROM STDIN.");
-				if (!copy->is_from || copy->relation == NULL)
-					break;
-				relid = RangeVarGetRelid(copy->relation, NoLock, true);
-				if (OidIsValid(relid) && IsCatalogRelationOid(relid))
-					ag_refuse_outright("change system catalogs",
-									   psprintf("COPY ... FROM would write rows into %s.", get_rel_name(relid)));
-				if (OidIsValid(relid))
-					refuse_protected_object(RelationRelationId, relid, "change");
-				break;
-			}
-		case T_GrantRoleStmt:
-			if (!((GrantRoleStmt *) parsetree)->is_grant)
-				refuse_leaving_labelled((GrantRoleStmt *) parsetree);
-			break;
-		case T_AlterRoleStmt:
-			{
-				AlterRoleStmt *alter = (AlterRoleStmt *) parsetree;
-				Oid			roleid = get_rolespec_oid(alter->role, true);
-
-				/* ALTER GROUP labelled DROP USER ... */
-				if (alter->action < 0 && OidIsValid(roleid) && ag_role_labelled(roleid))
-					ag_refuse_outright("take members out of a role labelled for agentguard",
-									   "Leaving an agent role would end an agent session's protection.");
-				break;
-			}
-		case T_CreateStmt:
-			{
-				ListCell   *lc;
-
-				foreach(lc, ((CreateStmt *) parsetree)->inhRelations)
-					refuse_protected_object(RelationRelationId,
-											RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true),
-											"inherit from");
-				break;
-			}
-		case T_CreateEventTrigStmt:
-		case T_AlterEventTrigStmt:
-			ag_refuse_outright("create or change event triggers",
-							   "An event trigger runs its code in every session, a DBA's included.");
-			break;
-		case T_CommentStmt:
-			{
-				CommentStmt *comment = (CommentStmt *) parsetree;
-				Relation	rel = NULL;
-				ObjectAddress address;
-
-				/* the object node as COMMENT itself reads it, with its lock */
-				if (comment->objtype == OBJECT_DATABASE || comment->objtype == OBJECT_ROLE ||
-					comment->objtype == OBJECT_TABLESPACE)
-					break;
-				address = get_object_address(comment->objtype, comment->object, &rel,
-											 ShareUpdateExclusiveLock, true);
-				if (rel != NULL)
-					relation_close(rel, NoLock);
-				if (OidIsValid(address.objectId))
-					refuse_protected_object(address.classId, address.objectId, "comment on");
-				break;
-			}
-		case T_CreatePLangStmt:
-			ag_refuse_outright("create procedural languages",
-							   "A language handler is code loaded into the server.");
-			break;
-		case T_CreateExtensionStmt:
-			if (superuser())
-				ag_refuse_outright("create extensions as a superuser",
-								   "An extension's script runs as a superuser and can load code or reach outside the database.");
-			break;
-		case T_CreateFunctionStmt:
-			/* a trusted extension's script is the DBA's choice, not the agent's */
-			if (!creating_extension)
-				refuse_untrusted_language(((CreateFunctionStmt *) parsetree)->options);
-			break;
-		case T_DoStmt:
-			refuse_untrusted_language(((DoStmt *) parsetree)->args);
-			break;
-		case T_AlterDefaultPrivilegesStmt:
-			{
-				ListCell   *lc;
-
-				foreach(lc, ((AlterDefaultPrivilegesStmt *) parsetree)->options)
-				{
-					DefElem    *option = lfirst_node(DefElem, lc);
-					ListCell   *sc;
-
-					if (strcmp(option->defname, "schemas") != 0)
-						continue;
-					foreach(sc, (List *) option->arg)
-						refuse_protected_object(NamespaceRelationId,
-												get_namespace_oid(strVal(lfirst(sc)), true),
-												"change default privileges in");
-				}
-				break;
-			}
-		case T_AlterExtensionStmt:
-			if (strcmp(((AlterExtensionStmt *) parsetree)->extname, "agentguard") == 0)
-				ag_refuse_outright("alter the agentguard extension",
-								   "The extension's objects hold its signers, tokens and quarantine.");
-			break;
-		case T_AlterExtensionContentsStmt:
-			if (strcmp(((AlterExtensionContentsStmt *) parsetree)->extname, "agentguard") == 0)
-				ag_refuse_outright("alter the agentguard extension",
-								   "The extension's objects hold its signers, tokens and quarantine.");
-			break;
-		case T_DropStmt:
-			if (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION &&
-				names_agentguard(((DropStmt *) parsetree)->objects))
-				ag_refuse_outright("drop the agentguard extension",
-								   "The extension's objects hold its signers, tokens and quarantine.");
-			break;
-		default:
-			break;
-	}
-}
 
 static void
 call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
@@ -954,16 +136,128 @@ drop_worth_keeping(DropStmt *drop)
 		{
 			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
 
-			if (!OidIsValid(relid) || !relkind_matches(drop->removeType, get_rel_relkind(relid)))
+			if (!OidIsValid(relid))
 				continue;
 			namespace = get_rel_namespace(relid);
 			ObjectAddressSet(address, RelationRelationId, relid);
 		}
-		if (OidIsValid(address.objectId) && !object_exempt(&address) &&
+		if (OidIsValid(address.objectId) && !ag_object_exempt(&address) &&
 			!ag_namespace_protected(namespace))
 			return true;
 	}
 	return false;
+}
+
+static bool
+quarantined_kind(Node *parsetree)
+{
+	return IsA(parsetree, TruncateStmt) || IsA(parsetree, DropdbStmt) ||
+		(IsA(parsetree, DropStmt) && ag_quarantine_covers((DropStmt *) parsetree));
+}
+
+/* keep what the statement destroys instead of running it */
+static void
+run_quarantined(Node *parsetree, AgStatement *statement, List *captured,
+				UtilityCall *call)
+{
+	if (IsA(parsetree, TruncateStmt))
+		ag_quarantine_truncate(statement, captured, run_utility_call, call);
+	else if (IsA(parsetree, DropdbStmt))
+	{
+		if (!ag_quarantine_dropdb((DropdbStmt *) parsetree,
+								  call->context == PROCESS_UTILITY_TOPLEVEL, statement))
+			run_utility_call(call);
+	}
+	else
+		ag_quarantine_drop((DropStmt *) parsetree, statement, captured,
+						   run_utility_call, call);
+}
+
+/* quarantine_drops = 'all': a DBA's DROP and TRUNCATE are kept too */
+static void
+run_for_others(Node *parsetree, UtilityCall *call)
+{
+	AgStatement statement = {0};
+	List	   *captured = NIL;
+
+	if (ag_quarantine_drops != AG_QUARANTINE_ALL || !quarantined_kind(parsetree) ||
+		(IsA(parsetree, DropStmt) && !drop_worth_keeping((DropStmt *) parsetree)))
+	{
+		run_utility_call(call);
+		return;
+	}
+	statement.action = GetCommandTagName(CreateCommandTag(parsetree));
+	ag_statement_text(call->queryString, call->pstmt->stmt_location, call->pstmt->stmt_len,
+					  &statement.text, &statement.textlen);
+	ag_request_code(&statement);
+	/* a TRUNCATE runs after its trial, a DROP does not: its notices show */
+	if (!IsA(parsetree, DropdbStmt) &&
+		!ag_capture(run_utility_call, call, IsA(parsetree, TruncateStmt), &captured))
+	{
+		/* it fails by itself: let it, with the server's own error */
+		run_utility_call(call);
+		return;
+	}
+	run_quarantined(parsetree, &statement, captured, call);
+}
+
+static bool
+object_is_temporary(Oid classId, Oid objectId)
+{
+	Oid			namespace;
+
+	if (classId == NamespaceRelationId)
+		return isAnyTempNamespace(objectId);
+	if (classId == RelationRelationId && get_rel_persistence(objectId) == RELPERSISTENCE_TEMP)
+		return true;
+	namespace = ag_object_namespace(classId, objectId);
+	return OidIsValid(namespace) && isAnyTempNamespace(namespace);
+}
+
+/*
+ * No old object may be left depending on a temporary one: when the session
+ * ends (or at DISCARD TEMP) the temporary schema is dropped with CASCADE,
+ * internally, and would take the old object with it, asked of no one.
+ */
+static void
+refuse_temporary_dependencies(UtilityFrame *frame)
+{
+	Relation	depend;
+	ListCell   *lc;
+
+	if (frame->touched == NIL)
+		return;
+	depend = table_open(DependRelationId, AccessShareLock);
+	foreach(lc, frame->touched)
+	{
+		ObjectAddress *object = lfirst(lc);
+		ScanKeyData keys[2];
+		SysScanDesc scan;
+		HeapTuple	tuple;
+
+		ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(object->classId));
+		ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(object->objectId));
+		scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 2, keys);
+		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+			ObjectAddress referenced;
+
+			/* rows of objects gone since were deleted with them */
+			if (!object_is_temporary(dep->refclassid, dep->refobjid) ||
+				object_is_temporary(object->classId, object->objectId))
+				continue;
+			ObjectAddressSubSet(referenced, dep->refclassid, dep->refobjid, dep->refobjsubid);
+			ag_refuse_outright("make an object depend on a temporary one",
+							   psprintf("%s would depend on %s, and the end of the session drops that with everything that depends on it.",
+										getObjectDescription(object, false),
+										getObjectDescription(&referenced, false)));
+		}
+		systable_endscan(scan);
+	}
+	table_close(depend, AccessShareLock);
 }
 
 static void
@@ -972,13 +266,18 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 				   QueryEnvironment *queryEnv, DestReceiver *dest,
 				   QueryCompletion *qc)
 {
-	UtilityFrame frame;
-	bool		protected;
+	UtilityFrame frame = {0};
+	AgClassified classified;
 	UtilityCall call = {pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc};
+	List	   *volatile captured = NIL;
+	char	   *reason = NULL;
 	volatile bool quarantine = false;
 
-	/* agentguard's own statements on an agent's behalf are already judged */
-	if (ag_internal_changes_underway())
+	/*
+	 * agentguard's own statements on an agent's behalf are already judged,
+	 * and what a trial runs is the statement being judged.
+	 */
+	if (ag_internal_changes_underway() || ag_capture_active())
 	{
 		run_utility_call(&call);
 		return;
@@ -992,68 +291,66 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	frame.parsetree = pstmt->utilityStmt;
 	if (!ag_session_is_agent())
 	{
-		if (ag_quarantine_drops == AG_QUARANTINE_ALL &&
-			((IsA(frame.parsetree, DropStmt) &&
-			  ag_quarantine_covers((DropStmt *) frame.parsetree) &&
-			  drop_worth_keeping((DropStmt *) frame.parsetree)) ||
-			 IsA(frame.parsetree, TruncateStmt) || IsA(frame.parsetree, DropdbStmt)))
-		{
-			AgStatement statement = {0};
-
-			statement.action = GetCommandTagName(CreateCommandTag(frame.parsetree));
-			ag_statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len,
-							  &statement.text, &statement.textlen);
-			if (IsA(frame.parsetree, TruncateStmt))
-				ag_quarantine_truncate(&statement, run_utility_call, &call);
-			else if (IsA(frame.parsetree, DropdbStmt))
-			{
-				if (!ag_quarantine_dropdb((DropdbStmt *) frame.parsetree,
-										  context == PROCESS_UTILITY_TOPLEVEL, &statement))
-					run_utility_call(&call);
-			}
-			else
-				ag_quarantine_drop((DropStmt *) frame.parsetree, &statement, run_utility_call, &call);
-		}
-		else
-			run_utility_call(&call);
+		run_for_others(frame.parsetree, &call);
 		return;
 	}
 
 	ag_statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len,
 					  &frame.text, &frame.textlen);
-	frame.permitted = false;
 	frame.outer = current_frame;
+	frame.memory = CurrentMemoryContext;
 
 	/* what agents may never do holds in every mode, so off stays reversible */
-	refuse_forbidden(frame.parsetree);
+	ag_policy_utility(frame.parsetree);
 	if (ag_mode != AG_MODE_OFF)
 	{
-		frame.statement = classify(&frame, &protected);
-		if (frame.statement && protected)
-			frame.permitted = ag_guard(frame.statement, NULL) != AG_ALLOW;
+		ag_classify(frame.parsetree, frame.text, frame.textlen, &classified);
+		if (classified.statement && classified.capture)
+		{
+			/*
+			 * The trial's notices (what a CASCADE reaches) are shown when the
+			 * statement will not run after it: a DROP that is refused, or is
+			 * kept in quarantine instead.
+			 */
+			bool		quiet = !classified.protected || !IsA(frame.parsetree, DropStmt) ||
+				!quarantined_kind(frame.parsetree);
+
+			List	   *found;
+			int			named = list_length(classified.statement->targets);
+
+			/* a statement that fails by itself is judged by what it names */
+			if (ag_capture(run_utility_call, &call, quiet, &found))
+			{
+				captured = found;
+				ag_classify_add_captured(&classified, captured);
+			}
+			else if (IsA(frame.parsetree, DropOwnedStmt))
+				classified.protected = classified.statement->targets != NIL;
+			if (list_length(classified.statement->targets) > named &&
+				(named > 0 || classified.statement->verb == NULL))
+			{
+				classified.statement->named = named;
+				reason = psprintf("it would also %s %s",
+								  IsA(frame.parsetree, TruncateStmt) ? "truncate" : "drop",
+								  ag_join_targets(list_copy_tail(classified.statement->targets, named)));
+			}
+		}
+		frame.statement = classified.statement;
+		frame.retyped = classified.retyped;
+		if (classified.statement && classified.protected)
+			frame.permitted = ag_guard(frame.statement, reason) != AG_ALLOW;
 		quarantine = frame.permitted && ag_quarantine_drops != AG_QUARANTINE_OFF &&
-			(IsA(frame.parsetree, TruncateStmt) || IsA(frame.parsetree, DropdbStmt) ||
-			 (IsA(frame.parsetree, DropStmt) && ag_quarantine_covers((DropStmt *) frame.parsetree)));
+			quarantined_kind(frame.parsetree);
 	}
-	else
-		frame.statement = NULL;
 
 	current_frame = &frame;
 	PG_TRY();
 	{
-		if (quarantine && IsA(frame.parsetree, TruncateStmt))
-			ag_quarantine_truncate(frame.statement, run_utility_call, &call);
-		else if (quarantine && IsA(frame.parsetree, DropdbStmt))
-		{
-			if (!ag_quarantine_dropdb((DropdbStmt *) frame.parsetree,
-									  context == PROCESS_UTILITY_TOPLEVEL, frame.statement))
-				run_utility_call(&call);
-		}
-		else if (quarantine)
-			ag_quarantine_drop((DropStmt *) frame.parsetree, frame.statement,
-							   run_utility_call, &call);
+		if (quarantine)
+			run_quarantined(frame.parsetree, frame.statement, captured, &call);
 		else
 			run_utility_call(&call);
+		refuse_temporary_dependencies(&frame);
 	}
 	PG_FINALLY();
 	{
@@ -1062,62 +359,59 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	PG_END_TRY();
 }
 
-/*
- * What the backstop protects when a statement takes it along: anything
- * holding rows or definitions others use (tables, views, sequences,
- * functions, types, schemas).  Indexes, constraints and TOAST go with their
- * table and come back with it; dropping them alone destroys no data.
- */
+/* is the object one the confirmed statement's request bound? */
 static bool
-backstop_protects(Oid classId, Oid objectId, int subId)
+statement_binds(const AgStatement *statement, const ObjectAddress *address)
 {
-	char		relkind;
+	ListCell   *lc;
 
-	switch (classId)
+	if (statement == NULL)
+		return false;
+	foreach(lc, statement->objects)
 	{
-		case NamespaceRelationId:
-		case ProcedureRelationId:
-			return true;
-		case TypeRelationId:
-			{
-				/* a table's row type and array type go with the table */
-				HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objectId));
-				bool		protects = false;
+		ObjectAddress *bound = lfirst(lc);
 
-				if (HeapTupleIsValid(tuple))
-				{
-					Form_pg_type type = (Form_pg_type) GETSTRUCT(tuple);
-
-					protects = !IsTrueArrayType(type) &&
-						(!OidIsValid(type->typrelid) ||
-						 get_rel_relkind(type->typrelid) == RELKIND_COMPOSITE_TYPE);
-					ReleaseSysCache(tuple);
-				}
-				return protects;
-			}
-		case RelationRelationId:
-			break;
-		default:
-			return false;
-	}
-	relkind = get_rel_relkind(objectId);
-	if (subId != 0)
-		return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
-			relkind == RELKIND_FOREIGN_TABLE;
-	switch (relkind)
-	{
-		case RELKIND_RELATION:
-		case RELKIND_PARTITIONED_TABLE:
-		case RELKIND_MATVIEW:
-		case RELKIND_VIEW:
-		case RELKIND_FOREIGN_TABLE:
-		case RELKIND_SEQUENCE:
+		if (bound->classId == address->classId && bound->objectId == address->objectId &&
+			bound->objectSubId == address->objectSubId)
 			return true;
-		default:
-			return false;
 	}
+	return false;
 }
 
+/* the statement of a frame, naming one more object it reaches */
+static AgStatement *
+statement_with(const UtilityFrame *frame, const ObjectAddress *address,
+			   const char *identity, const char *action, const char *verb)
+{
+	AgStatement *statement = palloc0(sizeof(AgStatement));
+
+	if (frame && frame->statement)
+		*statement = *frame->statement;
+	else if (frame)
+	{
+		/* a statement whose name does not say it destroys: DROP EXTENSION, say */
+		statement->action = GetCommandTagName(CreateCommandTag(frame->parsetree));
+		statement->text = frame->text;
+		statement->textlen = frame->textlen;
+	}
+	else
+	{
+		/* reached without a utility statement of an agent session around it */
+		statement->action = action;
+		statement->verb = verb;
+		ag_statement_text(debug_query_string, -1, 0, &statement->text, &statement->textlen);
+	}
+	statement->targets = lappend(list_copy(statement->targets), (char *) identity);
+	statement->objects = list_copy(statement->objects);
+	ag_statement_add_object(statement, address);
+	return statement;
+}
+
+/*
+ * A statement destroys an object the rules protect: it must be one its
+ * request bound.  Otherwise it is refused, naming that object too, as if
+ * no confirmation covered it.
+ */
 static void
 backstop(Oid classId, Oid objectId, int subId, const char *action, const char *verb)
 {
@@ -1126,41 +420,100 @@ backstop(Oid classId, Oid objectId, int subId, const char *action, const char *v
 	char	   *identity;
 	char	   *reason = NULL;
 
-	if (current_frame && current_frame->permitted)
-		return;
 	ObjectAddressSubSet(address, classId, objectId, subId);
-	if (object_exempt(&address))
+	if (ag_object_exempt(&address))
 		return;
-
-	identity = getObjectIdentity(&address, true);
+	if (current_frame && current_frame->permitted &&
+		statement_binds(current_frame->statement, &address))
+		return;
+	/* a large object's identity is a bare number */
+	identity = classId == LargeObjectRelationId ? getObjectDescription(&address, true) :
+		getObjectIdentity(&address, true);
 	if (identity == NULL)
 		return;
-
 	if (current_frame)
-	{
-		reason = psprintf("it would also %s %s %s", verb,
-						  getObjectTypeDescription(&address, true), identity);
-		statement = current_frame->statement;
-		if (statement == NULL)
-		{
-			/* a statement whose name does not say it destroys: DROP EXTENSION, say */
-			statement = new_statement(current_frame,
-									  GetCommandTagName(CreateCommandTag(current_frame->parsetree)),
-									  NULL);
-			statement->targets = list_make1(identity);
-		}
-	}
-	else
-	{
-		/* reached without a utility statement of an agent session around it */
-		UtilityFrame outside = {0};
-
-		ag_statement_text(debug_query_string, -1, 0, &outside.text, &outside.textlen);
-		statement = new_statement(&outside, action, verb);
-		statement->targets = list_make1(identity);
-	}
+		reason = psprintf(current_frame->permitted ?
+						  "it would also %s %s %s, which its confirmation does not name" :
+						  "it would also %s %s %s",
+						  verb, getObjectTypeDescription(&address, true), identity);
+	statement = statement_with(current_frame, &address, identity, action, verb);
 	if (ag_guard(statement, reason) != AG_ALLOW && current_frame)
-		current_frame->permitted = true;
+		current_frame->statement = statement;
+}
+
+/* the type of one of these columns changes: ALTER TABLE recursing, say */
+static bool
+column_retyped(Oid relid, int subId)
+{
+	char	   *name;
+	ListCell   *lc;
+
+	if (current_frame == NULL || current_frame->retyped == NIL || subId <= 0)
+		return false;
+	name = get_attname(relid, (AttrNumber) subId, true);
+	foreach(lc, current_frame->retyped)
+		if (name && strcmp(name, (char *) lfirst(lc)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A column default's hook names its table and column, not the default: the
+ * default's own identity is what pg_depend records.
+ */
+static Oid
+attrdef_oid(Oid relid, int32 attnum)
+{
+	Relation	catalog = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			result = InvalidOid;
+
+	ScanKeyInit(&keys[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber,
+				F_INT2EQ, Int16GetDatum((int16) attnum));
+	/* the default was written by this very command */
+	scan = systable_beginscan(catalog, AttrDefaultIndexId, true, SnapshotSelf, 2, keys);
+	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		result = ((Form_pg_attrdef) GETSTRUCT(tuple))->oid;
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return result;
+}
+
+static void
+note_touched(Oid classId, Oid objectId)
+{
+	ListCell   *lc;
+	ObjectAddress *address;
+	MemoryContext old;
+
+	if (current_frame == NULL)
+		return;
+	foreach(lc, current_frame->touched)
+	{
+		address = lfirst(lc);
+		if (address->classId == classId && address->objectId == objectId)
+			return;
+	}
+	old = MemoryContextSwitchTo(current_frame->memory);
+	address = palloc(sizeof(ObjectAddress));
+	ObjectAddressSet(*address, classId, objectId);
+	current_frame->touched = lappend(current_frame->touched, address);
+	MemoryContextSwitchTo(old);
+}
+
+/* roles an agent session creates are agents' too */
+static void
+label_new_role(Oid roleid)
+{
+	ObjectAddress address;
+
+	ObjectAddressSet(address, AuthIdRelationId, roleid);
+	SetSecurityLabel(&address, "agentguard", "agent");
+	CacheInvalidateCatalog(AuthIdRelationId);
 }
 
 static void
@@ -1170,13 +523,13 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 
-	/* a trial DROP for the quarantine: only watch */
-	if (ag_quarantine_capturing())
+	/* a trial: only watch */
+	if (ag_capture_active())
 	{
 		if (access == OAT_DROP)
-			ag_quarantine_note_dropped(classId, objectId, subId);
+			ag_capture_note(classId, objectId, subId);
 		else if (access == OAT_TRUNCATE)
-			ag_quarantine_note_truncated(objectId);
+			ag_capture_note(RelationRelationId, objectId, AG_CAPTURED_TRUNCATE);
 		return;
 	}
 	if (ag_internal_changes_underway())
@@ -1187,31 +540,46 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		case OAT_POST_CREATE:
 			if (!ag_session_is_agent())
 				break;
-			refuse_protected_object(classId, objectId, "create");
+			ag_refuse_protected_object(classId, objectId, "create");
 			if (!(classId == RelationRelationId && subId == 0))
 				ag_session_note_created(classId, objectId, subId);
+			if (classId == AuthIdRelationId)
+				label_new_role(objectId);
+			note_touched(classId, classId == AttrDefaultRelationId ?
+						 attrdef_oid(objectId, subId) : objectId);
 			break;
 		case OAT_POST_ALTER:
-			if (ag_session_is_agent())
-				refuse_protected_object(classId, objectId, "alter");
+			if (!ag_session_is_agent())
+				break;
+			ag_refuse_protected_object(classId, objectId, "alter");
+			note_touched(classId, objectId);
+			if (ag_mode != AG_MODE_OFF && classId == RelationRelationId &&
+				column_retyped(objectId, subId) && ag_object_kept(classId, objectId, subId))
+				backstop(classId, objectId, subId, "ALTER TABLE ALTER COLUMN TYPE",
+						 "change the type of");
 			break;
 		case OAT_DROP:
 			if (!ag_session_is_agent())
 				break;
-			refuse_protected_object(classId, objectId, "drop");
+			ag_refuse_protected_object(classId, objectId, "drop");
 			if (ag_mode != AG_MODE_OFF &&
 				(((ObjectAccessDrop *) arg)->dropflags & PERFORM_DELETION_INTERNAL) == 0 &&
-				backstop_protects(classId, objectId, subId))
-				backstop(classId, objectId, subId, "DROP", "drop");
+				ag_object_kept(classId, objectId, subId))
+			{
+				if (classId == LargeObjectRelationId)
+					backstop(classId, objectId, subId, "LO_UNLINK", "unlink");
+				else
+					backstop(classId, objectId, subId, "DROP", "drop");
+			}
 			break;
 		case OAT_FUNCTION_EXECUTE:
 			if (ag_session_is_agent())
-				ag_check_function_execute(objectId);
+				ag_policy_function_execute(objectId);
 			break;
 		case OAT_TRUNCATE:
 			if (!ag_session_is_agent())
 				break;
-			refuse_protected_object(RelationRelationId, objectId, "truncate");
+			ag_refuse_protected_object(RelationRelationId, objectId, "truncate");
 			if (ag_mode != AG_MODE_OFF)
 				backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
 			break;

@@ -579,7 +579,7 @@ $node->poll_query_until('postgres', q{SELECT current_setting('agentguard.mode') 
 my $log_offset = -s $node->logfile;
 ($ret, $stdout, $stderr) = agent('DELETE FROM events');
 is($ret, 0, '7.1 in observe mode an agent\'s unbounded DELETE runs');
-like($stderr, qr/WARNING:  agentguard: would refuse to delete from public\.events: it has no WHERE clause \(observe mode\)\nDETAIL:  request: agr1\./,
+like($stderr, qr/WARNING:  agentguard: would refuse to delete from public\.events: it has no WHERE clause; it changes 20 rows \(observe mode\)\nDETAIL:  request: agr1\./,
 	'with a warning and its request code');
 is(dba('SELECT count(*) FROM events'), '0', 'it did delete');
 ($ret, $stdout, $stderr) = agent(q{SET agentguard.mode = 'off'});

@@ -3,10 +3,9 @@
  * tokens (agt1...) and signs a request with the DBA's Ed25519 key, in this
  * browser tab only.
  *
- * The formats are those of src/request.h; decoding follows src/request.c and
- * src/token.c rule for rule, and signing follows mint_token() in
- * src/cli/agentguard.c, so a token made here is one the server accepts and
- * `agentguard inspect` reads like its own.
+ * The codes and tokens themselves are codec.js's business, which mirrors the
+ * server's codec; this file reads the key file, signs with Web Crypto the
+ * way `agentguard sign` signs, and runs the page.
  *
  * Nothing here talks to the network: there is no fetch, XHR, WebSocket or
  * form submission, and the page's Content-Security-Policy forbids them too.
@@ -16,217 +15,16 @@
 'use strict';
 
 (function () {
-	const REQUEST_PREFIX = 'agr1.';
-	const TOKEN_PREFIX = 'agt1.';
-	const PUBKEY_PREFIX = 'agk1.';
-	const PREFIX_LEN = 5;
-	const REQUEST_VERSION = 1;
-	const TOKEN_VERSION = 1;
-	const TOKEN_CONTEXT = 'agentguard token v1';	/* signed with its NUL */
-	const MAX_TARGETS = 256;
-	const STATEMENT_SHOWN_MAX = 2048;
-	const REQUEST_MAX_BYTES = 32768;
-	const TOKEN_MAX_BYTES = REQUEST_MAX_BYTES + 128;
-	const HASH_LEN = 32;
-	const KEY_ID_LEN = 8;
-	const NONCE_LEN = 16;
-	const SIGNATURE_LEN = 64;
-	const PUBKEY_LEN = 32;
-	const STATEMENT_CUT = 0x01;
-	const TOKEN_TAIL_LEN = KEY_ID_LEN + 8 + 8 + NONCE_LEN + SIGNATURE_LEN;
+	const {
+		TOKEN_PREFIX, PUBKEY_PREFIX, KEY_ID_LEN, NONCE_LEN, SIGNATURE_LEN, PUBKEY_LEN, INDENT,
+		base64urlEncode, base64urlDecode, hex, trimSpace, parseRequest, decodeToken, parseToken,
+		parsePublicKey, encodeToken, tokenMessage, describeFields, describeText, formatUtc,
+		formatDuration, parseDuration,
+	} = window.agentguardCodec;
 	const DEFAULT_TTL = '15m';
-	const MAX_TTL_SECONDS = 30 * 24 * 60 * 60;
 	const MAX_KEY_FILE_BYTES = 64 * 1024;
 
-	/* ---- bytes and base64url (strict, as ag_base64url_decode) ---- */
-
-	const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-	const B64URL_VALUE = new Int16Array(128).fill(-1);
-	for (let i = 0; i < 64; i++)
-		B64URL_VALUE[B64URL.charCodeAt(i)] = i;
-
-	function base64urlLength(n) {
-		return Math.floor(n / 3) * 4 + (n % 3 ? n % 3 + 1 : 0);
-	}
-
-	function base64urlEncode(bytes) {
-		let out = '';
-		let i = 0;
-		for (; i + 3 <= bytes.length; i += 3) {
-			const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-			out += B64URL[(v >> 18) & 63] + B64URL[(v >> 12) & 63] +
-				B64URL[(v >> 6) & 63] + B64URL[v & 63];
-		}
-		if (bytes.length - i === 1) {
-			const v = bytes[i] << 16;
-			out += B64URL[(v >> 18) & 63] + B64URL[(v >> 12) & 63];
-		} else if (bytes.length - i === 2) {
-			const v = (bytes[i] << 16) | (bytes[i + 1] << 8);
-			out += B64URL[(v >> 18) & 63] + B64URL[(v >> 12) & 63] + B64URL[(v >> 6) & 63];
-		}
-		return out;
-	}
-
-	/*
-	 * Returns the bytes, or null for a character outside the alphabet, a
-	 * length no encoder produces, or unused low bits that are not zero: every
-	 * byte string has exactly one text form.
-	 */
-	function base64urlDecode(text) {
-		const n = text.length;
-		if (n % 4 === 1)
-			return null;
-		const out = new Uint8Array(Math.floor(n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0));
-		let acc = 0;
-		let bits = 0;
-		let o = 0;
-		for (let i = 0; i < n; i++) {
-			const c = text.charCodeAt(i);
-			const v = c < 128 ? B64URL_VALUE[c] : -1;
-			if (v < 0)
-				return null;
-			acc = (acc << 6) | v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (acc >> bits) & 0xff;
-			}
-			acc &= (1 << bits) - 1;
-		}
-		if (acc !== 0)
-			return null;
-		return out;
-	}
-
-	function hex(bytes) {
-		let s = '';
-		for (const b of bytes)
-			s += b.toString(16).padStart(2, '0');
-		return s;
-	}
-
-	function concat(...parts) {
-		let len = 0;
-		for (const p of parts)
-			len += p.length;
-		const out = new Uint8Array(len);
-		let pos = 0;
-		for (const p of parts) {
-			out.set(p, pos);
-			pos += p.length;
-		}
-		return out;
-	}
-
-	function putBigEndian(out, pos, value, nbytes) {
-		let v = BigInt.asUintN(nbytes * 8, BigInt(value));
-		for (let i = nbytes - 1; i >= 0; i--) {
-			out[pos + i] = Number(v & 0xffn);
-			v >>= 8n;
-		}
-	}
-
-	/* ---- request bodies (ag_request_decode) ---- */
-
-	class Reader {
-		constructor(bytes) {
-			this.in = bytes;
-			this.pos = 0;
-			this.err = null;
-		}
-		bytes(n) {
-			if (this.err)
-				return null;
-			if (n > this.in.length - this.pos) {
-				this.err = 'request is truncated';
-				return null;
-			}
-			const p = this.in.subarray(this.pos, this.pos + n);
-			this.pos += n;
-			return p;
-		}
-		u8() {
-			const p = this.bytes(1);
-			return p ? p[0] : 0;
-		}
-		u16() {
-			const p = this.bytes(2);
-			return p ? (p[0] << 8) | p[1] : 0;
-		}
-		u64() {
-			const p = this.bytes(8);
-			let v = 0n;
-			if (!p)
-				return v;
-			for (const b of p)
-				v = (v << 8n) | BigInt(b);
-			return v;
-		}
-		str() {
-			const n = this.u16();
-			const p = this.bytes(n);
-			if (!p)
-				return new Uint8Array(0);
-			if (p.includes(0)) {
-				this.err = 'request contains a NUL byte';
-				return new Uint8Array(0);
-			}
-			return p;
-		}
-	}
-
-	/* Returns {request} or {error}. */
-	function decodeRequest(body) {
-		const rd = new Reader(body);
-		const r = {};
-		if (body.length > REQUEST_MAX_BYTES)
-			rd.err = 'request is too large';
-		const version = rd.u8();
-		if (!rd.err && version !== REQUEST_VERSION)
-			rd.err = 'request has an unknown version (this agentguard reads version 1)';
-		r.systemIdentifier = rd.u64();
-		r.environment = rd.str();
-		r.database = rd.str();
-		r.role = rd.str();
-		r.action = rd.str();
-		const ntargets = rd.u16();
-		if (!rd.err && ntargets > MAX_TARGETS)
-			rd.err = 'request names too many objects';
-		r.targets = [];
-		for (let i = 0; i < ntargets && !rd.err; i++)
-			r.targets.push(rd.str());
-		r.statementHash = rd.bytes(HASH_LEN);
-		r.flags = rd.u8();
-		if (!rd.err && (r.flags & ~STATEMENT_CUT) !== 0)
-			rd.err = 'request has unknown flags';
-		r.statement = rd.str();
-		if (!rd.err && r.statement.length > STATEMENT_SHOWN_MAX)
-			rd.err = 'request statement text is longer than allowed';
-		if (!rd.err && r.action.length === 0)
-			rd.err = 'request names no action';
-		if (!rd.err && rd.pos !== body.length)
-			rd.err = 'request has trailing bytes';
-		if (rd.err)
-			return {error: rd.err};
-		r.body = body;
-		return {request: r};
-	}
-
 	/* ---- what the DBA pastes ---- */
-
-	function isSpace(c) {
-		return c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
-	}
-
-	function trimSpace(s) {
-		let a = 0;
-		let b = s.length;
-		while (a < b && isSpace(s[a]))
-			a++;
-		while (b > a && isSpace(s[b - 1]))
-			b--;
-		return s.slice(a, b);
-	}
 
 	/*
 	 * The code alone, from what was pasted: a bare code, or the whole error
@@ -257,173 +55,6 @@
 		return null;
 	}
 
-	/* ag_request_parse: {request} or {error} */
-	function parseRequest(text) {
-		if (text.length === 0)
-			return {error: 'the request code is empty'};
-		if (!text.startsWith(REQUEST_PREFIX)) {
-			if (text.length >= PREFIX_LEN && text.startsWith('agr'))
-				return {error: 'the request code has an unknown version (this agentguard reads agr1.)'};
-			if (text.startsWith('agk'))
-				return {error: 'this is a public key (agk1...), not a request code: paste the code from the refusal\'s "request:" line'};
-			return {error: 'this is not a request code (it must begin with "agr1.")'};
-		}
-		if (base64urlLength(REQUEST_MAX_BYTES) < text.length - PREFIX_LEN)
-			return {error: 'the request code is too long'};
-		const body = base64urlDecode(text.slice(PREFIX_LEN));
-		if (body === null)
-			return {error: 'the request code is damaged (not valid base64url)'};
-		return decodeRequest(body);
-	}
-
-	/* ---- tokens (ag_token_decode, ag_token_parse) ---- */
-
-	function decodeToken(body) {
-		if (body.length === 0)
-			return {error: 'token is empty'};
-		if (body.length > TOKEN_MAX_BYTES)
-			return {error: 'token is too long'};
-		if (body[0] !== TOKEN_VERSION)
-			return {error: 'token version is not supported'};
-		if (body.length < 3)
-			return {error: 'token is truncated'};
-		const reqlen = (body[1] << 8) | body[2];
-		if (reqlen === 0)
-			return {error: 'token names no request'};
-		if (reqlen > body.length - 3)
-			return {error: 'token is truncated'};
-		const req = decodeRequest(body.subarray(3, 3 + reqlen));
-		if (req.error)
-			return req;
-		let pos = 3 + reqlen;
-		if (body.length - pos < TOKEN_TAIL_LEN)
-			return {error: 'token is truncated'};
-		if (body.length - pos > TOKEN_TAIL_LEN)
-			return {error: 'token has trailing bytes'};
-		const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-		const t = {request: req.request};
-		t.keyId = body.subarray(pos, pos + KEY_ID_LEN);
-		pos += KEY_ID_LEN;
-		t.issuedAt = view.getBigInt64(pos);
-		pos += 8;
-		t.expiresAt = view.getBigInt64(pos);
-		pos += 8;
-		t.nonce = body.subarray(pos, pos + NONCE_LEN);
-		pos += NONCE_LEN;
-		if (t.issuedAt < 0n)
-			return {error: 'token issue time is before 1970'};
-		if (t.expiresAt <= t.issuedAt)
-			return {error: 'token expires before it is issued'};
-		t.signedPart = body.subarray(0, pos);
-		t.signature = body.subarray(pos, pos + SIGNATURE_LEN);
-		return {token: t};
-	}
-
-	function parseToken(text) {
-		if (text.length === 0)
-			return {error: 'token is empty'};
-		if (text.length > PREFIX_LEN + base64urlLength(TOKEN_MAX_BYTES))
-			return {error: 'token is too long'};
-		if (!text.startsWith(TOKEN_PREFIX))
-			return {error: 'token version is not supported'};
-		const body = base64urlDecode(text.slice(PREFIX_LEN));
-		if (body === null || body.length === 0)
-			return {error: body === null ? 'token is not valid base64url' : 'token is empty'};
-		return decodeToken(body);
-	}
-
-	function parsePublicKey(text) {
-		text = trimSpace(text);
-		if (text.length === 0)
-			return {error: 'public key is empty'};
-		if (text.startsWith('-----BEGIN'))
-			return {error: 'this is a PEM file, not a public key (use the line agentguard keygen printed)'};
-		if (text.startsWith(TOKEN_PREFIX))
-			return {error: 'this is a token, not a public key'};
-		if (text.startsWith(REQUEST_PREFIX))
-			return {error: 'this is a request code, not a public key'};
-		if (!text.startsWith(PUBKEY_PREFIX))
-			return {error: 'not a public key (a public key starts with "agk1.")'};
-		if (text.length !== PREFIX_LEN + 43)
-			return {error: 'public key has the wrong length'};
-		const key = base64urlDecode(text.slice(PREFIX_LEN));
-		if (key === null || key.length !== PUBKEY_LEN)
-			return {error: 'public key is not valid base64url'};
-		return {key};
-	}
-
-	/* ---- plain words (ag_request_describe) ---- */
-
-	const utf8 = new TextDecoder('utf-8', {fatal: false});
-	const INDENT = '             ';	/* under "statement:   " */
-
-	/*
-	 * Control characters are shown escaped, as the command-line tool does,
-	 * so a crafted code cannot hide or fake a line.  The page also escapes
-	 * what a terminal would not show either but a browser would act on:
-	 * C1 controls, bidirectional overrides, zero-width and other invisible
-	 * format characters, and line or paragraph separators.
-	 */
-	function shown(bytes, keepLayout) {
-		let out = '';
-		for (const ch of utf8.decode(bytes)) {
-			const c = ch.codePointAt(0);
-			if (c < 0x20 || c === 0x7f) {
-				if (keepLayout && c === 0x0a)
-					out += '\n' + INDENT;
-				else if (keepLayout && c === 0x09)
-					out += '\t';
-				else
-					out += '\\x' + c.toString(16).padStart(2, '0');
-			} else if ((c >= 0x80 && c <= 0x9f) || /[\p{Cf}\p{Zl}\p{Zp}]/u.test(ch)) {
-				out += '\\u' + c.toString(16).padStart(4, '0');
-			} else
-				out += ch;
-		}
-		return out;
-	}
-
-	function describeFields(r) {
-		return {
-			environment: r.environment.length === 0 ? 'unnamed' : shown(r.environment, false),
-			unnamed: r.environment.length === 0,
-			action: shown(r.action, false),
-			objects: r.targets.length === 0 ? '(none named)' :
-				r.targets.map(t => shown(t, false)).join(', '),
-			database: shown(r.database, false),
-			cluster: r.systemIdentifier.toString(10),
-			role: shown(r.role, false),
-			statement: shown(r.statement, true),
-			cut: (r.flags & STATEMENT_CUT) !== 0,
-		};
-	}
-
-	const CUT_NOTE = ' [...] (cut for display; the approval covers the whole statement)';
-
-	/* the lines `agentguard inspect` prints for a request */
-	function describeText(r) {
-		const f = describeFields(r);
-		return 'environment: ' + f.environment + '\n' +
-			'action:      ' + f.action + '\n' +
-			'objects:     ' + f.objects + '\n' +
-			'database:    ' + f.database + '\n' +
-			'cluster:     ' + f.cluster + '\n' +
-			'role:        ' + f.role + '\n' +
-			'statement:   ' + f.statement + (f.cut ? CUT_NOTE : '') + '\n';
-	}
-
-	/* ---- times and durations ---- */
-
-	function formatUtc(seconds) {
-		const s = BigInt(seconds);
-		if (s < -8640000000000n || s > 8640000000000n)
-			return s.toString() + ' seconds after 1970-01-01 UTC';
-		const d = new Date(Number(s) * 1000);
-		const p = n => String(n).padStart(2, '0');
-		return d.getUTCFullYear() + '-' + p(d.getUTCMonth() + 1) + '-' + p(d.getUTCDate()) +
-			' ' + p(d.getUTCHours()) + ':' + p(d.getUTCMinutes()) + ':' + p(d.getUTCSeconds()) + ' UTC';
-	}
-
 	function formatLocal(seconds) {
 		const s = Number(seconds);
 		if (!Number.isSafeInteger(s) || Math.abs(s) > 8640000000000)
@@ -431,35 +62,6 @@
 		return new Date(s * 1000).toLocaleString();
 	}
 
-	function formatDuration(seconds) {
-		const s = BigInt(seconds);
-		if (s % 86400n === 0n)
-			return (s / 86400n) + 'd';
-		if (s % 3600n === 0n)
-			return (s / 3600n) + 'h';
-		if (s % 60n === 0n)
-			return (s / 60n) + 'm';
-		return s + 's';
-	}
-
-	const TTL_SYNTAX = 'must be a number with an optional unit s, m, h or d (like 90s, 15m, 1h)';
-
-	/* parse_duration in the command-line tool: {seconds} or {error} */
-	function parseDuration(text) {
-		const m = /^([0-9]+)([smhd]?)$/.exec(trimSpace(text));
-		if (!m)
-			return {error: TTL_SYNTAX};
-		const unit = {'': 1, s: 1, m: 60, h: 3600, d: 86400}[m[2]];
-		const digits = m[1].replace(/^0+(?=.)/, '');
-		if (digits.length > 8 || Number(digits) > MAX_TTL_SECONDS)
-			return {error: 'is longer than the 30 days this tool signs for'};
-		const value = Number(digits);
-		if (value === 0)
-			return {error: 'must be more than zero'};
-		if (value > MAX_TTL_SECONDS / unit)
-			return {error: 'is longer than the 30 days this tool signs for'};
-		return {seconds: value * unit};
-	}
 
 	/* ---- the private key file ---- */
 
@@ -618,46 +220,26 @@
 		}
 	}
 
-	/* ---- signing (mint_token) ---- */
-
-	const CONTEXT_BYTES = concat(new TextEncoder().encode(TOKEN_CONTEXT), new Uint8Array([0]));
+	/* ---- signing (the CLI's mint_token, with Web Crypto) ---- */
 
 	async function verifyToken(t, publicKey) {
 		const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', publicKey));
 		if (hex(digest.slice(0, KEY_ID_LEN)) !== hex(t.keyId))
 			return false;
 		const pub = await crypto.subtle.importKey('raw', publicKey, {name: 'Ed25519'}, false, ['verify']);
-		return crypto.subtle.verify('Ed25519', pub, t.signature, concat(CONTEXT_BYTES, t.signedPart));
+		return crypto.subtle.verify('Ed25519', pub, t.signature, tokenMessage(t.signedPart));
 	}
 
 	async function mintToken(key, requestBody, ttlSeconds) {
-		const reqlen = requestBody.length;
-		if (reqlen === 0 || reqlen > REQUEST_MAX_BYTES)
-			throw new Error('the request is too large to sign');
 		const issuedAt = Math.floor(Date.now() / 1000);
 		const expiresAt = issuedAt + ttlSeconds;
-		const body = new Uint8Array(3 + reqlen + TOKEN_TAIL_LEN);
-		let pos = 0;
-		body[pos++] = TOKEN_VERSION;
-		putBigEndian(body, pos, reqlen, 2);
-		pos += 2;
-		body.set(requestBody, pos);
-		pos += reqlen;
-		body.set(key.keyId, pos);
-		pos += KEY_ID_LEN;
-		putBigEndian(body, pos, issuedAt, 8);
-		pos += 8;
-		putBigEndian(body, pos, expiresAt, 8);
-		pos += 8;
-		crypto.getRandomValues(body.subarray(pos, pos + NONCE_LEN));
-		pos += NONCE_LEN;
-
-		/* the context string, NUL included, then everything so far */
-		const message = concat(CONTEXT_BYTES, body.subarray(0, pos));
+		const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LEN));
+		const {body, signedLen} = encodeToken(requestBody, key.keyId, issuedAt, expiresAt, nonce);
+		const message = tokenMessage(body.subarray(0, signedLen));
 		const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, message));
 		if (signature.length !== SIGNATURE_LEN)
 			throw new Error('signing failed');
-		body.set(signature, pos);
+		body.set(signature, signedLen);
 
 		/* read it back the way the server will, as agentguard sign does */
 		const check = decodeToken(body);
@@ -689,6 +271,11 @@
 		role: $('f-role'),
 		statement: $('f-statement'),
 		cut: $('f-cut'),
+		paramsRow: $('f-params-row'),
+		params: $('f-params'),
+		rowsRow: $('f-rows-row'),
+		rows: $('f-rows'),
+		tables: $('f-tables'),
 		plain: $('f-plain'),
 		tokenFacts: $('token-facts'),
 		keyId: $('t-keyid'),
@@ -749,6 +336,11 @@
 		el.role.textContent = f.role;
 		el.statement.textContent = f.statement.split('\n' + INDENT).join('\n');
 		el.cut.hidden = !f.cut;
+		el.params.textContent = f.params.join('\n');
+		el.paramsRow.hidden = f.params.length === 0;
+		el.rows.textContent = f.rows === null ? '' : f.rows;
+		el.tables.textContent = f.tables === null ? '' : f.tables;
+		el.rowsRow.hidden = f.rows === null;
 		el.decodedHeading.textContent = asToken ? 'This token approves' : 'This request asks for';
 		el.decoded.hidden = false;
 	}
@@ -1037,7 +629,7 @@
 
 	/* for a test or a curious DBA at the console; the page does not need it */
 	window.agentguard = {
-		parseRequest, parseToken, parsePublicKey, describeText, parseDuration,
+		parseRequest, parseToken, parsePublicKey, describeText, parseDuration, formatUtc,
 		base64urlEncode, base64urlDecode,
 	};
 

@@ -149,7 +149,32 @@ function summary() {
 	return failed === 0 && passed > 0 ? 0 : 1;
 }
 
+/*
+ * Runs a test's main(): an error that escapes it is a failed check, shown
+ * with the end of the server log; then cleanup(), the cluster stopped, the
+ * temporary directory removed (unless keep), and the summary, whose verdict
+ * is the exit status.
+ */
+function runTest(main, {cleanup = async () => {}, keep = false} = {}) {
+	return main()
+		.catch(e => {
+			check('the test ran to the end', false, e && e.stack ? e.stack : e);
+			if (fs.existsSync(logfile))
+				console.log('# server log (last lines):\n' +
+					fs.readFileSync(logfile, 'utf8').split('\n').slice(-30).map(l => '#   ' + l).join('\n'));
+		})
+		.finally(async () => {
+			await cleanup();
+			stopCluster();
+			if (keep)
+				console.log(`# kept ${tmp}`);
+			else
+				fs.rmSync(tmp, {recursive: true, force: true});
+			process.exitCode = summary();
+		});
+}
+
 module.exports = {
 	check, checkEqual, run, mustRun, isRoot, sleep, bindir, agentguard,
-	tmp, datadir, logfile, startCluster, stopCluster, errorOf, requestCode, summary,
+	tmp, datadir, logfile, startCluster, stopCluster, errorOf, requestCode, runTest,
 };

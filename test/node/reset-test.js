@@ -8,12 +8,10 @@
  */
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
 const {Client} = require('pg');
 const {
-	check, checkEqual, mustRun, agentguard, tmp, logfile, startCluster, stopCluster,
-	errorOf, requestCode, summary,
+	check, checkEqual, mustRun, agentguard, tmp, startCluster, errorOf, requestCode, runTest,
 } = require('../lib/harness');
 
 const state = `
@@ -131,16 +129,9 @@ async function main() {
 
 }
 
-main()
-	.catch(e => {
-		check('the test ran to the end', false, e.stack);
-		if (fs.existsSync(logfile))
-			console.log(fs.readFileSync(logfile, 'utf8').split('\n').slice(-30).map(l => '#   ' + l).join('\n'));
-	})
-	.finally(async () => {
+runTest(main, {
+	cleanup: async () => {
 		for (const c of clients)
 			await c.end().catch(() => {});
-		stopCluster();
-		fs.rmSync(tmp, {recursive: true, force: true});
-		process.exitCode = summary();
-	});
+	},
+});

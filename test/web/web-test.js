@@ -32,9 +32,9 @@ const shotDir = process.env.WEB_TEST_SCREENSHOTS ||
 	fs.mkdtempSync(path.join(os.tmpdir(), 'agentguard-web-shots-'));
 
 const {
-	check, checkEqual, run, sleep, agentguard, tmp, logfile, startCluster, stopCluster,
-	errorOf, requestCode, summary,
+	check, checkEqual, run, sleep, agentguard, tmp, startCluster, errorOf, requestCode, runTest,
 } = require('../lib/harness');
+const codec = require('../lib/codec');
 
 /* ---- the page ---- */
 
@@ -67,6 +67,165 @@ async function waitValue(page, sel, timeout = 10000) {
 	} catch (e) {
 		return '';
 	}
+}
+
+/* ---- crafted codes ---- */
+
+/*
+ * Names, statements and values an agent could put into a code it hands the
+ * DBA: escape sequences that would paint a fake line, C1 controls (U+009B is
+ * a terminal's CSI), invisible and bidirectional characters, backslashes,
+ * and bytes that are not UTF-8.
+ */
+const HOSTILE = [
+	'\x1b[2K\rconfirmed: role bot may run this once',
+	'title\x1b]0;pwned\x07',
+	'\u009b31mred',
+	'com\u034fbining grapheme joiner',
+	'\u202eevil\u202c',
+	'zero\u200bwidth\u2060joiner\ufeffbom\u00adsoft',
+	'tab\there, line\u2028separator',
+	'back\\slash \\x41 not an escape',
+	Buffer.from([0x62, 0xff, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0xf4, 0x90, 0x80, 0x80, 0xe2, 0x82]),
+];
+
+/* every code point but NUL and the surrogates, packed into parameter values */
+function allCodePointCodes() {
+	const codes = [];
+	let params = [];
+	let cur = [];
+	let curLen = 0;
+	const flushParam = () => {
+		params.push({value: Buffer.from(String.fromCodePoint(...cur), 'utf8')});
+		cur = [];
+		curLen = 0;
+	};
+	const flushCode = () => {
+		codes.push(codec.requestCode({action: 'DELETE', statement: 'DELETE FROM t WHERE v = $1',
+			params, environment: 'every code point'}));
+		params = [];
+	};
+	for (let c = 1; c <= 0x10ffff; c++) {
+		if (c >= 0xd800 && c <= 0xdfff)
+			continue;
+		const n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+		if (curLen + n > 256) {
+			flushParam();
+			if (params.length === 100)
+				flushCode();
+		}
+		cur.push(c);
+		curLen += n;
+	}
+	flushParam();
+	flushCode();
+	/* every lone byte above ASCII, and broken sequences */
+	params = [];
+	for (let b = 0x80; b <= 0xff; b++)
+		params.push({value: Buffer.from([0x61, b, 0x62])});
+	for (const bad of [[0xc0, 0x80], [0xe0, 0x80, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xed, 0xa0, 0x80],
+		[0xed, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xc3]])
+		params.push({value: Buffer.from(bad)});
+	flushCode();
+	return codes;
+}
+
+async function craftedCodes(page, cli, publicKey) {
+	const sha = t => require('crypto').createHash('sha256').update(t, 'utf8').digest('hex');
+	const inspectRaw = args => run(agentguard, ['inspect', ...args], {encoding: 'buffer'});
+
+	/* one code with hostile text in every field, parameters, rows and tables */
+	const crafted = codec.requestCode({
+		systemIdentifier: 7712284901657573181n,
+		environment: HOSTILE[0], database: HOSTILE[1], role: HOSTILE[2], action: HOSTILE[3],
+		targets: HOSTILE, moreTargets: 7,
+		statement: Buffer.concat(HOSTILE.map(h => Buffer.from(h)).flatMap(b => [b, Buffer.from('\n')])),
+		params: [...HOSTILE.map(value => ({value})), {isnull: true}, {value: 'x'.repeat(256), cut: true}],
+		flags: 0x02 | 0x04, rows: 1000, limitTables: [16384, 16390],
+	});
+	const raw = inspectRaw([crafted]);
+	checkEqual('agentguard inspect reads a crafted code', raw.status, 0);
+	check('what agentguard inspect shows of it has no control or hidden character, and is UTF-8',
+		codec.unsafeShown(raw.stdout) === null, codec.unsafeShown(raw.stdout));
+	const cliText = raw.stdout.toString('utf8');
+	check('a crafted line cannot start with "confirmed:"', !/^confirmed:/m.test(cliText), cliText);
+	await pasteCode(page, crafted);
+	checkEqual('the page shows a crafted code exactly as agentguard inspect does',
+		await textOf(page, '#f-plain'), cliText);
+	check('the page shows the parameters', await visible(page, '#f-params') &&
+		(await textOf(page, '#f-params')).startsWith("$1 = '\\x1b[2K\\x0dconfirmed:"),
+		await textOf(page, '#f-params'));
+	checkEqual('the page shows the rows counted', await textOf(page, '#f-rows'),
+		'more than 1000 (counting stopped there; the approval does not limit the count)');
+	checkEqual('the page shows how many tables may change', await textOf(page, '#f-tables'),
+		'2 tables may change');
+	check('and the objects not listed', (await textOf(page, '#f-objects')).endsWith(', and 7 more'),
+		await textOf(page, '#f-objects'));
+	const fieldText = await page.evaluate(() => [...document.querySelectorAll('#decoded dd, #f-environment')]
+		.map(e => e.textContent).join('\n'));
+	check('no field of the page holds a control or hidden character',
+		codec.unsafeShown(Buffer.from(fieldText, 'utf8')) === null, codec.unsafeShown(Buffer.from(fieldText, 'utf8')));
+	await page.screenshot({path: path.join(shotDir, 'crafted.png'), fullPage: true});
+
+	/* every code point and broken UTF-8: the page escapes exactly what C does */
+	const codes = allCodePointCodes();
+	const pageHashes = await page.evaluate(async list => {
+		const hexOf = async text => [...new Uint8Array(await crypto.subtle.digest('SHA-256',
+			new TextEncoder().encode(text)))].map(b => b.toString(16).padStart(2, '0')).join('');
+		const out = [];
+		for (const c of list) {
+			const r = window.agentguard.parseRequest(c);
+			out.push(await hexOf(r.error ? 'error: ' + r.error : window.agentguard.describeText(r.request)));
+		}
+		return out;
+	}, codes);
+	const differ = [];
+	for (let i = 0; i < codes.length; i++) {
+		const out = inspectRaw([codes[i]]);
+		const text = out.status === 0 ? out.stdout.toString('utf8') :
+			'error: ' + out.stderr.toString('utf8').replace(/^agentguard: /, '').trim();
+		if (sha(text) !== pageHashes[i])
+			differ.push(i);
+	}
+	let firstDiff = '';
+	if (differ.length > 0) {
+		const pageText = await page.evaluate(c => window.agentguard.describeText(
+			window.agentguard.parseRequest(c).request), codes[differ[0]]);
+		const cliLines = inspectRaw([codes[differ[0]]]).stdout.toString('utf8').split('\n');
+		const pageLines = pageText.split('\n');
+		const k = cliLines.findIndex((l, j) => l !== pageLines[j]);
+		firstDiff = `code ${differ[0]}, line ${k}:\ncli:  ${JSON.stringify(cliLines[k])}\npage: ${JSON.stringify(pageLines[k])}`;
+	}
+	check(`the page and agentguard inspect escape every code point alike (${codes.length} codes)`,
+		differ.length === 0, firstDiff);
+
+	/* times: tokens across the whole range the decoder takes */
+	const body = Buffer.from(crafted.slice(5), 'base64url');
+	for (const [issuedAt, expiresAt] of [[0, 1], [951782399, 951868800], [1700000000, 253402300799n],
+		[253402300798n, 253402300799n], [4102444799, 4102444800]]) {
+		const token = codec.tokenCode(body, {issuedAt, expiresAt});
+		const out = run(agentguard, ['inspect', '--public-key', publicKey, token]);
+		await pasteCode(page, token);
+		/* the key field emptied first, so the verdict waited for is this token's */
+		await page.fill('#verify-key', '');
+		await page.fill('#verify-key', publicKey);
+		await waitText(page, '#verify-result', /^DOES NOT VERIFY/);
+		checkEqual(`a token issued ${issuedAt}, expiring ${expiresAt} reads alike on the page and in the terminal`,
+			await textOf(page, '#f-plain'), out.stdout);
+	}
+	const late = codec.tokenCode(body, {issuedAt: 0, expiresAt: 253402300800n});
+	const lateCli = run(agentguard, ['inspect', late]);
+	await pasteCode(page, late);
+	check('a token expiring after 9999 is refused alike',
+		lateCli.status === 1 && await waitText(page, '#code-error', /^token expiry is after the year 9999$/) &&
+		lateCli.stderr === 'agentguard: token expiry is after the year 9999\n', lateCli.stderr);
+	const times = await page.evaluate(() => [0, 951782400, -62135596800, -62135596801, 253402300799,
+		253402300800, -9223372036854775808n, 9223372036854775807n].map(window.agentguard.formatUtc));
+	checkEqual('the page formats any 64-bit time as ag_format_utc does', times.join('|'), [
+		'1970-01-01 00:00:00 UTC', '2000-02-29 00:00:00 UTC', '0001-01-01 00:00:00 UTC',
+		'out of range (-62135596801 seconds)', '9999-12-31 23:59:59 UTC',
+		'out of range (253402300800 seconds)', 'out of range (-9223372036854775808 seconds)',
+		'out of range (9223372036854775807 seconds)'].join('|'));
 }
 
 /* ---- the test ---- */
@@ -353,13 +512,14 @@ async function main() {
 		check('control characters are escaped', (await textOf(page, '#f-objects')).includes('\\x1b'),
 			await textOf(page, '#f-objects'));
 		check('bidirectional overrides are escaped',
-			(await textOf(page, '#f-statement')).includes('\\u202eevil\\u202c'), await textOf(page, '#f-statement'));
+			(await textOf(page, '#f-statement')).includes('\\u{202E}evil\\u{202C}'), await textOf(page, '#f-statement'));
 		check('a long statement is marked as cut for display', await visible(page, '#f-cut'));
-		checkEqual('plain text matches agentguard inspect (with the page\'s extra escapes)',
-			await textOf(page, '#f-plain'),
-			cli(['inspect', code2]).stdout.replace('\u202e', '\\u202e').replace('\u202c', '\\u202c'));
+		checkEqual('plain text matches agentguard inspect', await textOf(page, '#f-plain'),
+			cli(['inspect', code2]).stdout);
 		await page.screenshot({path: path.join(shotDir, 'unnamed-cut.png'), fullPage: true});
 		await bot2.end();
+
+		await craftedCodes(page, cli, publicKey);
 
 		/* nothing left the page */
 		const offPage = requests.filter(u => !u.startsWith('file:'));
@@ -373,19 +533,7 @@ async function main() {
 	}
 }
 
-main()
-	.catch(e => {
-		check('the test ran to the end', false, e && e.stack ? e.stack : e);
-		if (fs.existsSync(logfile))
-			console.log('# server log (last lines):\n' +
-				fs.readFileSync(logfile, 'utf8').split('\n').slice(-30).map(l => '#   ' + l).join('\n'));
-	})
-	.finally(() => {
-		stopCluster();
-		if (process.env.WEB_TEST_KEEP)
-			console.log(`# kept ${tmp}`);
-		else
-			fs.rmSync(tmp, {recursive: true, force: true});
-		console.log(`# screenshots in ${shotDir}`);
-		process.exitCode = summary();
-	});
+runTest(main, {
+	keep: process.env.WEB_TEST_KEEP,
+	cleanup: async () => console.log(`# screenshots in ${shotDir}`),
+});

@@ -1,0 +1,759 @@
+/*
+ * policy.c
+ *		Functions and tables agent sessions may never use, confirmed or not:
+ *		functions that reach outside what agentguard sees (the server's
+ *		files, other connections, rows changed without DELETE or UPDATE),
+ *		setval of agentguard's sequences, and writes to the system catalogs
+ *		or to agentguard's own tables.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "policy.h"
+#include "protect.h"
+#include "quarantine.h"
+#include "session.h"
+#include "xact.h"
+
+/*
+ * C symbols of built-in and extension functions that reach outside what
+ * agentguard sees.  Known by symbol, so an alias made under another name is
+ * known too.
+ */
+static const char *const outside_symbols[] = {
+	"be_lo_export", "be_lo_import", "be_lo_import_with_oid",
+	"pg_file_write", "pg_file_write_v1_1", "pg_file_rename", "pg_file_rename_v1_1",
+	"pg_file_unlink", "pg_file_unlink_v1_1", "pg_file_sync",
+	"dblink_exec", "dblink_record", "dblink_connect", "dblink_connect_u",
+	"dblink_send_query", "dblink_open", "dblink_get_result",
+	"heap_force_kill", "heap_force_freeze",
+	NULL
+};
+
+/*
+ * Functions that read the server's files or list its directories, by the
+ * start of their C symbol: a signing key or a password file on the host is
+ * not the agent's to read.
+ */
+static const char *const file_reader_prefixes[] = {
+	"pg_read_file", "pg_read_binary_file", "pg_stat_file", "pg_ls_", "pg_logdir_ls",
+	NULL
+};
+
+/*
+ * Functions that destroy data no statement of agentguard's sees, and that
+ * name what they destroy only in their arguments: a large object truncated
+ * through its descriptor.
+ */
+static const char *const destroying_symbols[] = {
+	"be_lo_truncate", "be_lo_truncate64",
+	NULL
+};
+
+typedef enum Reach
+{
+	REACH_NONE,
+	REACH_OUTSIDE,
+	REACH_FILES,
+	REACH_DESTROYS
+} Reach;
+
+static Reach
+reach_of_symbol(const char *symbol)
+{
+	for (int i = 0; outside_symbols[i]; i++)
+		if (strcmp(symbol, outside_symbols[i]) == 0)
+			return REACH_OUTSIDE;
+	for (int i = 0; destroying_symbols[i]; i++)
+		if (strcmp(symbol, destroying_symbols[i]) == 0)
+			return REACH_DESTROYS;
+	for (int i = 0; file_reader_prefixes[i]; i++)
+		if (strncmp(symbol, file_reader_prefixes[i], strlen(file_reader_prefixes[i])) == 0 &&
+			(strcmp(file_reader_prefixes[i], "pg_ls_") != 0 || strstr(symbol, "dir") != NULL))
+			return REACH_FILES;
+	return REACH_NONE;
+}
+
+/* the C symbol of an internal or C function, or NULL */
+static char *
+function_symbol(HeapTuple tuple)
+{
+	Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tuple);
+	bool		isnull;
+
+	if (proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId)
+		return NULL;
+	return TextDatumGetCString(SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull));
+}
+
+/*
+ * Built-in functions never change in a running cluster, so the ones that
+ * reach outside are found once per backend, by one pass over pg_proc,
+ * and every later call of a built-in is judged by its OID alone.
+ */
+typedef struct BuiltinReach
+{
+	Oid			funcid;
+	Reach		reach;
+} BuiltinReach;
+
+static BuiltinReach *builtin_reach = NULL;
+static int	builtin_reach_count = 0;
+
+static void
+load_builtin_reach(void)
+{
+	Relation	catalog = table_open(ProcedureRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tuple;
+	List	   *found = NIL;
+	ListCell   *lc;
+	int			i = 0;
+
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tuple);
+		bool		isnull;
+		Datum		src;
+		char	   *symbol;
+		Reach		reach;
+
+		if (proc->oid >= FirstGenbkiObjectId || proc->prolang != INTERNALlanguageId)
+			continue;
+		src = heap_getattr(tuple, Anum_pg_proc_prosrc, RelationGetDescr(catalog), &isnull);
+		if (isnull)
+			continue;
+		symbol = TextDatumGetCString(src);
+		reach = reach_of_symbol(symbol);
+		if (reach != REACH_NONE)
+			found = lappend_int(lappend_oid(found, proc->oid), reach);
+		pfree(symbol);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	builtin_reach = MemoryContextAlloc(ag_backend_context(),
+									   sizeof(BuiltinReach) * Max(list_length(found) / 2, 1));
+	for (lc = list_head(found); lc != NULL; lc = lnext(found, lnext(found, lc)))
+	{
+		builtin_reach[i].funcid = lfirst_oid(lc);
+		builtin_reach[i].reach = (Reach) lfirst_int(lnext(found, lc));
+		i++;
+	}
+	builtin_reach_count = i;
+	list_free(found);
+}
+
+static Reach
+function_reach(Oid funcid)
+{
+	HeapTuple	tuple;
+	char	   *symbol;
+	Reach		reach = REACH_NONE;
+
+	if (funcid < FirstGenbkiObjectId)
+	{
+		if (builtin_reach == NULL)
+			load_builtin_reach();
+		for (int i = 0; i < builtin_reach_count; i++)
+			if (builtin_reach[i].funcid == funcid)
+				return builtin_reach[i].reach;
+		return REACH_NONE;
+	}
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tuple))
+		return REACH_NONE;
+	symbol = function_symbol(tuple);
+	if (symbol)
+		reach = reach_of_symbol(symbol);
+	ReleaseSysCache(tuple);
+	return reach;
+}
+
+/* ---- utility statements ---- */
+
+static bool
+names_agentguard(List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(strVal(lfirst(lc)), AG_SCHEMA) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Leaving a role labelled for agentguard (REVOKE it from a member) would
+ * take its members' sessions out of agentguard's sight.
+ */
+static void
+refuse_leaving_labelled(GrantRoleStmt *revoke)
+{
+	ListCell   *lc;
+
+	foreach(lc, revoke->granted_roles)
+	{
+		AccessPriv *role = lfirst_node(AccessPriv, lc);
+		Oid			roleid = role->priv_name ? get_role_oid(role->priv_name, true) : InvalidOid;
+
+		if (OidIsValid(roleid) && ag_role_labelled(roleid))
+			ag_refuse_outright("revoke membership in a role labelled for agentguard",
+							   psprintf("Role %s carries an agentguard label; leaving it would end an agent session's protection.",
+										role->priv_name));
+	}
+}
+
+/*
+ * Code in an untrusted language (C, internal, plperlu, plpython3u, ...) can
+ * do anything the server's operating-system user can.
+ */
+static void
+refuse_untrusted_language(List *options)
+{
+	const char *language = "sql";
+	ListCell   *lc;
+	HeapTuple	tuple;
+	bool		trusted = true;
+
+	foreach(lc, options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		if (strcmp(option->defname, "language") == 0)
+			language = strVal(option->arg);
+	}
+	tuple = SearchSysCache1(LANGNAME, CStringGetDatum(language));
+	if (!HeapTupleIsValid(tuple))
+		return;
+	trusted = ((Form_pg_language) GETSTRUCT(tuple))->lanpltrusted;
+	ReleaseSysCache(tuple);
+	if (!trusted)
+		ag_refuse_outright(psprintf("run or create code in the untrusted language %s", language),
+						   "Untrusted code can load libraries and write the server's files.");
+}
+
+/*
+ * RENAME, SET SCHEMA and OWNER TO are judged before they run: afterwards the
+ * object may no longer be where it was, and the object-access hook would
+ * look at its new place.
+ */
+static void
+refuse_protected_target(ObjectType type, RangeVar *relation, Node *object,
+						const char *verb)
+{
+	Relation	rel = NULL;
+	ObjectAddress address;
+
+	if (type == OBJECT_SCHEMA && object != NULL && IsA(object, String))
+	{
+		if (ag_name_protected(strVal(object)))
+			ag_refuse_protected_object(NamespaceRelationId,
+									get_namespace_oid(strVal(object), true), verb);
+		return;
+	}
+	if (relation != NULL)
+	{
+		ag_refuse_protected_object(RelationRelationId,
+								RangeVarGetRelid(relation, NoLock, true), verb);
+		return;
+	}
+	if (object == NULL)
+		return;
+
+	/*
+	 * Only the kinds agentguard's schemas hold, in the node form each
+	 * statement gives them: types arrive as a name list, not a TypeName.
+	 */
+	switch (type)
+	{
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			if (!IsA(object, List))
+				return;
+			object = (Node *) makeTypeNameFromNameList((List *) object);
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			if (!IsA(object, ObjectWithArgs))
+				return;
+			break;
+		case OBJECT_STATISTIC_EXT:
+			if (!IsA(object, List))
+				return;
+			break;
+		default:
+			return;
+	}
+	address = get_object_address(type, object, &rel, AccessShareLock, true);
+	if (rel != NULL)
+		relation_close(rel, NoLock);
+	if (OidIsValid(address.objectId))
+		ag_refuse_protected_object(address.classId, address.objectId, verb);
+}
+
+/*
+ * GRANT and REVOKE change who may write agentguard's tables and call its
+ * functions, and fire no object-access hook, so they are judged here.
+ */
+static void
+refuse_protected_grant(GrantStmt *grant)
+{
+	ListCell   *lc;
+
+	foreach(lc, grant->objects)
+	{
+		Node	   *object = lfirst(lc);
+
+		if (grant->targtype == ACL_TARGET_ALL_IN_SCHEMA)
+			ag_refuse_protected_object(NamespaceRelationId,
+									get_namespace_oid(strVal(object), true), "grant on");
+		else if (IsA(object, RangeVar))
+			ag_refuse_protected_object(RelationRelationId,
+									RangeVarGetRelid((RangeVar *) object, NoLock, true), "grant on");
+		else if (grant->targtype == ACL_TARGET_OBJECT &&
+				 (grant->objtype == OBJECT_SCHEMA || grant->objtype == OBJECT_FUNCTION ||
+				  grant->objtype == OBJECT_PROCEDURE || grant->objtype == OBJECT_ROUTINE ||
+				  grant->objtype == OBJECT_TYPE || grant->objtype == OBJECT_DOMAIN))
+		{
+			Relation	relation = NULL;
+			ObjectAddress address = get_object_address(grant->objtype, object, &relation,
+													   AccessShareLock, true);
+
+			if (OidIsValid(address.objectId))
+				ag_refuse_protected_object(address.classId, address.objectId, "grant on");
+		}
+	}
+}
+
+/* settings that load code into a session, now or when one starts */
+static bool
+setting_loads_code(const char *name)
+{
+	return pg_strcasecmp(name, "session_preload_libraries") == 0 ||
+		pg_strcasecmp(name, "local_preload_libraries") == 0 ||
+		pg_strcasecmp(name, "shared_preload_libraries") == 0 ||
+		pg_strcasecmp(name, "dynamic_library_path") == 0 ||
+		pg_strcasecmp(name, "jit_provider") == 0;
+}
+
+/*
+ * SET, RESET, and ALTER ROLE/DATABASE ... SET or RESET of an agentguard
+ * setting.  The check hooks see SET (it is validated) but not RESET, and a
+ * non-superuser's SET is stopped by the server before any check hook with
+ * a message that does not say why, so both are judged here; turning
+ * agentguard.agent on is the one change an agent may make.
+ */
+static void
+refuse_setting_change(VariableSetStmt *setstmt, bool as_default)
+{
+	if (setstmt->name != NULL && strcmp(setstmt->name, "allow_system_table_mods") == 0)
+		ag_refuse_outright("change allow_system_table_mods",
+						   "It would let the session rewrite the system catalogs.");
+	if (setstmt->name != NULL && setting_loads_code(setstmt->name))
+		ag_refuse_outright(psprintf("change %s", setstmt->name),
+						   "It loads libraries into sessions, as LOAD does.");
+	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
+		return;
+	if (strcmp(setstmt->name, "agentguard.agent") == 0)
+	{
+		bool		on;
+
+		/* in the session the latch decides, and its check hook explains */
+		if (!as_default)
+			return;
+		if (setstmt->kind == VAR_SET_VALUE &&
+			parse_bool(ExtractSetVariableArgs(setstmt), &on) && on)
+			return;
+	}
+	ag_refuse_outright("change agentguard settings",
+					   "Only turning agentguard.agent on is allowed in an agent session.");
+}
+
+static void
+refuse_setting_defaults(VariableSetStmt *setstmt)
+{
+	if (setstmt->kind == VAR_RESET_ALL)
+		ag_refuse_outright("reset all settings of a role or database",
+						   "RESET ALL would remove the agentguard settings a DBA chose.");
+	refuse_setting_change(setstmt, true);
+}
+
+static void
+refuse_copy(CopyStmt *copy)
+{
+	Oid			relid;
+
+	if (copy->is_program)
+		ag_refuse_outright("run COPY TO or FROM PROGRAM",
+						   "A program run by the server could do anything to its files.");
+	if (copy->filename != NULL)
+		ag_refuse_outright("run COPY TO or FROM a server file",
+						   "Writing the server's files could rewrite its configuration; use COPY ... TO STDOUT or FROM STDIN.");
+	if (!copy->is_from || copy->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(copy->relation, NoLock, true);
+	if (OidIsValid(relid) && IsCatalogRelationOid(relid))
+		ag_refuse_outright("change system catalogs",
+						   psprintf("COPY ... FROM would write rows into %s.", get_rel_name(relid)));
+	if (OidIsValid(relid))
+		ag_refuse_protected_object(RelationRelationId, relid, "change");
+}
+
+/*
+ * What loads or runs code in the server, or reaches outside it: ALTER
+ * SYSTEM, LOAD, languages, untrusted code, a superuser's extensions, event
+ * triggers, COPY with programs and files, subscriptions.
+ */
+static void
+refuse_code_and_outside(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterSystemStmt:
+			ag_refuse_outright("run ALTER SYSTEM",
+							   "ALTER SYSTEM could change agentguard's own settings.");
+			break;
+		case T_LoadStmt:
+			ag_refuse_outright("run LOAD",
+							   "Loading code into the server could switch agentguard off.");
+			break;
+		case T_CopyStmt:
+			refuse_copy((CopyStmt *) parsetree);
+			break;
+		case T_CreateSubscriptionStmt:
+		case T_AlterSubscriptionStmt:
+			ag_refuse_outright("create or change subscriptions",
+							   "A subscription's apply worker connects outside the session and changes rows unguarded.");
+			break;
+		case T_CreateEventTrigStmt:
+		case T_AlterEventTrigStmt:
+			ag_refuse_outright("create or change event triggers",
+							   "An event trigger runs its code in every session, a DBA's included.");
+			break;
+		case T_CreatePLangStmt:
+			ag_refuse_outright("create procedural languages",
+							   "A language handler is code loaded into the server.");
+			break;
+		case T_CreateExtensionStmt:
+			if (superuser())
+				ag_refuse_outright("create extensions as a superuser",
+								   "An extension's script runs as a superuser and can load code or reach outside the database.");
+			break;
+		case T_CreateFunctionStmt:
+			/* a trusted extension's script is the DBA's choice, not the agent's */
+			if (!creating_extension)
+				refuse_untrusted_language(((CreateFunctionStmt *) parsetree)->options);
+			break;
+		case T_DoStmt:
+			refuse_untrusted_language(((DoStmt *) parsetree)->args);
+			break;
+		default:
+			break;
+	}
+}
+
+/* the settings, labels and memberships that decide who agentguard guards */
+static void
+refuse_guard_changes(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_VariableSetStmt:
+			refuse_setting_change((VariableSetStmt *) parsetree, false);
+			break;
+		case T_AlterRoleSetStmt:
+			refuse_setting_defaults(((AlterRoleSetStmt *) parsetree)->setstmt);
+			break;
+		case T_AlterDatabaseSetStmt:
+			refuse_setting_defaults(((AlterDatabaseSetStmt *) parsetree)->setstmt);
+			break;
+		case T_GrantRoleStmt:
+			if (!((GrantRoleStmt *) parsetree)->is_grant)
+				refuse_leaving_labelled((GrantRoleStmt *) parsetree);
+			break;
+		case T_AlterRoleStmt:
+			{
+				AlterRoleStmt *alter = (AlterRoleStmt *) parsetree;
+				Oid			roleid = get_rolespec_oid(alter->role, true);
+
+				/* ALTER GROUP labelled DROP USER ... */
+				if (alter->action < 0 && OidIsValid(roleid) && ag_role_labelled(roleid))
+					ag_refuse_outright("take members out of a role labelled for agentguard",
+									   "Leaving an agent role would end an agent session's protection.");
+				break;
+			}
+		case T_AlterExtensionStmt:
+			if (strcmp(((AlterExtensionStmt *) parsetree)->extname, AG_SCHEMA) == 0)
+				ag_refuse_outright("alter the agentguard extension",
+								   "The extension's objects hold its signers, tokens and quarantine.");
+			break;
+		case T_AlterExtensionContentsStmt:
+			if (strcmp(((AlterExtensionContentsStmt *) parsetree)->extname, AG_SCHEMA) == 0)
+				ag_refuse_outright("alter the agentguard extension",
+								   "The extension's objects hold its signers, tokens and quarantine.");
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION &&
+				names_agentguard(((DropStmt *) parsetree)->objects))
+				ag_refuse_outright("drop the agentguard extension",
+								   "The extension's objects hold its signers, tokens and quarantine.");
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+refuse_protected_alter_table(AlterTableStmt *alter)
+{
+	Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
+	ListCell   *lc;
+
+	if (OidIsValid(relid))
+		ag_refuse_protected_object(RelationRelationId, relid, "alter");
+	foreach(lc, alter->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_AddInherit && cmd->def && IsA(cmd->def, RangeVar))
+			ag_refuse_protected_object(RelationRelationId,
+									   RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true),
+									   "inherit from");
+	}
+}
+
+static void
+refuse_protected_comment(CommentStmt *comment)
+{
+	Relation	rel = NULL;
+	ObjectAddress address;
+
+	/* the object node as COMMENT itself reads it, with its lock */
+	if (comment->objtype == OBJECT_DATABASE || comment->objtype == OBJECT_ROLE ||
+		comment->objtype == OBJECT_TABLESPACE)
+		return;
+	address = get_object_address(comment->objtype, comment->object, &rel,
+								 ShareUpdateExclusiveLock, true);
+	if (rel != NULL)
+		relation_close(rel, NoLock);
+	if (OidIsValid(address.objectId))
+		ag_refuse_protected_object(address.classId, address.objectId, "comment on");
+}
+
+/* agentguard's own objects, as statements name them before they run */
+static void
+refuse_protected_targets(Node *parsetree)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			refuse_protected_alter_table((AlterTableStmt *) parsetree);
+			break;
+		case T_GrantStmt:
+			refuse_protected_grant((GrantStmt *) parsetree);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *rename = (RenameStmt *) parsetree;
+
+				refuse_protected_target(rename->renameType, rename->relation,
+										rename->renameType == OBJECT_SCHEMA ?
+										(Node *) makeString(rename->subname) : rename->object,
+										"rename");
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *move = (AlterObjectSchemaStmt *) parsetree;
+
+				refuse_protected_target(move->objectType, move->relation, move->object, "move");
+				break;
+			}
+		case T_AlterOwnerStmt:
+			{
+				AlterOwnerStmt *owner = (AlterOwnerStmt *) parsetree;
+
+				refuse_protected_target(owner->objectType, owner->relation, owner->object,
+										"change the owner of");
+				break;
+			}
+		case T_CreateStmt:
+			foreach(lc, ((CreateStmt *) parsetree)->inhRelations)
+				ag_refuse_protected_object(RelationRelationId,
+										   RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true),
+										   "inherit from");
+			break;
+		case T_CommentStmt:
+			refuse_protected_comment((CommentStmt *) parsetree);
+			break;
+		case T_AlterDefaultPrivilegesStmt:
+			foreach(lc, ((AlterDefaultPrivilegesStmt *) parsetree)->options)
+			{
+				DefElem    *option = lfirst_node(DefElem, lc);
+				ListCell   *sc;
+
+				if (strcmp(option->defname, "schemas") != 0)
+					continue;
+				foreach(sc, (List *) option->arg)
+					ag_refuse_protected_object(NamespaceRelationId,
+											   get_namespace_oid(strVal(lfirst(sc)), true),
+											   "change default privileges in");
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Statements an agent session may never run, confirmed or not: they would
+ * switch the guard off, change agentguard's own objects, or reach outside
+ * the database.
+ */
+void
+ag_policy_utility(Node *parsetree)
+{
+	ag_quarantine_refuse_database_change(parsetree);
+	refuse_code_and_outside(parsetree);
+	refuse_guard_changes(parsetree);
+	refuse_protected_targets(parsetree);
+}
+
+/*
+ * OAT_FUNCTION_EXECUTE: the executor sets up a call of funcid (a function,
+ * operator, aggregate or set-returning call, however the statement reached
+ * it) in an agent session.
+ */
+void
+ag_policy_function_execute(Oid funcid)
+{
+	switch (function_reach(funcid))
+	{
+		case REACH_OUTSIDE:
+			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
+							   "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.");
+			break;
+		case REACH_FILES:
+			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
+							   "It reads the server's files or directories, where signing keys and passwords may lie.");
+			break;
+		case REACH_DESTROYS:
+			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
+							   "It destroys a large object's data where no request can name it; lo_unlink of the object can be confirmed instead.");
+			break;
+		case REACH_NONE:
+			break;
+	}
+}
+
+/*
+ * setval on agentguard's own sequences would make entries collide.  Only a
+ * role that may write those sequences, a superuser, needs the look at
+ * setval's arguments, which only the query tree has.
+ */
+static bool
+is_setval(Oid funcid)
+{
+	HeapTuple	tuple;
+	char	   *symbol;
+	bool		result;
+
+	if (funcid == F_SETVAL_REGCLASS_INT8 || funcid == F_SETVAL_REGCLASS_INT8_BOOL)
+		return true;
+	if (funcid < FirstGenbkiObjectId)
+		return false;
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	symbol = function_symbol(tuple);
+	ReleaseSysCache(tuple);
+	result = symbol && (strcmp(symbol, "setval_oid") == 0 || strcmp(symbol, "setval3_oid") == 0);
+	return result;
+}
+
+static void
+refuse_setval_of_protected(FuncExpr *call)
+{
+	Const	   *sequence;
+
+	if (!is_setval(call->funcid))
+		return;
+	sequence = (Const *) linitial(call->args);
+	if (IsA(sequence, Const) && !sequence->constisnull &&
+		ag_namespace_protected_committed(get_rel_namespace(DatumGetObjectId(sequence->constvalue))))
+		ag_refuse_outright("change agentguard's sequences",
+						   "Quarantine entries are numbered by them.");
+}
+
+static bool
+setval_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+		refuse_setval_of_protected((FuncExpr *) node);
+	else if (IsA(node, Query))
+		return query_tree_walker((Query *) node, setval_walker, context, 0);
+	return expression_tree_walker(node, setval_walker, context);
+}
+
+void
+ag_policy_check_query(Query *query)
+{
+	(void) query_tree_walker(query, setval_walker, NULL, 0);
+}
+
+/*
+ * Writes to system catalogs or to agentguard's own tables would change what
+ * agentguard decides, so no agent session makes them, whatever its rights;
+ * agentguard's own bookkeeping on its behalf is the exception.
+ */
+void
+ag_policy_check_writes(PlannedStmt *plannedstmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, plannedstmt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), plannedstmt->rtable);
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (IsCatalogRelationOid(rte->relid))
+			ag_refuse_outright("change system catalogs",
+							   psprintf("The statement writes to %s.", get_rel_name(rte->relid)));
+		if (ag_namespace_protected_committed(get_rel_namespace(rte->relid)))
+			ag_refuse_outright("change agentguard's tables",
+							   psprintf("The statement writes to %s.%s; only agentguard's own functions change them.",
+										get_namespace_name(get_rel_namespace(rte->relid)),
+										get_rel_name(rte->relid)));
+	}
+}

@@ -1,0 +1,27 @@
+/*
+ * policy.h
+ *		What agent sessions may never do with functions and tables, whatever
+ *		their rights: the outright refusals the executor and planner hooks
+ *		apply.
+ */
+#ifndef AGENTGUARD_POLICY_H
+#define AGENTGUARD_POLICY_H
+
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+
+/* a utility statement an agent session may never run, refused outright */
+extern void ag_policy_utility(Node *parsetree);
+
+/* the executor is about to set up a call of funcid in an agent session */
+extern void ag_policy_function_execute(Oid funcid);
+
+/* a superuser agent's query: no setval of agentguard's own sequences */
+extern void ag_policy_check_query(Query *query);
+
+/* no writes to system catalogs or agentguard's tables */
+extern void ag_policy_check_writes(PlannedStmt *plannedstmt);
+
+#endif							/* AGENTGUARD_POLICY_H */

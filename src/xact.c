@@ -1,0 +1,88 @@
+/*
+ * xact.c
+ *		The one home of agentguard's per-transaction state.
+ *
+ * Everything in it lives in TopTransactionContext, which the end of the
+ * transaction frees; the callbacks only drop the pointers, and drop the
+ * items a rolled-back subtransaction added: rows it changed were never
+ * changed, a confirmation it used was never used, objects it created were
+ * never created.  An internal change never spans a subtransaction, so any
+ * abort while one is raised is the abort of that change.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "utils/memutils.h"
+
+#include "xact.h"
+
+AgTransaction ag_xact;
+
+static MemoryContext backend_context = NULL;
+
+MemoryContext
+ag_backend_context(void)
+{
+	if (backend_context == NULL)
+		backend_context = AllocSetContextCreate(TopMemoryContext, "agentguard",
+												ALLOCSET_SMALL_SIZES);
+	return backend_context;
+}
+
+void *
+ag_xact_item(size_t size)
+{
+	AgXactItem *item = MemoryContextAllocZero(TopTransactionContext, size);
+
+	Assert(size >= sizeof(AgXactItem));
+	item->subxid = GetCurrentSubTransactionId();
+	return item;
+}
+
+static List *
+forget_items(List *items, SubTransactionId aborted)
+{
+	ListCell   *lc;
+
+	foreach(lc, items)
+		if (((AgXactItem *) lfirst(lc))->subxid >= aborted)
+			items = foreach_delete_current(items, lc);
+	return items;
+}
+
+static void
+end_transaction(XactEvent event, void *arg pg_attribute_unused())
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			memset(&ag_xact, 0, sizeof(ag_xact));
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+end_subtransaction(SubXactEvent event, SubTransactionId mySubid,
+				   SubTransactionId parentSubid pg_attribute_unused(),
+				   void *arg pg_attribute_unused())
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	ag_xact.internal_changes = 0;
+	ag_xact.created = forget_items(ag_xact.created, mySubid);
+	ag_xact.frames = forget_items(ag_xact.frames, mySubid);
+	ag_xact.ended = forget_items(ag_xact.ended, mySubid);
+}
+
+void
+ag_xact_init(void)
+{
+	RegisterXactCallback(end_transaction, NULL);
+	RegisterSubXactCallback(end_subtransaction, NULL);
+}

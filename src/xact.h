@@ -1,0 +1,61 @@
+/*
+ * xact.h
+ *		Everything agentguard keeps for the current transaction, in one
+ *		struct, and the one pair of callbacks that forgets it: what a
+ *		subtransaction added when it rolls back, all of it when the
+ *		transaction ends.  And the one context for what outlives them.
+ */
+#ifndef AGENTGUARD_XACT_H
+#define AGENTGUARD_XACT_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+#include "utils/palloc.h"
+#include "utils/timestamp.h"
+
+/*
+ * The first member of every item of the lists below: the subtransaction
+ * that added it.  When that subtransaction rolls back, the item goes.
+ */
+typedef struct AgXactItem
+{
+	SubTransactionId subxid;
+} AgXactItem;
+
+struct AgCountScope;
+
+typedef struct AgTransaction
+{
+	/* owner.c: agentguard's own changes underway, on an agent's behalf */
+	int			internal_changes;
+
+	/* session.c: objects other than relations created in this transaction */
+	List	   *created;
+
+	/* dml.c: the DML statements running, innermost last */
+	List	   *frames;
+
+	/* dml.c: what DML statements that ended changed, for those they ran in */
+	List	   *ended;
+
+	/* dml.c: rows changed by triggers outside any counted statement */
+	struct AgCountScope *trigger_scope;
+	TimestampTz trigger_statement;
+} AgTransaction;
+
+extern AgTransaction ag_xact;
+
+/* a list item of size bytes, in TopTransactionContext, of this subtransaction */
+extern void *ag_xact_item(size_t size);
+
+extern void ag_xact_init(void);
+
+/*
+ * What outlives transactions (the labelled roles, agentguard's schemas,
+ * the built-in functions that reach outside) lives in one long-lived context
+ * of agentguard's own.
+ */
+extern MemoryContext ag_backend_context(void);
+
+#endif							/* AGENTGUARD_XACT_H */
