@@ -22,17 +22,22 @@
 static List *captured = NIL;
 static bool capturing = false;
 
+/*
+ * The caller's context: it outlives the subtransaction whose memory goes at
+ * rollback, and goes itself with the statement that asked.
+ */
+static MemoryContext capture_context = NULL;
+
 bool
 ag_capture_active(void)
 {
 	return capturing;
 }
 
-/* kept in TopMemoryContext: the subtransaction's memory goes at rollback */
 void
 ag_capture_note(Oid classId, Oid objectId, int32 subId)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContext old = MemoryContextSwitchTo(capture_context);
 	ObjectAddress *address = palloc(sizeof(ObjectAddress));
 
 	ObjectAddressSubSet(*address, classId, objectId, subId);
@@ -46,10 +51,10 @@ ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool failed = false;
-	ListCell   *lc;
 
 	*result = NIL;
 	captured = NIL;
+	capture_context = caller;
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
@@ -72,7 +77,6 @@ ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
-		list_free_deep(captured);
 		captured = NIL;
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
@@ -86,14 +90,7 @@ ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 	MemoryContextSwitchTo(caller);
 	CurrentResourceOwner = owner;
 
-	foreach(lc, captured)
-	{
-		ObjectAddress *copy = palloc(sizeof(ObjectAddress));
-
-		*copy = *(ObjectAddress *) lfirst(lc);
-		*result = lappend(*result, copy);
-	}
-	list_free_deep(captured);
+	*result = captured;
 	captured = NIL;
 	return true;
 }

@@ -383,47 +383,25 @@ agstr_cstring(AgStr s)
 	return pnstrdup(s.ptr, s.len);
 }
 
-/* agentguard.confirm(token): verify it and let its statement run once */
-Datum
-agentguard_confirm(PG_FUNCTION_ARGS)
+/*
+ * Refuses the token unless it may be accepted here and now: signed by a
+ * trusted signer, within agentguard.max_token_ttl, for this cluster,
+ * environment and database, issued and not expired, and not used before.
+ * Returns the signer's name.  Runs inside the caller's owner session.
+ */
+static char *
+check_token_acceptable(const AgToken *token)
 {
-	text	   *token_text = PG_GETARG_TEXT_PP(0);
-	uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
-	AgToken    *token = palloc(sizeof(AgToken));
-	AgRequest  *request = &token->request;
-	const char *err = NULL;
+	const AgRequest *request = &token->request;
 	const char *problem;
 	char	   *problem_detail;
 	char	   *signer;
 	char	   *database = get_database_name(MyDatabaseId);
 	int64		now = (int64) timestamptz_to_time_t(GetCurrentTimestamp());
 	uint64		sysid = GetSystemIdentifier();
-	char	   *code;
-	char	   *objects;
-	char	   *described;
-	uint8		binding[AG_HASH_LEN];
-	AgOwnerSession ls;
-	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[10];
+	Oid			nonce_type = BYTEAOID;
+	Datum		nonce;
 
-	PreventCommandDuringRecovery("agentguard.confirm()");
-	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
-						buf, AG_TOKEN_MAX_BYTES, token, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: the token is malformed: %s", err),
-				 errhint("Pass the whole line \"agentguard sign\" printed, which begins with \"%s\".",
-						 AG_TOKEN_PREFIX)));
-	code = palloc(ag_code_length(token->request_len) + 1);
-	ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, code);
-	objects = ag_request_objects(request);
-	if (!ag_request_binding_hash(request, binding))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: the token is malformed: its request is too large")));
-
-	ag_owner_open(&ls);
 	problem = signature_problem(token, &signer, &problem_detail);
 	if (problem)
 		refuse_token(problem, problem_detail,
@@ -462,15 +440,57 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					 psprintf("It expired at %s.", show_unix_time(token->expires_at)),
 					 "Ask the DBA to sign the request code again.");
 
-	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
+	nonce = bytea_datum(token->nonce, AG_NONCE_LEN);
 	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM ONLY agentguard.confirmations WHERE nonce OPERATOR(pg_catalog.=) $1 AND used_at IS NOT NULL",
-				1, types, values, SPI_OK_SELECT);
+				1, &nonce_type, &nonce, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		refuse_token("it was already used",
 					 psprintf("It was used at %s; a token lets its statement run once.",
 							  result_text(0, 1)),
 					 "Ask the DBA to sign the request code again if the statement must run again.");
+	return signer;
+}
 
+/* agentguard.confirm(token): verify it and let its statement run once */
+Datum
+agentguard_confirm(PG_FUNCTION_ARGS)
+{
+	text	   *token_text = PG_GETARG_TEXT_PP(0);
+	uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
+	AgToken    *token = palloc(sizeof(AgToken));
+	AgRequest  *request = &token->request;
+	const char *err = NULL;
+	char	   *signer;
+	char	   *database = get_database_name(MyDatabaseId);
+	char	   *code;
+	char	   *objects;
+	char	   *described;
+	uint8		binding[AG_HASH_LEN];
+	AgOwnerSession ls;
+	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[10];
+
+	PreventCommandDuringRecovery("agentguard.confirm()");
+	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
+						buf, AG_TOKEN_MAX_BYTES, token, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: the token is malformed: %s", err),
+				 errhint("Pass the whole line \"agentguard sign\" printed, which begins with \"%s\".",
+						 AG_TOKEN_PREFIX)));
+	code = palloc(ag_code_length(token->request_len) + 1);
+	ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, code);
+	objects = ag_request_objects(request);
+	if (!ag_request_binding_hash(request, binding))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: the token is malformed: its request is too large")));
+
+	ag_owner_open(&ls);
+	signer = check_token_acceptable(token);
+
+	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
 	values[1] = bytea_datum(binding, AG_HASH_LEN);
 	values[2] = bytea_datum(token->request_body, token->request_len);
 	values[3] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(token_text),
