@@ -10,9 +10,13 @@ CREATE ROLE bs_dba LOGIN PASSWORD 'unchanged';
 SECURITY LABEL FOR agentguard ON ROLE bs_dba IS 'trusted';
 CREATE ROLE bs_member;
 GRANT bs_dba TO bs_member;
+-- the server's warnings about wal_level and the unconnected subscription
+-- are worded differently across versions
+SET client_min_messages = error;
 CREATE PUBLICATION bs_pub FOR ALL TABLES;
 CREATE SUBSCRIPTION bs_sub CONNECTION 'dbname=nowhere' PUBLICATION bs_pub
     WITH (connect = false, slot_name = NONE, enabled = false);
+RESET client_min_messages;
 CREATE FUNCTION public.roles_state() RETURNS text LANGUAGE sql AS $$
     SELECT concat_ws(' ',
         (SELECT string_agg(rolname || ':' || rolsuper::text || rolcreaterole::text || rolcanlogin::text || coalesce(rolpassword, '-')

@@ -305,6 +305,7 @@ has_rows(Oid relid)
 	Relation	rel = table_open(relid, AccessShareLock);
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	Snapshot	snapshot;
 	bool		found;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
@@ -313,9 +314,12 @@ has_rows(Oid relid)
 		return false;
 	}
 	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetTransactionSnapshot(), 0, NULL);
+	/* a scan's snapshot must be registered for as long as the scan runs */
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
 	found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
 	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
 	return found;

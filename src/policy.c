@@ -129,9 +129,10 @@ load_builtin_reach(void)
 	Relation	catalog = table_open(ProcedureRelationId, AccessShareLock);
 	SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
 	HeapTuple	tuple;
-	List	   *found = NIL;
-	ListCell   *lc;
-	int			i = 0;
+	int			allocated = 16;
+	BuiltinReach *found = MemoryContextAlloc(ag_backend_context(),
+											 sizeof(BuiltinReach) * allocated);
+	int			count = 0;
 
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
@@ -148,23 +149,23 @@ load_builtin_reach(void)
 			continue;
 		symbol = TextDatumGetCString(src);
 		reach = reach_of_symbol(symbol);
-		if (reach != REACH_NONE)
-			found = lappend_int(lappend_oid(found, proc->oid), reach);
 		pfree(symbol);
+		if (reach == REACH_NONE)
+			continue;
+		if (count == allocated)
+		{
+			allocated *= 2;
+			found = repalloc(found, sizeof(BuiltinReach) * allocated);
+		}
+		found[count].funcid = proc->oid;
+		found[count].reach = reach;
+		count++;
 	}
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 
-	builtin_reach = MemoryContextAlloc(ag_backend_context(),
-									   sizeof(BuiltinReach) * Max(list_length(found) / 2, 1));
-	for (lc = list_head(found); lc != NULL; lc = lnext(found, lnext(found, lc)))
-	{
-		builtin_reach[i].funcid = lfirst_oid(lc);
-		builtin_reach[i].reach = (Reach) lfirst_int(lnext(found, lc));
-		i++;
-	}
-	builtin_reach_count = i;
-	list_free(found);
+	builtin_reach = found;
+	builtin_reach_count = count;
 }
 
 static Reach
