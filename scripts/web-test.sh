@@ -3,8 +3,8 @@
 # statement, headless Chromium decodes and signs the request code on the page,
 # and the database accepts the token.  Needs Node.js and Debian's chromium
 # (scripts/setup.sh installs them); without them it says so and passes.
-# The npm packages (playwright-core, pg) come from package-lock.json; no
-# browser is ever downloaded.
+# The npm packages (playwright-core, pg) come from test/package-lock.json and
+# go into test/node_modules; no browser is ever downloaded.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
