@@ -163,6 +163,7 @@ RESET SESSION AUTHORIZATION;
 CREATE DATABASE ag_other_db;
 \c ag_other_db :dba
 CREATE TABLE conf_t(i int);
+INSERT INTO conf_t VALUES (1);
 ALTER TABLE conf_t OWNER TO ag_agent;
 CREATE FUNCTION request_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE detail text;

@@ -36,6 +36,7 @@
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -45,6 +46,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "protect.h"
+#include "scratch.h"
 #include "session.h"
 
 bool
@@ -155,6 +157,18 @@ add_target(AgClassified *classified, const ObjectAddress *address)
 		classified->protected = true;
 }
 
+/* a table a TRUNCATE empties: protected unless it destroys nothing */
+static void
+add_truncated(AgClassified *classified, const ObjectAddress *address)
+{
+	bool		was_protected = classified->protected;
+
+	add_target(classified, address);
+	if (!was_protected && classified->protected &&
+		ag_truncate_destroys_nothing(address->objectId))
+		classified->protected = false;
+}
+
 static bool
 relkind_matches(ObjectType type, char relkind)
 {
@@ -263,7 +277,7 @@ classify_truncate(TruncateStmt *truncate, AgClassified *classified)
 		if (!OidIsValid(relid))
 			continue;
 		ObjectAddressSet(address, RelationRelationId, relid);
-		add_target(classified, &address);
+		add_truncated(classified, &address);
 		classified->capture = true;
 	}
 }
@@ -296,33 +310,6 @@ with_children(Oid relid, bool recurse)
 	if (!recurse || !has_subclass(relid))
 		return list_make1_oid(relid);
 	return find_all_inheritors(relid, NoLock, NULL);
-}
-
-/* does the table hold a row any snapshot of this transaction sees? */
-static bool
-has_rows(Oid relid)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	Snapshot	snapshot;
-	bool		found;
-
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
-	{
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	slot = table_slot_create(rel, NULL);
-	/* a scan's snapshot must be registered for as long as the scan runs */
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
-	return found;
 }
 
 /*
@@ -398,7 +385,7 @@ classify_alter_table(AlterTableStmt *alter, const char *text, int textlen,
 				}
 				break;
 			case AT_SetUnLogged:
-				if (alter->objtype != OBJECT_TYPE && has_rows(relid))
+				if (alter->objtype != OBJECT_TYPE && !ag_table_holds_no_rows(relid))
 				{
 					ObjectAddress address;
 
@@ -443,6 +430,34 @@ classify_alter_table(AlterTableStmt *alter, const char *text, int textlen,
 		classified->statement->verb = drops ? "drop column" :
 			retypes ? "change the type of column" : "make unlogged";
 	}
+}
+
+/*
+ * A table moved into a schema labelled scratch leaves its rows to agents:
+ * one holding rows is guarded like the TRUNCATE it would make free.
+ */
+static void
+classify_set_schema(AlterObjectSchemaStmt *stmt, const char *text, int textlen,
+					AgClassified *classified)
+{
+	Oid			relid;
+	Oid			namespace;
+	ObjectAddress address;
+
+	if (stmt->objectType != OBJECT_TABLE || stmt->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	namespace = get_namespace_oid(stmt->newschema, true);
+	if (!OidIsValid(relid) || !OidIsValid(namespace) || ag_table_is_scratch(relid))
+		return;
+	ObjectAddressSet(address, NamespaceRelationId, namespace);
+	if (!ag_scratch_labelled(&address) || ag_table_holds_no_rows(relid))
+		return;
+	classified->statement = new_statement(text, textlen, "ALTER TABLE SET SCHEMA", "move");
+	classified->reason = psprintf("it holds rows, and schema %s is scratch: agents may delete its tables' rows freely",
+								  quote_identifier(stmt->newschema));
+	ObjectAddressSet(address, RelationRelationId, relid);
+	add_target(classified, &address);
 }
 
 /*
@@ -560,6 +575,9 @@ ag_classify(Node *parsetree, const char *text, int textlen, AgClassified *classi
 		case T_AlterTableStmt:
 			classify_alter_table((AlterTableStmt *) parsetree, text, textlen, classified);
 			break;
+		case T_AlterObjectSchemaStmt:
+			classify_set_schema((AlterObjectSchemaStmt *) parsetree, text, textlen, classified);
+			break;
 		case T_DropdbStmt:
 			{
 				Oid			dbid = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
@@ -628,8 +646,9 @@ ag_classify_add_captured(AgClassified *classified, List *captured)
 		ObjectAddress address = *(ObjectAddress *) lfirst(lc);
 		ListCell   *known;
 		bool		named = false;
+		bool		truncated = address.objectSubId == AG_CAPTURED_TRUNCATE;
 
-		if (address.objectSubId == AG_CAPTURED_TRUNCATE)
+		if (truncated)
 			address.objectSubId = 0;
 		if (!ag_object_kept(address.classId, address.objectId, address.objectSubId))
 			continue;
@@ -642,6 +661,9 @@ ag_classify_add_captured(AgClassified *classified, List *captured)
 		}
 		if (named || ag_object_exempt(&address) || member_of_captured_extension(&address, captured))
 			continue;
-		add_target(classified, &address);
+		if (truncated)
+			add_truncated(classified, &address);
+		else
+			add_target(classified, &address);
 	}
 }

@@ -19,6 +19,7 @@ typedef struct AgClassified
 	bool		protected;		/* a target is one the rules protect */
 	bool		capture;		/* what it takes along needs a trial */
 	List	   *retyped;		/* names of columns whose type it changes */
+	const char *reason;			/* why it is guarded, when its kind does not say */
 } AgClassified;
 
 extern void ag_classify(Node *parsetree, const char *text, int textlen,

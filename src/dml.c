@@ -43,6 +43,7 @@
 #include "owner.h"
 #include "policy.h"
 #include "request.h"
+#include "scratch.h"
 #include "session.h"
 #include "settings.h"
 #include "unbounded.h"
@@ -105,15 +106,30 @@ typedef struct AgCountScope
  * scope ended with its run.
  */
 
+/*
+ * Whether the rows a ModifyTable changes are the agent's own: every table it
+ * may change is temporary, was created in this transaction, or is scratch.
+ * The first two are read from the open relations when it starts; the
+ * scratch label only when its rows would otherwise need a confirmation.
+ */
+typedef enum Exemption
+{
+	EXEMPTION_UNKNOWN,			/* not temporary or new: scratch not yet asked */
+	EXEMPT,
+	NOT_EXEMPT
+} Exemption;
+
 /* a ModifyTable's source of rows, wrapped to count them */
 typedef struct CountedNode
 {
 	PlanState  *node;
+	ModifyTableState *modify;
 	ExecProcNodeMtd original;
 	CmdType		operation;
 	Oid			relid;			/* the table it changes */
 	const char *unbounded;		/* why it reaches every row, or NULL */
 	bool		counts_itself;	/* its rows are not in es_processed */
+	Exemption	exemption;
 	uint64		fetched;
 } CountedNode;
 
@@ -125,7 +141,6 @@ struct Frame
 	Frame	   *parent;
 	Scope	   *scope;
 	bool		counts_processed;	/* es_processed counts changed rows */
-	uint64		uncounted;		/* rows reaching !canSetTag ModifyTables */
 	List	   *nodes;			/* CountedNode */
 	List	   *tables;			/* OIDs of tables it changed rows in */
 };
@@ -169,17 +184,59 @@ frame_tables(Frame *frame)
 }
 
 static uint64
-frame_rows(Frame *frame)
+node_rows(Frame *frame, CountedNode *counted)
 {
-	uint64		rows = frame->uncounted + ended_rows(frame);
+	if (counted->counts_itself || !frame->counts_processed || !frame->queryDesc->estate)
+		return counted->fetched;
+	return frame->queryDesc->estate->es_processed;
+}
 
-	if (frame->counts_processed && frame->queryDesc->estate)
-		rows += frame->queryDesc->estate->es_processed;
+/*
+ * Does every table the node may change hold only the agent's own rows?
+ * Asked of the scratch label once per node, and only when its rows count.
+ */
+static bool
+node_exempt(CountedNode *counted)
+{
+	if (counted->exemption == EXEMPTION_UNKNOWN)
+	{
+		counted->exemption = EXEMPT;
+		for (int i = 0; i < counted->modify->mt_nrels; i++)
+			if (!ag_table_is_scratch(RelationGetRelid(counted->modify->resultRelInfo[i].ri_RelationDesc)))
+			{
+				counted->exemption = NOT_EXEMPT;
+				break;
+			}
+	}
+	return counted->exemption == EXEMPT;
+}
+
+/*
+ * The rows the frame changed that count: a plain INSERT's own rows never
+ * do, an exempt node's neither.  Nodes not yet asked about the scratch
+ * label count unless resolve says to ask now.
+ */
+static uint64
+frame_rows_resolved(Frame *frame, bool resolve)
+{
+	uint64		rows = ended_rows(frame);
+	ListCell   *lc;
+
+	foreach(lc, frame->nodes)
+	{
+		CountedNode *counted = lfirst(lc);
+		uint64		changed = node_rows(frame, counted);
+
+		if (changed == 0 || counted->exemption == EXEMPT ||
+			(resolve && node_exempt(counted)))
+			continue;
+		rows += changed;
+	}
 	return rows;
 }
 
 static uint64
-scope_rows(Scope *scope)
+scope_rows_resolved(Scope *scope, bool resolve)
 {
 	uint64		rows = ended_rows(scope);
 	ListCell   *lc;
@@ -189,9 +246,23 @@ scope_rows(Scope *scope)
 		Frame	   *frame = lfirst(lc);
 
 		if (frame->scope == scope)
-			rows += frame_rows(frame);
+			rows += frame_rows_resolved(frame, resolve);
 	}
 	return rows;
+}
+
+/* cheap, counting nodes whose label was not yet asked for */
+static uint64
+scope_rows(Scope *scope)
+{
+	return scope_rows_resolved(scope, false);
+}
+
+/* exact: the rows of scratch tables left out */
+static uint64
+scope_changed_rows(Scope *scope)
+{
+	return scope_rows_resolved(scope, true);
 }
 
 static List *
@@ -203,7 +274,12 @@ scope_tables(Scope *scope)
 	/* the statement's own tables first, as the request names them */
 	if (scope->owner)
 		foreach(lc, scope->owner->nodes)
-			tables = list_append_unique_oid(tables, ((CountedNode *) lfirst(lc))->relid);
+		{
+			CountedNode *counted = lfirst(lc);
+
+			if (counted->exemption != EXEMPT)
+				tables = list_append_unique_oid(tables, counted->relid);
+		}
 	tables = ended_tables(tables, scope);
 	foreach(lc, ag_xact.frames)
 	{
@@ -295,23 +371,26 @@ frame_statement(Frame *frame, bool counted)
 	/* a SELECT or INSERT whose CTE deletes says what the CTE does */
 	if (statement->verb == NULL && frame->nodes != NIL)
 		statement->verb = command_verb(((CountedNode *) linitial(frame->nodes))->operation);
+	/* a temporary or new table is another one at every run: none binds */
+	tables = counted ? scope_tables(frame->scope) : NIL;
 	foreach(lc, frame->nodes)
 	{
+		CountedNode *node = lfirst(lc);
 		ObjectAddress address;
 
-		ObjectAddressSet(address, RelationRelationId, ((CountedNode *) lfirst(lc))->relid);
+		if (node->exemption == EXEMPT)
+			continue;
+		ObjectAddressSet(address, RelationRelationId, node->relid);
 		ag_statement_add_object(statement, &address);
+		if (!counted)
+			tables = list_append_unique_oid(tables, node->relid);
 	}
 	statement->params = statement_params(queryDesc->params);
-	tables = counted ? scope_tables(frame->scope) : NIL;
-	if (!counted)
-		foreach(lc, frame->nodes)
-			tables = list_append_unique_oid(tables, ((CountedNode *) lfirst(lc))->relid);
 	foreach(lc, tables)
 		statement->targets = lappend(statement->targets, relation_identity(lfirst_oid(lc)));
 	if (counted)
 	{
-		uint64		rows = scope_rows(frame->scope);
+		uint64		rows = scope_changed_rows(frame->scope);
 
 		statement->counted = true;
 		statement->rows_more = rows > count_bound();
@@ -410,14 +489,6 @@ beyond_approval(Scope *scope, const char *reason, bool over_limit)
 	MemoryContextSwitchTo(old);
 }
 
-static uint64
-node_rows(Frame *frame, CountedNode *counted)
-{
-	if (counted->counts_itself || !frame->counts_processed || !frame->queryDesc->estate)
-		return counted->fetched;
-	return frame->queryDesc->estate->es_processed;
-}
-
 /* are the frame's rows so far within what its scope allows? */
 static void
 check_frame(Frame *frame)
@@ -432,14 +503,16 @@ check_frame(Frame *frame)
 			{
 				CountedNode *counted = lfirst(lc);
 
-				if (counted->unbounded && node_rows(frame, counted) > 1)
+				if (counted->unbounded && node_rows(frame, counted) > 1 &&
+					!node_exempt(counted))
 				{
 					need_confirmation(frame, counted->unbounded, false);
 					check_frame(frame);
 					return;
 				}
 			}
-			if (ag_max_rows > 0 && scope_rows(scope) > (uint64) ag_max_rows)
+			if (ag_max_rows > 0 && scope_rows(scope) > (uint64) ag_max_rows &&
+				scope_changed_rows(scope) > (uint64) ag_max_rows)
 			{
 				need_confirmation(scope->owner ? scope->owner : frame,
 								  psprintf("agentguard.max_rows (%d)", ag_max_rows), true);
@@ -447,7 +520,8 @@ check_frame(Frame *frame)
 			}
 			break;
 		case SCOPE_APPROVED:
-			if (scope->approval.limits_rows && scope_rows(scope) > scope->approval.rows)
+			if (scope->approval.limits_rows && scope_rows(scope) > scope->approval.rows &&
+				scope_changed_rows(scope) > scope->approval.rows)
 				beyond_approval(scope, psprintf("the " UINT64_FORMAT " its confirmation allows",
 												scope->approval.rows), true);
 			break;
@@ -516,11 +590,29 @@ counting_exec_proc_node(PlanState *node)
 	if (!TupIsNull(slot))
 	{
 		counted->fetched++;
-		if (counted->counts_itself)
-			frame->uncounted++;
-		reach_table(frame, counted);
+		if (counted->exemption != EXEMPT)
+			reach_table(frame, counted);
 	}
 	return slot;
+}
+
+/*
+ * Every table the ModifyTable may change is temporary or was created in this
+ * transaction: it holds no row anyone else wrote.  A new parent of an old
+ * table does not pass: the old one is among the tables it changes.
+ */
+static bool
+own_rows(ModifyTableState *mt)
+{
+	for (int i = 0; i < mt->mt_nrels; i++)
+	{
+		Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
+
+		if (rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP &&
+			rel->rd_createSubid == InvalidSubTransactionId)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -550,6 +642,8 @@ wrap_modify_tables(PlanState *planstate, void *context)
 			CountedNode *counted = palloc0(sizeof(CountedNode));
 
 			counted->node = source;
+			counted->modify = mt;
+			counted->exemption = own_rows(mt) ? EXEMPT : EXEMPTION_UNKNOWN;
 			counted->original = source->ExecProcNodeReal;
 			counted->operation = mt->operation;
 			counted->relid = rt_fetch(plan->nominalRelation, planstate->state->es_range_table)->relid;
@@ -749,7 +843,7 @@ agentguard_executor_end(QueryDesc *queryDesc)
 			ListCell   *lc;
 
 			ended->holder = holder;
-			ended->rows = frame_rows(frame);
+			ended->rows = frame_rows_resolved(frame, true);
 			ended->tables = frame_tables(frame);
 			foreach(lc, ag_xact.ended)
 				if (((Ended *) lfirst(lc))->holder == frame)

@@ -16,7 +16,9 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_shseclabel.h"
 #include "commands/seclabel.h"
 #include "fmgr.h"
@@ -30,10 +32,10 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "protect.h"
+#include "scratch.h"
 #include "session.h"
 #include "xact.h"
-
-#define AG_LABEL_PROVIDER "agentguard"
 
 typedef enum AgLabel
 {
@@ -288,11 +290,16 @@ agentguard_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agentguard: the agentguard label of a database is its quarantine record, which only agentguard writes"),
 				 errhint("agentguard.restore() and agentguard.purge() are the ways to change a quarantined database.")));
+	if (object->classId == RelationRelationId || object->classId == NamespaceRelationId)
+	{
+		ag_scratch_check_label(object, seclabel);
+		return;
+	}
 	if (object->classId != AuthIdRelationId)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("agentguard: labels apply only to roles"),
-				 errhint("Use SECURITY LABEL FOR agentguard ON ROLE name IS 'agent'.")));
+				 errmsg("agentguard: labels apply only to roles, tables and schemas"),
+				 errhint("Use SECURITY LABEL FOR agentguard ON ROLE name IS 'agent', or ON TABLE or SCHEMA name IS 'scratch'.")));
 	if (seclabel != NULL &&
 		strcmp(seclabel, "agent") != 0 && strcmp(seclabel, "trusted") != 0)
 		ereport(ERROR,

@@ -50,6 +50,7 @@
 #include "protect.h"
 #include "quarantine.h"
 #include "request.h"
+#include "scratch.h"
 #include "session.h"
 #include "settings.h"
 
@@ -270,7 +271,7 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	AgClassified classified;
 	UtilityCall call = {pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc};
 	List	   *volatile captured = NIL;
-	char	   *reason = NULL;
+	const char *reason = NULL;
 	volatile bool quarantine = false;
 
 	/*
@@ -335,6 +336,8 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 								  ag_join_targets(list_copy_tail(classified.statement->targets, named)));
 			}
 		}
+		if (reason == NULL)
+			reason = classified.reason;
 		frame.statement = classified.statement;
 		frame.retyped = classified.retyped;
 		if (classified.statement && classified.protected)
@@ -512,7 +515,7 @@ label_new_role(Oid roleid)
 	ObjectAddress address;
 
 	ObjectAddressSet(address, AuthIdRelationId, roleid);
-	SetSecurityLabel(&address, "agentguard", "agent");
+	SetSecurityLabel(&address, AG_LABEL_PROVIDER, "agent");
 	CacheInvalidateCatalog(AuthIdRelationId);
 }
 
@@ -580,7 +583,12 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			if (!ag_session_is_agent())
 				break;
 			ag_refuse_protected_object(RelationRelationId, objectId, "truncate");
-			if (ag_mode != AG_MODE_OFF)
+
+			/*
+			 * The server holds the table's lock now: what it is judged to
+			 * hold is what the TRUNCATE removes.
+			 */
+			if (ag_mode != AG_MODE_OFF && !ag_truncate_destroys_nothing(objectId))
 				backstop(RelationRelationId, objectId, 0, "TRUNCATE", "truncate");
 			break;
 		default:

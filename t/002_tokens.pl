@@ -137,6 +137,7 @@ is($rows->($standby, 'orders'), '100', 'nothing changed on the promoted standby'
 ($ret, $stderr) = as_agent($standby, 'TRUNCATE lines');
 is($ret, 0, 'a token confirmed on the primary and not used works once after promotion');
 is($rows->($standby, 'lines'), '0', 'it ran');
+$standby->safe_psql('postgres', 'INSERT INTO lines SELECT generate_series(1, 10)');
 ($ret, $stderr) = as_agent($standby, 'TRUNCATE lines');
 like($stderr, qr/refused to truncate/, 'and only once');
 

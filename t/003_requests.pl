@@ -27,7 +27,7 @@ my $node = guarded_node('main',
 	  . "restart_after_crash = on\n");
 $node->start;
 $node->safe_psql('postgres', bot_setup_sql($public_key, 'orders', 'lines') . q{
-	SELECT format('CREATE TABLE flood_%s(id int); ALTER TABLE flood_%s OWNER TO bot', i, i)
+	SELECT format('CREATE TABLE flood_%s(id int); INSERT INTO flood_%s VALUES (1); ALTER TABLE flood_%s OWNER TO bot', i, i, i)
 	FROM generate_series(1, 15) i \\gexec
 	CREATE DATABASE other;
 });

@@ -116,6 +116,7 @@ $node->safe_psql('rentals', q{
 	INSERT INTO orders SELECT g, 'c' || g FROM generate_series(1, 50) g;
 	CREATE TABLE scratch_notes (note text);
 	CREATE TABLE notes_a (note text);
+	INSERT INTO notes_a VALUES ('kept');
 	CREATE TABLE notes_b (note text);
 	CREATE TABLE old_report (line text);
 	CREATE TABLE archive.reports (line text);
