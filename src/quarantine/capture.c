@@ -1,5 +1,5 @@
 /*
- * capture.c
+ * quarantine/capture.c
  *		Learning what a DROP, TRUNCATE or ALTER TABLE ... DROP COLUMN would
  *		take with it, by letting the server do it once and rolling it back.
  *
