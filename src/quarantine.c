@@ -107,8 +107,7 @@
 #include "request.h"
 #include "session.h"
 #include "settings.h"
-
-#define QUARANTINE_SCHEMA "agentguard_quarantine"
+#include "quarantine/internal.h"
 
 PG_FUNCTION_INFO_V1(agentguard_restore);
 PG_FUNCTION_INFO_V1(agentguard_purge);
@@ -145,16 +144,6 @@ typedef enum Keeping
 	KEEP_NONE					/* cannot be kept: the DROP is refused */
 } Keeping;
 
-typedef struct Moved
-{
-	ObjectAddress address;
-	const char *sql_kind;		/* "TABLE", "VIEW", "FUNCTION", ... */
-	char	   *schema;
-	char	   *name;
-	char	   *identity;		/* for functions: name(args), else quoted name */
-	char	   *args;			/* for functions: "(argtypes)", else "" */
-} Moved;
-
 static bool
 captured_relation(List *objects, Oid relid)
 {
@@ -183,61 +172,6 @@ captured_object(List *objects, Oid classId, Oid objectId)
 			return true;
 	}
 	return false;
-}
-
-/* one OID column of a catalog row found by its OID, through the syscache */
-static Oid
-syscache_oid(int cacheId, Oid objectId, AttrNumber column)
-{
-	HeapTuple	tuple = SearchSysCache1(cacheId, ObjectIdGetDatum(objectId));
-	Oid			result = InvalidOid;
-	bool		isnull;
-
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	result = DatumGetObjectId(SysCacheGetAttr(cacheId, tuple, column, &isnull));
-	ReleaseSysCache(tuple);
-	return isnull ? InvalidOid : result;
-}
-
-/*
- * A copy of a row of a catalog without a syscache on its OID (pg_trigger,
- * pg_rewrite, pg_policy, pg_attrdef), or NULL.
- */
-static HeapTuple
-catalog_row(Oid catalogId, Oid indexId, AttrNumber oidColumn, Oid objectId,
-			TupleDesc *desc)
-{
-	Relation	catalog = table_open(catalogId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-
-	ScanKeyInit(&key, oidColumn, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objectId));
-	scan = systable_beginscan(catalog, indexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		tuple = heap_copytuple(tuple);
-	if (desc)
-		*desc = CreateTupleDescCopy(RelationGetDescr(catalog));
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
-	return tuple;
-}
-
-static Oid
-scanned_oid(Oid catalogId, Oid indexId, AttrNumber oidColumn, Oid objectId,
-			AttrNumber column)
-{
-	TupleDesc	desc;
-	HeapTuple	tuple = catalog_row(catalogId, indexId, oidColumn, objectId, &desc);
-	bool		isnull;
-	Datum		d;
-
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	d = heap_getattr(tuple, column, desc, &isnull);
-	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
 static bool
@@ -274,7 +208,7 @@ static bool
 in_quarantine(const ObjectAddress *a)
 {
 	Oid			namespace = InvalidOid;
-	Oid			quarantine = get_namespace_oid(QUARANTINE_SCHEMA, true);
+	Oid			quarantine = get_namespace_oid(AG_QUARANTINE_SCHEMA, true);
 
 	if (a->classId == RelationRelationId)
 		namespace = get_rel_namespace(a->objectId);
@@ -292,19 +226,19 @@ namespace_of(const ObjectAddress *a)
 		case RelationRelationId:
 			return get_rel_namespace(a->objectId);
 		case ConstraintRelationId:
-			return syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_connamespace);
+			return ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_connamespace);
 		case TriggerRelationId:
-			return get_rel_namespace(scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-												 a->objectId, Anum_pg_trigger_tgrelid));
+			return get_rel_namespace(ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+													  a->objectId, Anum_pg_trigger_tgrelid));
 		case RewriteRelationId:
-			return get_rel_namespace(scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-												 a->objectId, Anum_pg_rewrite_ev_class));
+			return get_rel_namespace(ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+													  a->objectId, Anum_pg_rewrite_ev_class));
 		case PolicyRelationId:
-			return get_rel_namespace(scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
-												 a->objectId, Anum_pg_policy_polrelid));
+			return get_rel_namespace(ag_q_scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+													  a->objectId, Anum_pg_policy_polrelid));
 		case AttrDefaultRelationId:
-			return get_rel_namespace(scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId,
-												 Anum_pg_attrdef_oid, a->objectId, Anum_pg_attrdef_adrelid));
+			return get_rel_namespace(ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId,
+													  Anum_pg_attrdef_oid, a->objectId, Anum_pg_attrdef_adrelid));
 		default:
 			if (!is_objectclass_supported(a->classId))
 				return InvalidOid;
@@ -351,8 +285,8 @@ keeping_of(List *objects, const ObjectAddress *a)
 				case RELKIND_INDEX:
 				case RELKIND_PARTITIONED_INDEX:
 					/* the table's or its TOAST table's: either way it goes along */
-					return captured_relation(objects, syscache_oid(INDEXRELID, a->objectId,
-																   Anum_pg_index_indrelid)) ?
+					return captured_relation(objects, ag_q_syscache_oid(INDEXRELID, a->objectId,
+																		Anum_pg_index_indrelid)) ?
 						KEEP_GOES_ALONG : KEEP_NONE;
 				case RELKIND_TOASTVALUE:
 				case RELKIND_SEQUENCE:
@@ -362,16 +296,16 @@ keeping_of(List *objects, const ObjectAddress *a)
 			}
 		case TypeRelationId:
 			{
-				Oid			relid = syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typrelid);
-				Oid			element = syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typelem);
+				Oid			relid = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typrelid);
+				Oid			element = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typelem);
 
 				if (!OidIsValid(relid) && OidIsValid(element))
-					relid = syscache_oid(TYPEOID, element, Anum_pg_type_typrelid);
+					relid = ag_q_syscache_oid(TYPEOID, element, Anum_pg_type_typrelid);
 				return relation_moves(objects, relid) ? KEEP_GOES_ALONG : KEEP_NONE;
 			}
 		case ConstraintRelationId:
 			{
-				Oid			relid = syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
+				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
 				HeapTuple	tuple;
 				char		contype = 0;
 
@@ -388,10 +322,10 @@ keeping_of(List *objects, const ObjectAddress *a)
 			}
 		case TriggerRelationId:
 			{
-				Oid			relid = scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-												a->objectId, Anum_pg_trigger_tgrelid);
-				Oid			constraint = scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-													 a->objectId, Anum_pg_trigger_tgconstraint);
+				Oid			relid = ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+													 a->objectId, Anum_pg_trigger_tgrelid);
+				Oid			constraint = ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+														  a->objectId, Anum_pg_trigger_tgconstraint);
 
 				/* a foreign key's triggers come back with the foreign key */
 				return relation_moves(objects, relid) ||
@@ -399,16 +333,16 @@ keeping_of(List *objects, const ObjectAddress *a)
 					KEEP_GOES_ALONG : KEEP_NONE;
 			}
 		case RewriteRelationId:
-			return relation_moves(objects, scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, a->objectId,
-													   Anum_pg_rewrite_ev_class)) ?
+			return relation_moves(objects, ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, a->objectId,
+															Anum_pg_rewrite_ev_class)) ?
 				KEEP_GOES_ALONG : KEEP_RECREATE;
 		case AttrDefaultRelationId:
-			return relation_moves(objects, scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, a->objectId,
-													   Anum_pg_attrdef_adrelid)) ?
+			return relation_moves(objects, ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, a->objectId,
+															Anum_pg_attrdef_adrelid)) ?
 				KEEP_GOES_ALONG : KEEP_RECREATE;
 		case PolicyRelationId:
-			return relation_moves(objects, scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, a->objectId,
-													   Anum_pg_policy_polrelid)) ?
+			return relation_moves(objects, ag_q_scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, a->objectId,
+															Anum_pg_policy_polrelid)) ?
 				KEEP_GOES_ALONG : KEEP_NONE;
 		case ProcedureRelationId:
 		case StatisticExtRelationId:
@@ -419,46 +353,6 @@ keeping_of(List *objects, const ObjectAddress *a)
 }
 
 /* ---- SQL run as the extension's owner ---- */
-
-static void
-run_sql(const char *sql)
-{
-	int			ret = SPI_execute(sql, false, 0);
-
-	if (ret < 0)
-		elog(ERROR, "agentguard: quarantine step failed (%s): %s",
-			 SPI_result_code_string(ret), sql);
-}
-
-static char *
-sql_text(const char *fmt,...) pg_attribute_printf(1, 2);
-
-static char *
-sql_text(const char *fmt,...)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	return buf.data;
-}
-
-static Oid
-relation_owner(Oid relid)
-{
-	return syscache_oid(RELOID, relid, Anum_pg_class_relowner);
-}
 
 /*
  * Run SQL as the owner of the table it changes, in a restricted operation,
@@ -482,39 +376,10 @@ run_sql_as(Oid role, const char *sql)
 	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ag_internal_changes_end();
-	run_sql(sql);
+	ag_q_run_sql(sql);
 	ag_internal_changes_begin();
 	SetUserIdAndSecContext(saved_user, saved_context);
 	AtEOXact_GUC(true, nest_level);
-}
-
-static char *
-qualified(const char *schema, const char *name)
-{
-	return quote_qualified_identifier(schema, name);
-}
-
-static char *
-relation_qualified(Oid relid)
-{
-	return qualified(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
-/*
- * A name in the quarantine schema that no other entry uses and that fits
- * NAMEDATALEN whatever the original was: "q<entry>_<n>_<original>", the
- * original cut on a character boundary.
- */
-static char *
-quarantine_name(int64 entry, int position, const char *original)
-{
-	char	   *prefix = position == 0 ?
-		psprintf("q" INT64_FORMAT "_", entry) :
-		psprintf("q" INT64_FORMAT "_%d_", entry, position);
-	int			room = NAMEDATALEN - 1 - strlen(prefix);
-	int			keep = pg_mbcliplen(original, strlen(original), room);
-
-	return psprintf("%s%.*s", prefix, keep, original);
 }
 
 static const char *
@@ -602,39 +467,39 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid 
 	{
 		case ConstraintRelationId:
 			{
-				Oid			relid = syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
+				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
 				char	   *name = get_constraint_name(a->objectId);
 				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
 																				  ObjectIdGetDatum(a->objectId)));
 
 				*altered = relid;
-				*restore_sql = sql_text("ALTER TABLE %s ADD CONSTRAINT %s %s",
-										relation_qualified(relid), quote_identifier(name), definition);
-				*remove_sql = sql_text("ALTER TABLE %s DROP CONSTRAINT %s",
-									   relation_qualified(relid), quote_identifier(name));
+				*restore_sql = ag_q_sql_text("ALTER TABLE %s ADD CONSTRAINT %s %s",
+											 ag_q_relation_qualified(relid), quote_identifier(name), definition);
+				*remove_sql = ag_q_sql_text("ALTER TABLE %s DROP CONSTRAINT %s",
+											ag_q_relation_qualified(relid), quote_identifier(name));
 				break;
 			}
 		case RewriteRelationId:
 			{
-				Oid			relid = scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-												a->objectId, Anum_pg_rewrite_ev_class);
+				Oid			relid = ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+													 a->objectId, Anum_pg_rewrite_ev_class);
 				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_ruledef,
 																				  ObjectIdGetDatum(a->objectId)));
-				HeapTuple	tuple = catalog_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-												a->objectId, NULL);
+				HeapTuple	tuple = ag_q_catalog_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+													 a->objectId, NULL);
 				char	   *name = pstrdup(NameStr(((Form_pg_rewrite) GETSTRUCT(tuple))->rulename));
 
 				*altered = relid;
 				*restore_sql = definition;
-				*remove_sql = sql_text("DROP RULE %s ON %s", quote_identifier(name),
-									   relation_qualified(relid));
+				*remove_sql = ag_q_sql_text("DROP RULE %s ON %s", quote_identifier(name),
+											ag_q_relation_qualified(relid));
 				break;
 			}
 		case AttrDefaultRelationId:
 			{
 				TupleDesc	desc;
-				HeapTuple	tuple = catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId,
-												Anum_pg_attrdef_oid, a->objectId, &desc);
+				HeapTuple	tuple = ag_q_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId,
+													 Anum_pg_attrdef_oid, a->objectId, &desc);
 				Form_pg_attrdef def = (Form_pg_attrdef) GETSTRUCT(tuple);
 				Oid			relid = def->adrelid;
 				char	   *column = get_attname(relid, def->adnum, false);
@@ -644,75 +509,15 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid 
 																				 ObjectIdGetDatum(relid)));
 
 				*altered = relid;
-				*restore_sql = sql_text("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
-										relation_qualified(relid), quote_identifier(column), expression);
-				*remove_sql = sql_text("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
-									   relation_qualified(relid), quote_identifier(column));
+				*restore_sql = ag_q_sql_text("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+											 ag_q_relation_qualified(relid), quote_identifier(column), expression);
+				*remove_sql = ag_q_sql_text("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
+											ag_q_relation_qualified(relid), quote_identifier(column));
 				break;
 			}
 		default:
 			elog(ERROR, "agentguard: cannot recreate objects of class %u", a->classId);
 	}
-}
-
-/*
- * A step of restore is run as the owner of the table it alters: attaching a
- * partition or adding a foreign key evaluates that table's expressions, and
- * whatever code they call must run with its owner's rights, not agentguard's.
- */
-static void
-save_restore_step(int64 entry, int *position, const char *description, const char *restore_sql,
-				  Oid altered_relation)
-{
-	Oid			types[5] = {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[5];
-
-	values[0] = Int64GetDatum(entry);
-	values[1] = Int32GetDatum((*position)++);
-	values[2] = CStringGetTextDatum(description);
-	values[3] = CStringGetTextDatum(restore_sql);
-	values[4] = CStringGetTextDatum(GetUserNameFromId(relation_owner(altered_relation), false));
-	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_saved (entry_id, position, description, restore_sql, run_as) "
-							  "VALUES ($1, $2, $3, $4, $5)", 5, types, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "agentguard: could not record a quarantine step");
-}
-
-static void
-save_member(int64 entry, int position, const Moved *m, bool alone, const char *quarantined)
-{
-	Oid			types[8] = {INT8OID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[8];
-
-	values[0] = Int64GetDatum(entry);
-	values[1] = Int32GetDatum(position);
-	values[2] = CStringGetTextDatum(m->sql_kind);
-	values[3] = BoolGetDatum(alone);
-	values[4] = CStringGetTextDatum(m->schema);
-	values[5] = CStringGetTextDatum(m->name);
-	values[6] = CStringGetTextDatum(quarantined);
-	values[7] = CStringGetTextDatum(m->args);
-	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_members "
-							  "(entry_id, position, sql_kind, moves_alone, original_schema, original_name, quarantined_name, args) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-							  8, types, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "agentguard: could not record a quarantined object");
-}
-
-static void
-save_schema_access(int64 entry, int position, const char *owner, const char *acl)
-{
-	Oid			types[4] = {INT8OID, INT4OID, TEXTOID, TEXTOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', acl ? ' ' : 'n'};
-
-	values[0] = Int64GetDatum(entry);
-	values[1] = Int32GetDatum(position);
-	values[2] = CStringGetTextDatum(owner);
-	values[3] = acl ? CStringGetTextDatum(acl) : (Datum) 0;
-	if (SPI_execute_with_args("UPDATE ONLY agentguard.quarantine_members SET owner = $3, acl = $4 "
-							  "WHERE entry_id = $1 AND position = $2",
-							  4, types, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "agentguard: could not record a quarantined schema");
 }
 
 /*
@@ -724,7 +529,7 @@ static void
 move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_object)
 {
 	int			own_position = main_object ? 0 : ++(*position);
-	char	   *quarantined = quarantine_name(entry, own_position, m->name);
+	char	   *quarantined = ag_q_quarantine_name(entry, own_position, m->name);
 	bool		function = m->address.classId == ProcedureRelationId;
 
 	if (m->address.classId == RelationRelationId &&
@@ -756,10 +561,10 @@ move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_objec
 			pm->schema = m->schema;
 			pm->name = get_rel_name(part);
 			pm->args = "";
-			part_name = quarantine_name(entry, ++(*position), pm->name);
-			run_sql(sql_text("ALTER %s %s RENAME TO %s", pm->sql_kind,
-							 qualified(m->schema, pm->name), quote_identifier(part_name)));
-			save_member(entry, *position, pm, false, part_name);
+			part_name = ag_q_quarantine_name(entry, ++(*position), pm->name);
+			ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", pm->sql_kind,
+									   ag_q_qualified(m->schema, pm->name), quote_identifier(part_name)));
+			ag_q_save_member(entry, *position, pm, false, part_name);
 		}
 	}
 	/*
@@ -767,15 +572,15 @@ move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_objec
 	 * signature is taken afresh for each statement; the one saved for
 	 * restore names them where they will be again by then.
 	 */
-	run_sql(sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
-					 function ? format_procedure_qualified(m->address.objectId) :
-					 qualified(m->schema, m->name),
-					 quote_identifier(quarantined)));
-	run_sql(sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind,
-					 function ? format_procedure_qualified(m->address.objectId) :
-					 qualified(m->schema, quarantined),
-					 QUARANTINE_SCHEMA));
-	save_member(entry, own_position, m, true, quarantined);
+	ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+							   function ? format_procedure_qualified(m->address.objectId) :
+							   ag_q_qualified(m->schema, m->name),
+							   quote_identifier(quarantined)));
+	ag_q_run_sql(ag_q_sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind,
+							   function ? format_procedure_qualified(m->address.objectId) :
+							   ag_q_qualified(m->schema, quarantined),
+							   AG_QUARANTINE_SCHEMA));
+	ag_q_save_member(entry, own_position, m, true, quarantined);
 }
 
 static List *
@@ -822,12 +627,12 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 		bound_text = TextDatumGetCString(DirectFunctionCall2(pg_get_expr, bound,
 															 ObjectIdGetDatum(relid)));
 		ReleaseSysCache(tuple);
-		save_restore_step(entry, step, "partition of its parent",
-						  sql_text("ALTER TABLE %s ATTACH PARTITION %s %s",
-								   relation_qualified(parent), relation_qualified(relid), bound_text),
-						  parent);
-		run_sql(sql_text("ALTER TABLE %s DETACH PARTITION %s",
-						 relation_qualified(parent), relation_qualified(relid)));
+		ag_q_save_restore_step(entry, step, "partition of its parent",
+							   ag_q_sql_text("ALTER TABLE %s ATTACH PARTITION %s %s",
+											 ag_q_relation_qualified(parent), ag_q_relation_qualified(relid), bound_text),
+							   parent);
+		ag_q_run_sql(ag_q_sql_text("ALTER TABLE %s DETACH PARTITION %s",
+								   ag_q_relation_qualified(parent), ag_q_relation_qualified(relid)));
 		return;
 	}
 	parents = inheritance_parents(relid);
@@ -837,19 +642,13 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 
 		if (relation_moves(objects, parent))
 			continue;
-		save_restore_step(entry, step, "child of its parent",
-						  sql_text("ALTER TABLE %s INHERIT %s",
-								   relation_qualified(relid), relation_qualified(parent)),
-						  relid);
-		run_sql(sql_text("ALTER TABLE %s NO INHERIT %s",
-						 relation_qualified(relid), relation_qualified(parent)));
+		ag_q_save_restore_step(entry, step, "child of its parent",
+							   ag_q_sql_text("ALTER TABLE %s INHERIT %s",
+											 ag_q_relation_qualified(relid), ag_q_relation_qualified(parent)),
+							   relid);
+		ag_q_run_sql(ag_q_sql_text("ALTER TABLE %s NO INHERIT %s",
+								   ag_q_relation_qualified(relid), ag_q_relation_qualified(parent)));
 	}
-}
-
-static const char *
-session_user_name(void)
-{
-	return GetUserNameFromId(GetSessionUserId(), false);
 }
 
 /* the relations a DROP names, in its order, that the trial dropped */
@@ -890,84 +689,6 @@ named_schemas(DropStmt *drop, List *objects)
 	return namespaces;
 }
 
-/* the next quarantine entry's number */
-static int64
-new_entry_id(void)
-{
-	bool		isnull;
-
-	if (SPI_execute("SELECT pg_catalog.nextval('agentguard.quarantine_ids'::pg_catalog.regclass)",
-					false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not number a quarantine entry");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/*
- * When a quarantine happens (the transaction's start, as now() says) and
- * when it expires: agentguard.retention later, as it is set now.
- */
-static void
-retention_window(TimestampTz *dropped_at, TimestampTz *expires_at)
-{
-	Datum		retention = DirectFunctionCall3(interval_in, CStringGetDatum(ag_retention),
-												ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-
-	*dropped_at = GetCurrentTransactionStartTimestamp();
-	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-														  TimestampTzGetDatum(*dropped_at),
-														  retention));
-}
-
-/* the entry's row, kept for agentguard.retention from now */
-static void
-record_entry(int64 entry, const char *kind, const char *schema, const char *name,
-			 const char *quarantined_as, const AgStatement *statement)
-{
-	Oid			types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[9];
-	TimestampTz dropped_at;
-	TimestampTz expires_at;
-
-	retention_window(&dropped_at, &expires_at);
-	values[0] = Int64GetDatum(entry);
-	values[1] = CStringGetTextDatum(kind);
-	values[2] = CStringGetTextDatum(schema);
-	values[3] = CStringGetTextDatum(name);
-	values[4] = CStringGetTextDatum(quarantined_as);
-	values[5] = CStringGetTextDatum(session_user_name());
-	values[6] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
-	values[7] = TimestampTzGetDatum(dropped_at);
-	values[8] = TimestampTzGetDatum(expires_at);
-	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
-							  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
-							  "dropped_at, expires_at, statement) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7)",
-							  9, types, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "agentguard: could not record the quarantine entry");
-}
-
-/* an aclitem[] as text, with role names, as it is kept for restore */
-static char *
-acl_text(Acl *acl)
-{
-	Oid			output;
-	bool		varlena;
-
-	getTypeOutputInfo(ACLITEMARRAYOID, &output, &varlena);
-	return OidOutputFunctionCall(output, PointerGetDatum(acl));
-}
-
-static Acl *
-acl_from_text(const char *text)
-{
-	Oid			input;
-	Oid			ioparam;
-
-	getTypeInputInfo(ACLITEMARRAYOID, &input, &ioparam);
-	return DatumGetAclP(OidInputFunctionCall(input, unconstify(char *, text), ioparam, -1));
-}
-
 /*
  * A schema is kept whole under a name of agentguard's: renamed, given to
  * the extension's owner and closed to everyone else, so its objects are out
@@ -1003,20 +724,20 @@ quarantine_schema(int64 entry, int position, Oid namespace)
 		if (ACL_DAT(acl)[i].ai_grantee != ACL_ID_PUBLIC)
 			grantees = list_append_unique_oid(grantees, ACL_DAT(acl)[i].ai_grantee);
 
-	run_sql(sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(name), quote_identifier(quarantined)));
-	run_sql(sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(quarantined),
-					 quote_identifier(GetUserNameFromId(GetUserId(), false))));
-	run_sql(sql_text("REVOKE ALL ON SCHEMA %s FROM PUBLIC", quote_identifier(quarantined)));
+	ag_q_run_sql(ag_q_sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(name), quote_identifier(quarantined)));
+	ag_q_run_sql(ag_q_sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(quarantined),
+							   quote_identifier(GetUserNameFromId(GetUserId(), false))));
+	ag_q_run_sql(ag_q_sql_text("REVOKE ALL ON SCHEMA %s FROM PUBLIC", quote_identifier(quarantined)));
 	foreach(lc, grantees)
-		run_sql(sql_text("REVOKE ALL ON SCHEMA %s FROM %s", quote_identifier(quarantined),
-						 quote_identifier(GetUserNameFromId(lfirst_oid(lc), false))));
+		ag_q_run_sql(ag_q_sql_text("REVOKE ALL ON SCHEMA %s FROM %s", quote_identifier(quarantined),
+								   quote_identifier(GetUserNameFromId(lfirst_oid(lc), false))));
 
 	m.sql_kind = "SCHEMA";
 	m.schema = name;
 	m.name = name;
 	m.args = "";
-	save_member(entry, position, &m, true, quarantined);
-	save_schema_access(entry, position, GetUserNameFromId(owner, false), acl ? acl_text(acl) : NULL);
+	ag_q_save_member(entry, position, &m, true, quarantined);
+	ag_q_save_schema_access(entry, position, GetUserNameFromId(owner, false), acl ? ag_q_acl_text(acl) : NULL);
 	return quarantined;
 }
 
@@ -1083,7 +804,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		return;
 	}
 
-	entry = new_entry_id();
+	entry = ag_q_new_entry_id();
 
 	if (schemas != NIL)
 	{
@@ -1093,16 +814,16 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	else
 	{
 		first = linitial_oid(targets);
-		quarantined_as = qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first)));
+		quarantined_as = ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first)));
 	}
 	{
 		char	   *schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
 			get_namespace_name(get_rel_namespace(first));
 
 		/* a schema's quarantine name is only known once it is renamed */
-		record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
-					 schemas != NIL ? schema : get_rel_name(first),
-					 quarantined_as ? quarantined_as : "", statement);
+		ag_q_record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
+						  schemas != NIL ? schema : get_rel_name(first),
+						  quarantined_as ? quarantined_as : "", statement);
 	}
 
 	/* temporary relations the CASCADE reaches cannot leave their schema */
@@ -1114,8 +835,8 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 			isAnyTempNamespace(get_rel_namespace(a->objectId)) &&
 			moves_alone(objects, a->objectId) &&
 			get_rel_name(a->objectId) != NULL)
-			run_sql(sql_text("DROP %s IF EXISTS %s CASCADE", relation_sql_kind(a->objectId),
-							 relation_qualified(a->objectId)));
+			ag_q_run_sql(ag_q_sql_text("DROP %s IF EXISTS %s CASCADE", relation_sql_kind(a->objectId),
+									   ag_q_relation_qualified(a->objectId)));
 	}
 
 	/* what stays behind on other tables: remember it, then remove it */
@@ -1129,8 +850,8 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		if (keeping_of(objects, a) != KEEP_RECREATE)
 			continue;
 		recreate_sql(a, &restore_sql, &remove_sql, &altered);
-		save_restore_step(entry, &step, getObjectDescription(a, false), restore_sql, altered);
-		run_sql(remove_sql);
+		ag_q_save_restore_step(entry, &step, getObjectDescription(a, false), restore_sql, altered);
+		ag_q_run_sql(remove_sql);
 	}
 
 	/* the named objects first, in the DROP's order, then what CASCADE takes */
@@ -1160,7 +881,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 			detach_from_parent(entry, &step, m->address.objectId, objects);
 	}
 	schema_names = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) : NULL;
-	original = schemas != NIL ? pstrdup(quote_identifier(schema_names)) : relation_qualified(first);
+	original = schemas != NIL ? pstrdup(quote_identifier(schema_names)) : ag_q_relation_qualified(first);
 	foreach(lc, schemas)
 	{
 		char	   *renamed = quarantine_schema(entry, position, lfirst_oid(lc));
@@ -1207,7 +928,7 @@ log_quarantine(const AgStatement *statement, const char *original, int64 entry,
 					code, quarantined_as ? psprintf("kept as %s", quarantined_as) : NULL);
 	ereport(LOG,
 			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=" INT64_FORMAT "%s%s",
-					quote_identifier(session_user_name()),
+					quote_identifier(ag_q_session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)),
 					statement->action, original, code, entry,
 					quarantined_as ? " as=" : "", quarantined_as ? quarantined_as : ""),
@@ -1215,114 +936,6 @@ log_quarantine(const AgStatement *statement, const char *original, int64 entry,
 }
 
 /* ---- restore and purge ---- */
-
-typedef struct Member
-{
-	int			position;
-	char	   *sql_kind;
-	bool		alone;
-	char	   *original_schema;
-	char	   *original_name;
-	char	   *quarantined_name;
-	char	   *args;
-	char	   *owner;			/* of a schema */
-	char	   *acl;
-	/* the rows of a TRUNCATE, once restore has checked where they go */
-	Oid			table;
-	Oid			kept;			/* the table in quarantine that holds them */
-	char	   *columns;		/* the columns both have, as SQL */
-} Member;
-
-typedef struct RestoreStep
-{
-	char	   *sql;
-	char	   *run_as;			/* owner of the table the step alters */
-} RestoreStep;
-
-typedef struct Entry
-{
-	int64		id;
-	char	   *kind;
-	char	   *original_schema;
-	char	   *original_name;
-	char	   *quarantined_as;
-	List	   *members;		/* Member, by position */
-	List	   *restore_steps;	/* RestoreStep, in order */
-} Entry;
-
-static void
-no_such_entry(int64 id)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("agentguard: there is no quarantine entry " INT64_FORMAT, id),
-			 errhint("SELECT * FROM agentguard.quarantine lists the entries.")));
-}
-
-static Entry *
-load_entry(int64 id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1];
-	Entry	   *e;
-
-	values[0] = Int64GetDatum(id);
-	if (SPI_execute_with_args("SELECT kind, original_schema, original_name, quarantined_as "
-							  "FROM ONLY agentguard.quarantine_entries WHERE id = $1 FOR UPDATE",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the quarantine");
-	if (SPI_processed == 0)
-		no_such_entry(id);
-	e = palloc0(sizeof(Entry));
-	e->id = id;
-	e->kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	e->original_schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	e->original_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	e->quarantined_as = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-
-	if (SPI_execute_with_args("SELECT position, sql_kind, moves_alone, original_schema, original_name, "
-							  "quarantined_name, args, owner, acl FROM ONLY agentguard.quarantine_members "
-							  "WHERE entry_id = $1 ORDER BY position",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the quarantine");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Member	   *m = palloc0(sizeof(Member));
-		bool		isnull;
-
-		m->position = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
-		m->sql_kind = SPI_getvalue(row, desc, 2);
-		m->alone = DatumGetBool(SPI_getbinval(row, desc, 3, &isnull));
-		m->original_schema = SPI_getvalue(row, desc, 4);
-		m->original_name = SPI_getvalue(row, desc, 5);
-		m->quarantined_name = SPI_getvalue(row, desc, 6);
-		m->args = SPI_getvalue(row, desc, 7);
-		m->owner = SPI_getvalue(row, desc, 8);
-		m->acl = SPI_getvalue(row, desc, 9);
-		e->members = lappend(e->members, m);
-	}
-	if (SPI_execute_with_args("SELECT restore_sql, run_as FROM ONLY agentguard.quarantine_saved "
-							  "WHERE entry_id = $1 ORDER BY position",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not read the quarantine");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		RestoreStep *rs = palloc(sizeof(RestoreStep));
-
-		rs->sql = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		rs->run_as = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		e->restore_steps = lappend(e->restore_steps, rs);
-	}
-	return e;
-}
-
-static bool
-is_rows(const Member *m)
-{
-	return strcmp(m->sql_kind, "ROWS") == 0;
-}
 
 /* ---- code a restore would run ---- */
 
@@ -1662,7 +1275,7 @@ check_partition_key(CodeCheck *cc, Oid relid)
 {
 	HeapTuple	tuple = SearchSysCache1(PARTRELID, ObjectIdGetDatum(relid));
 	Form_pg_partitioned_table key;
-	char	   *where = psprintf("the partition key of %s", relation_qualified(relid));
+	char	   *where = psprintf("the partition key of %s", ag_q_relation_qualified(relid));
 	Datum		exprs;
 	bool		isnull;
 
@@ -1691,7 +1304,7 @@ check_relation(CodeCheck *cc, Oid relid, Oid inserter, Bitmapset *computed)
 {
 	Relation	rel = relation_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
-	char	   *name = relation_qualified(relid);
+	char	   *name = ag_q_relation_qualified(relid);
 	Relation	catalog;
 	ScanKeyData key;
 	SysScanDesc scan;
@@ -1798,7 +1411,7 @@ check_relation(CodeCheck *cc, Oid relid, Oid inserter, Bitmapset *computed)
 		Oid			index = lfirst_oid(lc);
 		HeapTuple	row = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
 		Form_pg_index form = (Form_pg_index) GETSTRUCT(row);
-		char	   *where = psprintf("index %s", relation_qualified(index));
+		char	   *where = psprintf("index %s", ag_q_relation_qualified(index));
 		bool		isnull;
 		Datum		datum;
 
@@ -1855,7 +1468,7 @@ static void
 plan_rows(int64 entry, Member *m)
 {
 	Oid			namespace = get_namespace_oid(m->original_schema, true);
-	char	   *kept = qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
 	Relation	rel;
 	TupleDesc	desc;
 	Bitmapset  *computed = NULL;
@@ -1863,7 +1476,7 @@ plan_rows(int64 entry, Member *m)
 	CodeCheck	cc = {0};
 
 	m->table = OidIsValid(namespace) ? get_relname_relid(m->original_name, namespace) : InvalidOid;
-	m->kept = get_relname_relid(m->quarantined_name, get_namespace_oid(QUARANTINE_SCHEMA, false));
+	m->kept = get_relname_relid(m->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
 	if (!OidIsValid(m->table))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -1889,7 +1502,7 @@ plan_rows(int64 entry, Member *m)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": column %s of %s is of type %s now, and its kept values are of type %s",
-							entry, quote_identifier(NameStr(att->attname)), relation_qualified(m->table),
+							entry, quote_identifier(NameStr(att->attname)), ag_q_relation_qualified(m->table),
 							format_type_be(att->atttypid), format_type_be(get_atttype(m->kept, kept_column))),
 					 errhint("Read the kept rows in %s and put them back yourself.", kept)));
 		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "",
@@ -1897,7 +1510,7 @@ plan_rows(int64 entry, Member *m)
 	}
 	relation_close(rel, NoLock);
 	m->columns = columns.data;
-	check_relation(&cc, m->table, relation_owner(m->table), computed);
+	check_relation(&cc, m->table, ag_q_relation_owner(m->table), computed);
 	refuse_code(entry, &cc, kept);
 }
 
@@ -1909,16 +1522,16 @@ plan_rows(int64 entry, Member *m)
 static void
 restore_rows(const Member *m)
 {
-	Oid			owner = relation_owner(m->table);
+	Oid			owner = ag_q_relation_owner(m->table);
 	bool		lend = !superuser_arg(owner);
 	const char *role = quote_identifier(GetUserNameFromId(owner, false));
-	char	   *kept = qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
 	int			nest_level;
 
 	if (lend)
 	{
-		run_sql(sql_text("GRANT SELECT ON %s TO %s", kept, role));
-		run_sql(sql_text("GRANT USAGE ON SCHEMA %s TO %s", QUARANTINE_SCHEMA, role));
+		ag_q_run_sql(ag_q_sql_text("GRANT SELECT ON %s TO %s", kept, role));
+		ag_q_run_sql(ag_q_sql_text("GRANT USAGE ON SCHEMA %s TO %s", AG_QUARANTINE_SCHEMA, role));
 	}
 	nest_level = NewGUCNestLevel();
 	(void) set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
@@ -1926,11 +1539,11 @@ restore_rows(const Member *m)
 	/* a policy that would apply is an error, not code that runs */
 	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	run_sql_as(owner, sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
-							   qualified(m->original_schema, m->original_name), m->columns, m->columns, kept));
+	run_sql_as(owner, ag_q_sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
+									ag_q_qualified(m->original_schema, m->original_name), m->columns, m->columns, kept));
 	AtEOXact_GUC(true, nest_level);
 	if (lend)
-		run_sql(sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", QUARANTINE_SCHEMA, role));
+		ag_q_run_sql(ag_q_sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", AG_QUARANTINE_SCHEMA, role));
 }
 
 /*
@@ -1943,7 +1556,7 @@ restore_rows(const Member *m)
 static void
 check_foreign_keys(int64 entry, const Member *m)
 {
-	char	   *kept = qualified(QUARANTINE_SCHEMA, m->quarantined_name);
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
 	Relation	catalog = table_open(ConstraintRelationId, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
@@ -1972,7 +1585,7 @@ check_foreign_keys(int64 entry, const Member *m)
 								   NULL, NULL);
 		for (int i = 0; i < count; i++)
 			if (get_attnum(m->kept, get_attname(m->table, columns[i], false)) == InvalidAttrNumber)
-				source = psprintf("ONLY %s", qualified(m->original_schema, m->original_name));
+				source = psprintf("ONLY %s", ag_q_qualified(m->original_schema, m->original_name));
 		initStringInfo(&present);
 		initStringInfo(&absent);
 		initStringInfo(&match);
@@ -1988,25 +1601,25 @@ check_foreign_keys(int64 entry, const Member *m)
 			generate_operator_clause(&match, key_column, get_atttype(fk->confrelid, keys[i]), pf_operators[i],
 									 column, get_atttype(m->table, columns[i]));
 		}
-		if (SPI_execute(sql_text("SELECT 1 FROM %s c WHERE (%s) AND (%sNOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)) LIMIT 1",
-								 source, present.data, full ? absent.data : "",
-								 get_rel_relkind(fk->confrelid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
-								 relation_qualified(fk->confrelid), match.data),
+		if (SPI_execute(ag_q_sql_text("SELECT 1 FROM %s c WHERE (%s) AND (%sNOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)) LIMIT 1",
+									  source, present.data, full ? absent.data : "",
+									  get_rel_relkind(fk->confrelid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+									  ag_q_relation_qualified(fk->confrelid), match.data),
 						false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "agentguard: could not check foreign key %s", NameStr(fk->conname));
 		if (SPI_processed > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": its rows of %s break foreign key %s",
-							entry, relation_qualified(m->table), quote_identifier(NameStr(fk->conname))),
+							entry, ag_q_relation_qualified(m->table), quote_identifier(NameStr(fk->conname))),
 					 errdetail("A kept row refers to a key that %s does not have now.",
-							   relation_qualified(fk->confrelid)),
+							   ag_q_relation_qualified(fk->confrelid)),
 					 errhint("Put the rows it refers to back into %s first, then restore again.",
-							 relation_qualified(fk->confrelid))));
+							 ag_q_relation_qualified(fk->confrelid))));
 	}
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
-	run_sql(sql_text("DROP TABLE %s", kept));
+	ag_q_run_sql(ag_q_sql_text("DROP TABLE %s", kept));
 }
 
 /*
@@ -2050,12 +1663,6 @@ check_restore_step(int64 entry, const RestoreStep *rs)
 	refuse_code(entry, &cc, NULL);
 }
 
-static bool
-is_schema(const Member *m)
-{
-	return strcmp(m->sql_kind, "SCHEMA") == 0;
-}
-
 /* a schema comes back with its owner and the grants it had */
 static void
 restore_schema(const Member *m, const char *name)
@@ -2066,11 +1673,11 @@ restore_schema(const Member *m, const char *name)
 		const char *keyword;
 	}			schema_privileges[] = {{ACL_USAGE, "USAGE"}, {ACL_CREATE, "CREATE"}};
 	Oid			owner = get_role_oid(m->owner, false);
-	Acl		   *acl = m->acl ? acl_from_text(m->acl) : NULL;
+	Acl		   *acl = m->acl ? ag_q_acl_from_text(m->acl) : NULL;
 
-	run_sql(sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(m->quarantined_name),
-					 quote_identifier(name)));
-	run_sql(sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(name), quote_identifier(m->owner)));
+	ag_q_run_sql(ag_q_sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(m->quarantined_name),
+							   quote_identifier(name)));
+	ag_q_run_sql(ag_q_sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(name), quote_identifier(m->owner)));
 	/* the owner's own privileges came back with the ownership */
 	for (int i = 0; acl != NULL && i < ACL_NUM(acl); i++)
 	{
@@ -2086,74 +1693,18 @@ restore_schema(const Member *m, const char *name)
 			AclMode		privilege = schema_privileges[p].privilege;
 
 			if (ACLITEM_GET_PRIVS(*item) & privilege)
-				run_sql(sql_text("GRANT %s ON SCHEMA %s TO %s%s", schema_privileges[p].keyword,
-								 quote_identifier(name), grantee,
-								 (ACLITEM_GET_GOPTIONS(*item) & privilege) ? " WITH GRANT OPTION" : ""));
+				ag_q_run_sql(ag_q_sql_text("GRANT %s ON SCHEMA %s TO %s%s", schema_privileges[p].keyword,
+										   quote_identifier(name), grantee,
+										   (ACLITEM_GET_GOPTIONS(*item) & privilege) ? " WITH GRANT OPTION" : ""));
 		}
 	}
-}
-
-static bool
-is_routine(const Member *m)
-{
-	return strcmp(m->sql_kind, "FUNCTION") == 0 || strcmp(m->sql_kind, "PROCEDURE") == 0 ||
-		strcmp(m->sql_kind, "AGGREGATE") == 0;
-}
-
-/*
- * The quarantined routine's OID: its name there is unique, and its argument
- * types may have moved since, so the name finds it, not the saved signature.
- */
-static Oid
-quarantined_routine(const Member *m)
-{
-	Oid			quarantine = get_namespace_oid(QUARANTINE_SCHEMA, false);
-	CatCList   *routines = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(m->quarantined_name));
-	Oid			routine = InvalidOid;
-
-	for (int i = 0; i < routines->n_members; i++)
-	{
-		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(&routines->members[i]->tuple);
-
-		if (proc->pronamespace == quarantine)
-			routine = proc->oid;
-	}
-	ReleaseSysCacheList(routines);
-	return routine;
-}
-
-/* how to name a quarantined member in SQL, where it is now */
-static char *
-member_in_quarantine(const Member *m)
-{
-	if (is_routine(m))
-	{
-		Oid			routine = quarantined_routine(m);
-
-		return OidIsValid(routine) ? format_procedure_qualified(routine) : NULL;
-	}
-	if (is_schema(m))
-		return psprintf("%s CASCADE", quote_identifier(m->quarantined_name));
-	return qualified(QUARANTINE_SCHEMA, m->quarantined_name);
 }
 
 /* what DROP needs for a member: a TRUNCATE's rows are a table */
 static const char *
 member_drop_kind(const Member *m)
 {
-	return is_rows(m) ? "TABLE" : m->sql_kind;
-}
-
-static void
-forget_entry(int64 id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		values[1];
-
-	values[0] = Int64GetDatum(id);
-	if (SPI_execute_with_args("DELETE FROM ONLY agentguard.quarantine_entries WHERE id = $1",
-							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "agentguard: could not update the quarantine");
+	return ag_q_is_rows(m) ? "TABLE" : m->sql_kind;
 }
 
 /* a schema that comes back with the entry itself */
@@ -2166,7 +1717,7 @@ schema_in_entry(Entry *e, const char *schema)
 	{
 		Member	   *m = lfirst(lc);
 
-		if (is_schema(m) && strcmp(m->original_name, schema) == 0)
+		if (ag_q_is_schema(m) && strcmp(m->original_name, schema) == 0)
 			return true;
 	}
 	return false;
@@ -2196,7 +1747,7 @@ restore_database(int64 id, const char *new_name, AgOwnerSession *ls)
 	ObjectAddress address;
 
 	if (id >= 0 || -id > (int64) PG_UINT32_MAX || !database_record((Oid) -id, &record))
-		no_such_entry(id);
+		ag_q_no_such_entry(id);
 	name = new_name ? new_name : record.original;
 	if (!superuser_arg(ls->saved_user) && !ag_session_is_agent() && record.owner != ls->saved_user)
 		ereport(ERROR,
@@ -2215,30 +1766,26 @@ restore_database(int64 id, const char *new_name, AgOwnerSession *ls)
 				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": database \"%s\" already exists",
 						id, name),
 				 errhint("Restore under another name: SELECT agentguard.restore(" INT64_FORMAT ", 'new_name').", id)));
-	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(record.quarantined),
-					 quote_identifier(name)));
-	run_sql(sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS %s", quote_identifier(name),
-					 record.allow_connections ? "true" : "false"));
+	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(record.quarantined),
+							   quote_identifier(name)));
+	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS %s", quote_identifier(name),
+							   record.allow_connections ? "true" : "false"));
 	if (SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(record.owner)))
-		run_sql(sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(name),
-						 quote_identifier(GetUserNameFromId(record.owner, false))));
+		ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(name),
+								   quote_identifier(GetUserNameFromId(record.owner, false))));
 	else
 		ereport(WARNING,
 				(errmsg("agentguard: role %s, which owned database %s, is gone; the database stays with %s",
 						quote_identifier(record.owner_name), quote_identifier(name),
 						quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))),
 				 errhint("Give it to its new owner with ALTER DATABASE %s OWNER TO ...", quote_identifier(name))));
-	run_sql(sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(name),
-					 record.comment ? quote_literal_cstr(record.comment) : "NULL"));
+	ag_q_run_sql(ag_q_sql_text("COMMENT ON DATABASE %s IS %s", quote_identifier(name),
+							   record.comment ? quote_literal_cstr(record.comment) : "NULL"));
 	ObjectAddressSet(address, DatabaseRelationId, (Oid) -id);
 	SetSecurityLabel(&address, DATABASE_RECORD_PROVIDER, NULL);
 	ag_ledger_audit("restore", "database", quote_identifier(name), NULL,
 					psprintf("entry " INT64_FORMAT ", was %s", id, record.quarantined));
-	ereport(LOG,
-			(errmsg("agentguard: restored role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
-					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)), id, quote_identifier(name)),
-			 errhidestmt(true)));
+	ag_q_log_done("restored", id, quote_identifier(name));
 	return psprintf("restored database %s", quote_identifier(name));
 }
 
@@ -2270,15 +1817,15 @@ agentguard_restore(PG_FUNCTION_ARGS)
 		ag_owner_close(&ls);
 		PG_RETURN_TEXT_P(cstring_to_text(result));
 	}
-	e = load_entry(id);
+	e = ag_q_load_entry(id);
 	main = main_member(e);
-	main_relid = is_schema(main) ? InvalidOid :
-		get_relname_relid(main->quarantined_name, get_namespace_oid(QUARANTINE_SCHEMA, false));
+	main_relid = ag_q_is_schema(main) ? InvalidOid :
+		get_relname_relid(main->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
 
 	/* restoring destroys nothing: agents may; others must own what comes back */
 	if (!superuser_arg(ls.saved_user) && !ag_session_is_agent() &&
 		!(OidIsValid(main_relid) && ag_object_ownercheck(RelationRelationId, main_relid, ls.saved_user)) &&
-		!(is_schema(main) && strcmp(main->owner, GetUserNameFromId(ls.saved_user, false)) == 0))
+		!(ag_q_is_schema(main) && strcmp(main->owner, GetUserNameFromId(ls.saved_user, false)) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agentguard: only a superuser or the owner of %s.%s can restore it",
@@ -2295,7 +1842,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 		Oid			namespace = get_namespace_oid(m->original_schema, true);
 		const char *name = (m == main && new_name) ? new_name : m->original_name;
 
-		if (is_rows(m))
+		if (ag_q_is_rows(m))
 		{
 			if (new_name != NULL)
 				ereport(ERROR,
@@ -2305,7 +1852,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 			plan_rows(id, m);
 			continue;
 		}
-		if (is_schema(m))
+		if (ag_q_is_schema(m))
 		{
 			if (OidIsValid(get_namespace_oid(name, true)))
 				ereport(ERROR,
@@ -2345,23 +1892,23 @@ agentguard_restore(PG_FUNCTION_ARGS)
 
 		if (!m->alone)
 			continue;
-		if (is_rows(m))
+		if (ag_q_is_rows(m))
 		{
 			restore_rows(m);
 			continue;
 		}
-		if (is_schema(m))
+		if (ag_q_is_schema(m))
 		{
 			restore_schema(m, (m == main && new_name) ? new_name : m->original_name);
 			continue;
 		}
-		routine = is_routine(m) ? quarantined_routine(m) : InvalidOid;
-		run_sql(sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind, member_in_quarantine(m),
-						 quote_identifier(m->original_schema)));
-		run_sql(sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
-						 OidIsValid(routine) ? format_procedure_qualified(routine) :
-						 qualified(m->original_schema, m->quarantined_name),
-						 quote_identifier((m == main && new_name) ? new_name : m->original_name)));
+		routine = ag_q_is_routine(m) ? ag_q_quarantined_routine(m) : InvalidOid;
+		ag_q_run_sql(ag_q_sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind, ag_q_member_in_quarantine(m),
+								   quote_identifier(m->original_schema)));
+		ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+								   OidIsValid(routine) ? format_procedure_qualified(routine) :
+								   ag_q_qualified(m->original_schema, m->quarantined_name),
+								   quote_identifier((m == main && new_name) ? new_name : m->original_name)));
 	}
 	foreach(lc, e->members)
 	{
@@ -2369,16 +1916,16 @@ agentguard_restore(PG_FUNCTION_ARGS)
 
 		if (m->alone)
 			continue;
-		run_sql(sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
-						 qualified(m->original_schema, m->quarantined_name),
-						 quote_identifier(m->original_name)));
+		ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+								   ag_q_qualified(m->original_schema, m->quarantined_name),
+								   quote_identifier(m->original_name)));
 	}
 	/* a TRUNCATE's tables may refer to each other: all rows first */
 	foreach(lc, e->members)
 	{
 		Member	   *m = lfirst(lc);
 
-		if (is_rows(m))
+		if (ag_q_is_rows(m))
 			check_foreign_keys(id, m);
 	}
 	foreach(lc, e->restore_steps)
@@ -2390,16 +1937,12 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	}
 	error_context_stack = context.previous;
 
-	forget_entry(id);
-	restored_as = is_schema(main) ? pstrdup(quote_identifier(new_name ? new_name : main->original_name)) :
-		qualified(main->original_schema, new_name ? new_name : main->original_name);
+	ag_q_forget_entry(id);
+	restored_as = ag_q_is_schema(main) ? pstrdup(quote_identifier(new_name ? new_name : main->original_name)) :
+		ag_q_qualified(main->original_schema, new_name ? new_name : main->original_name);
 	ag_ledger_audit("restore", e->kind, restored_as, NULL,
 					psprintf("entry " INT64_FORMAT ", %d objects", id, list_length(e->members)));
-	ereport(LOG,
-			(errmsg("agentguard: restored role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
-					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)), id, restored_as),
-			 errhidestmt(true)));
+	ag_q_log_done("restored", id, restored_as);
 	/* SPI's memory goes away at close: the answer is made in the caller's */
 	result = MemoryContextStrdup(caller, psprintf("restored %s", restored_as));
 	ag_owner_close(&ls);
@@ -2429,21 +1972,16 @@ purge_entry(Entry *e)
 	for (int i = list_length(e->members) - 1; i >= 0; i--)
 	{
 		Member	   *m = list_nth(e->members, i);
-		char	   *where = m->alone ? member_in_quarantine(m) : NULL;
+		char	   *where = m->alone ? ag_q_member_in_quarantine(m) : NULL;
 
 		if (where)
-			run_sql(sql_text("DROP %s IF EXISTS %s", member_drop_kind(m), where));
+			ag_q_run_sql(ag_q_sql_text("DROP %s IF EXISTS %s", member_drop_kind(m), where));
 	}
 	error_context_stack = context.previous;
-	forget_entry(e->id);
-	ag_ledger_audit("purge", e->kind, qualified(e->original_schema, e->original_name), NULL,
+	ag_q_forget_entry(e->id);
+	ag_ledger_audit("purge", e->kind, ag_q_qualified(e->original_schema, e->original_name), NULL,
 					psprintf("entry " INT64_FORMAT ", was %s", e->id, e->quarantined_as));
-	ereport(LOG,
-			(errmsg("agentguard: purged role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
-					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)), e->id,
-					qualified(e->original_schema, e->original_name)),
-			 errhidestmt(true)));
+	ag_q_log_done("purged", e->id, ag_q_qualified(e->original_schema, e->original_name));
 }
 
 /* purging destroys: an agent session needs a DBA's confirmation for it */
@@ -2554,7 +2092,7 @@ purge_database_entry(int64 id, bool guard)
 	AgOwnerSession ls;
 
 	if (-id > (int64) PG_UINT32_MAX || !database_record((Oid) -id, &record))
-		no_such_entry(id);
+		ag_q_no_such_entry(id);
 	/* the bootstrap superuser owns it now: its owner is the one it had */
 	if (!superuser() && record.owner != GetUserId())
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, record.quarantined);
@@ -2565,12 +2103,7 @@ purge_database_entry(int64 id, bool guard)
 	ag_ledger_audit("purge", "database", quote_identifier(record.original), NULL,
 					psprintf("entry " INT64_FORMAT ", was %s", id, record.quarantined));
 	ag_owner_close(&ls);
-	ereport(LOG,
-			(errmsg("agentguard: purged role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
-					quote_identifier(session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)), id,
-					quote_identifier(record.original)),
-			 errhidestmt(true)));
+	ag_q_log_done("purged", id, quote_identifier(record.original));
 }
 
 /* agentguard.purge(id) */
@@ -2592,11 +2125,11 @@ agentguard_purge(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 	/* the entry lives in SPI's memory, gone once the ledger is closed */
-	quarantined_as = MemoryContextStrdup(caller_context, load_entry(id)->quarantined_as);
+	quarantined_as = MemoryContextStrdup(caller_context, ag_q_load_entry(id)->quarantined_as);
 	ag_owner_close(&ls);
 	guard_purge(quarantined_as);
 	ag_owner_open(&ls);
-	purge_entry(load_entry(id));
+	purge_entry(ag_q_load_entry(id));
 	ag_owner_close(&ls);
 	PG_RETURN_VOID();
 }
@@ -2628,7 +2161,7 @@ agentguard_purge_expired(PG_FUNCTION_ARGS)
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	for (int i = 0; i < count; i++)
-		purge_entry(load_entry(ids[i]));
+		purge_entry(ag_q_load_entry(ids[i]));
 	ag_owner_close(&ls);
 
 	databases = expired_databases();
@@ -2682,24 +2215,24 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 		run(run_arg);
 		return;
 	}
-	entry = new_entry_id();
+	entry = ag_q_new_entry_id();
 	first = linitial_oid(tables);
-	original = relation_qualified(first);
-	record_entry(entry, "truncate", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
-				 qualified(QUARANTINE_SCHEMA, quarantine_name(entry, 0, get_rel_name(first))), statement);
+	original = ag_q_relation_qualified(first);
+	ag_q_record_entry(entry, "truncate", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
+					  ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first))), statement);
 	foreach(lc, tables)
 	{
 		Oid			relid = lfirst_oid(lc);
 		Moved		m = {0};
-		char	   *copy = quarantine_name(entry, position, get_rel_name(relid));
+		char	   *copy = ag_q_quarantine_name(entry, position, get_rel_name(relid));
 
-		run_sql(sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s",
-						 qualified(QUARANTINE_SCHEMA, copy), relation_qualified(relid)));
+		ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s",
+								   ag_q_qualified(AG_QUARANTINE_SCHEMA, copy), ag_q_relation_qualified(relid)));
 		m.sql_kind = "ROWS";
 		m.schema = get_namespace_name(get_rel_namespace(relid));
 		m.name = get_rel_name(relid);
 		m.args = "";
-		save_member(entry, position++, &m, true, copy);
+		ag_q_save_member(entry, position++, &m, true, copy);
 	}
 	log_quarantine(statement, original, entry, NULL, list_length(tables));
 	ag_owner_close(&ls);
@@ -2955,22 +2488,22 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 						   pg_mbcliplen(stmt->dbname, strlen(stmt->dbname),
 										NAMEDATALEN - 1 - (int) strlen(psprintf("agentguard_q%u_", dboid))),
 						   stmt->dbname);
-	retention_window(&dropped_at, &expires_at);
-	run_sql(sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(stmt->dbname),
-					 quote_identifier(quarantined)));
-	run_sql(sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(quarantined)));
-	run_sql(sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(quarantined),
-					 quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))));
+	ag_q_retention_window(&dropped_at, &expires_at);
+	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(stmt->dbname),
+							   quote_identifier(quarantined)));
+	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(quarantined)));
+	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(quarantined),
+							   quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))));
 	if (comment)
-		run_sql(sql_text("COMMENT ON DATABASE %s IS NULL", quote_identifier(quarantined)));
+		ag_q_run_sql(ag_q_sql_text("COMMENT ON DATABASE %s IS NULL", quote_identifier(quarantined)));
 	ObjectAddressSet(address, DatabaseRelationId, dboid);
 	SetSecurityLabel(&address, DATABASE_RECORD_PROVIDER,
-					 database_record_json(stmt->dbname, session_user_name(), owner, allow_connections,
+					 database_record_json(stmt->dbname, ag_q_session_user_name(), owner, allow_connections,
 										  comment, pnstrdup(statement->text, statement->textlen),
 										  dropped_at, expires_at));
 	ereport(LOG,
 			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=-%u as=%s",
-					quote_identifier(session_user_name()),
+					quote_identifier(ag_q_session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)),
 					statement->action, quote_identifier(stmt->dbname), statement->code,
 					dboid, quarantined),
@@ -3207,9 +2740,9 @@ agentguard_adopt_database_records(PG_FUNCTION_ARGS)
 		OldRecord  *old = lfirst(lc);
 		ObjectAddress address;
 
-		run_sql(sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(old->name),
-						 quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))));
-		run_sql(sql_text("COMMENT ON DATABASE %s IS NULL", quote_identifier(old->name)));
+		ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s OWNER TO %s", quote_identifier(old->name),
+								   quote_identifier(GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false))));
+		ag_q_run_sql(ag_q_sql_text("COMMENT ON DATABASE %s IS NULL", quote_identifier(old->name)));
 		ObjectAddressSet(address, DatabaseRelationId, old->database);
 		SetSecurityLabel(&address, DATABASE_RECORD_PROVIDER,
 						 database_record_json(old->original, old->dropped_by, old->owner, old->allow_connections,

@@ -1,0 +1,120 @@
+/*
+ * quarantine/internal.h
+ *		What the parts of the quarantine share among themselves; nothing
+ *		outside src/quarantine/ includes this.  quarantine.h and capture.h
+ *		are the quarantine's interface to the rest of agentguard.
+ *
+ * The names here begin with ag_q_: the server's own symbols share one
+ * namespace with the library's.
+ */
+#ifndef AGENTGUARD_QUARANTINE_INTERNAL_H
+#define AGENTGUARD_QUARANTINE_INTERNAL_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "catalog/objectaddress.h"
+#include "nodes/pg_list.h"
+#include "utils/acl.h"
+#include "utils/timestamp.h"
+
+#include "guard.h"
+#include "protect.h"
+
+/* ---- entry.c: the records of an entry ---- */
+
+/* an object that moves into quarantine, named as it was before the move */
+typedef struct Moved
+{
+	ObjectAddress address;
+	const char *sql_kind;		/* "TABLE", "VIEW", "FUNCTION", ... */
+	char	   *schema;
+	char	   *name;
+	char	   *args;			/* for functions: "(argtypes)", else "" */
+} Moved;
+
+/* a kept object, as agentguard.quarantine_members records it */
+typedef struct Member
+{
+	int			position;
+	char	   *sql_kind;
+	bool		alone;
+	char	   *original_schema;
+	char	   *original_name;
+	char	   *quarantined_name;
+	char	   *args;
+	char	   *owner;			/* of a schema */
+	char	   *acl;
+	/* the rows of a TRUNCATE, once restore has checked where they go */
+	Oid			table;
+	Oid			kept;			/* the table in quarantine that holds them */
+	char	   *columns;		/* the columns both have, as SQL */
+} Member;
+
+/* SQL that restore runs to put back what lived on a table that stayed */
+typedef struct RestoreStep
+{
+	char	   *sql;
+	char	   *run_as;			/* owner of the table the step alters */
+} RestoreStep;
+
+/* a quarantine entry of a database's own, as load_entry reads it */
+typedef struct Entry
+{
+	int64		id;
+	char	   *kind;
+	char	   *original_schema;
+	char	   *original_name;
+	char	   *quarantined_as;
+	List	   *members;		/* Member, by position */
+	List	   *restore_steps;	/* RestoreStep, in order */
+} Entry;
+
+/* SQL the quarantine runs on its own behalf, through SPI */
+extern void ag_q_run_sql(const char *sql);
+extern char *ag_q_sql_text(const char *fmt,...) pg_attribute_printf(1, 2);
+
+/* names, quoted for SQL */
+extern char *ag_q_qualified(const char *schema, const char *name);
+extern char *ag_q_relation_qualified(Oid relid);
+extern char *ag_q_quarantine_name(int64 entry, int position, const char *original);
+extern const char *ag_q_session_user_name(void);
+
+/* the catalogs, read in C: no SQL, so no name an agent could shadow */
+extern Oid	ag_q_syscache_oid(int cacheId, Oid objectId, AttrNumber column);
+extern HeapTuple ag_q_catalog_row(Oid catalogId, Oid indexId, AttrNumber oidColumn,
+								  Oid objectId, TupleDesc *desc);
+extern Oid	ag_q_scanned_oid(Oid catalogId, Oid indexId, AttrNumber oidColumn,
+							 Oid objectId, AttrNumber column);
+extern Oid	ag_q_relation_owner(Oid relid);
+extern char *ag_q_acl_text(Acl *acl);
+extern Acl *ag_q_acl_from_text(const char *text);
+
+/* writing an entry */
+extern int64 ag_q_new_entry_id(void);
+extern void ag_q_retention_window(TimestampTz *dropped_at, TimestampTz *expires_at);
+extern void ag_q_record_entry(int64 entry, const char *kind, const char *schema,
+							  const char *name, const char *quarantined_as,
+							  const AgStatement *statement);
+extern void ag_q_save_member(int64 entry, int position, const Moved *m, bool alone,
+							 const char *quarantined);
+extern void ag_q_save_schema_access(int64 entry, int position, const char *owner,
+									const char *acl);
+extern void ag_q_save_restore_step(int64 entry, int *position, const char *description,
+								   const char *restore_sql, Oid altered_relation);
+
+/* reading and forgetting one */
+extern void ag_q_no_such_entry(int64 id) pg_attribute_noreturn();
+extern Entry *ag_q_load_entry(int64 id);
+extern void ag_q_forget_entry(int64 id);
+extern bool ag_q_is_rows(const Member *m);
+extern bool ag_q_is_schema(const Member *m);
+extern bool ag_q_is_routine(const Member *m);
+extern Oid	ag_q_quarantined_routine(const Member *m);
+extern char *ag_q_member_in_quarantine(const Member *m);
+
+/* the log line of a restore or a purge: done is "restored" or "purged" */
+extern void ag_q_log_done(const char *done, int64 entry, const char *objects);
+
+#endif							/* AGENTGUARD_QUARANTINE_INTERNAL_H */
