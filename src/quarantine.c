@@ -135,223 +135,6 @@ static bool database_record(Oid dboid, DatabaseRecord *record);
 static List *expired_databases(void);
 static bool reserved_database_name(const char *name);
 
-/* how each dropped object is kept */
-typedef enum Keeping
-{
-	KEEP_GOES_ALONG,			/* moves with a relation that moves */
-	KEEP_MOVE,					/* renamed and moved by itself */
-	KEEP_RECREATE,				/* removed; restore runs SQL to recreate it */
-	KEEP_NONE					/* cannot be kept: the DROP is refused */
-} Keeping;
-
-static bool
-captured_relation(List *objects, Oid relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->classId == RelationRelationId && a->objectId == relid && a->objectSubId == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool
-captured_object(List *objects, Oid classId, Oid objectId)
-{
-	ListCell   *lc;
-
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->classId == classId && a->objectId == objectId)
-			return true;
-	}
-	return false;
-}
-
-static bool
-owned_by_captured(List *objects, Oid seqid)
-{
-	Oid			table;
-	int32		column;
-
-	return (sequenceIsOwned(seqid, DEPENDENCY_AUTO, &table, &column) ||
-			sequenceIsOwned(seqid, DEPENDENCY_INTERNAL, &table, &column)) &&
-		captured_relation(objects, table);
-}
-
-/* relations that move by themselves: everything but parts of others */
-static bool
-moves_alone(List *objects, Oid relid)
-{
-	switch (get_rel_relkind(relid))
-	{
-		case RELKIND_RELATION:
-		case RELKIND_PARTITIONED_TABLE:
-		case RELKIND_VIEW:
-		case RELKIND_MATVIEW:
-		case RELKIND_FOREIGN_TABLE:
-			return true;
-		case RELKIND_SEQUENCE:
-			return !owned_by_captured(objects, relid);
-		default:
-			return false;
-	}
-}
-
-static bool
-in_quarantine(const ObjectAddress *a)
-{
-	Oid			namespace = InvalidOid;
-	Oid			quarantine = get_namespace_oid(AG_QUARANTINE_SCHEMA, true);
-
-	if (a->classId == RelationRelationId)
-		namespace = get_rel_namespace(a->objectId);
-	else if (a->classId == ProcedureRelationId)
-		namespace = get_func_namespace(a->objectId);
-	return OidIsValid(namespace) && namespace == quarantine;
-}
-
-/* the schema an object is in, or that of the relation it is part of */
-static Oid
-namespace_of(const ObjectAddress *a)
-{
-	switch (a->classId)
-	{
-		case RelationRelationId:
-			return get_rel_namespace(a->objectId);
-		case ConstraintRelationId:
-			return ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_connamespace);
-		case TriggerRelationId:
-			return get_rel_namespace(ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-													  a->objectId, Anum_pg_trigger_tgrelid));
-		case RewriteRelationId:
-			return get_rel_namespace(ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-													  a->objectId, Anum_pg_rewrite_ev_class));
-		case PolicyRelationId:
-			return get_rel_namespace(ag_q_scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
-													  a->objectId, Anum_pg_policy_polrelid));
-		case AttrDefaultRelationId:
-			return get_rel_namespace(ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId,
-													  Anum_pg_attrdef_oid, a->objectId, Anum_pg_attrdef_adrelid));
-		default:
-			if (!is_objectclass_supported(a->classId))
-				return InvalidOid;
-			return get_object_namespace(a);
-	}
-}
-
-static bool
-in_dropped_schema(List *objects, const ObjectAddress *a)
-{
-	Oid			namespace = namespace_of(a);
-
-	return OidIsValid(namespace) && captured_object(objects, NamespaceRelationId, namespace);
-}
-
-static bool
-relation_moves(List *objects, Oid relid)
-{
-	ObjectAddress address;
-
-	ObjectAddressSet(address, RelationRelationId, relid);
-	return OidIsValid(relid) && captured_relation(objects, relid) &&
-		(moves_alone(objects, relid) || in_quarantine(&address));
-}
-
-static Keeping
-keeping_of(List *objects, const ObjectAddress *a)
-{
-	/* already in quarantine (another entry's): it stays where it is */
-	if (in_quarantine(a))
-		return KEEP_GOES_ALONG;
-	/* a dropped schema is kept whole, with everything in it */
-	if (a->classId == NamespaceRelationId || in_dropped_schema(objects, a))
-		return KEEP_GOES_ALONG;
-	switch (a->classId)
-	{
-		case RelationRelationId:
-			if (a->objectSubId != 0)
-				return relation_moves(objects, a->objectId) ? KEEP_GOES_ALONG : KEEP_NONE;
-			if (moves_alone(objects, a->objectId))
-				return KEEP_MOVE;
-			switch (get_rel_relkind(a->objectId))
-			{
-				case RELKIND_INDEX:
-				case RELKIND_PARTITIONED_INDEX:
-					/* the table's or its TOAST table's: either way it goes along */
-					return captured_relation(objects, ag_q_syscache_oid(INDEXRELID, a->objectId,
-																		Anum_pg_index_indrelid)) ?
-						KEEP_GOES_ALONG : KEEP_NONE;
-				case RELKIND_TOASTVALUE:
-				case RELKIND_SEQUENCE:
-					return KEEP_GOES_ALONG;
-				default:
-					return KEEP_NONE;
-			}
-		case TypeRelationId:
-			{
-				Oid			relid = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typrelid);
-				Oid			element = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typelem);
-
-				if (!OidIsValid(relid) && OidIsValid(element))
-					relid = ag_q_syscache_oid(TYPEOID, element, Anum_pg_type_typrelid);
-				return relation_moves(objects, relid) ? KEEP_GOES_ALONG : KEEP_NONE;
-			}
-		case ConstraintRelationId:
-			{
-				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
-				HeapTuple	tuple;
-				char		contype = 0;
-
-				if (relation_moves(objects, relid))
-					return KEEP_GOES_ALONG;
-				tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
-				if (HeapTupleIsValid(tuple))
-				{
-					contype = ((Form_pg_constraint) GETSTRUCT(tuple))->contype;
-					ReleaseSysCache(tuple);
-				}
-				return contype == CONSTRAINT_FOREIGN && OidIsValid(relid) ?
-					KEEP_RECREATE : KEEP_NONE;
-			}
-		case TriggerRelationId:
-			{
-				Oid			relid = ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-													 a->objectId, Anum_pg_trigger_tgrelid);
-				Oid			constraint = ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-														  a->objectId, Anum_pg_trigger_tgconstraint);
-
-				/* a foreign key's triggers come back with the foreign key */
-				return relation_moves(objects, relid) ||
-					(OidIsValid(constraint) && captured_object(objects, ConstraintRelationId, constraint)) ?
-					KEEP_GOES_ALONG : KEEP_NONE;
-			}
-		case RewriteRelationId:
-			return relation_moves(objects, ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, a->objectId,
-															Anum_pg_rewrite_ev_class)) ?
-				KEEP_GOES_ALONG : KEEP_RECREATE;
-		case AttrDefaultRelationId:
-			return relation_moves(objects, ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, a->objectId,
-															Anum_pg_attrdef_adrelid)) ?
-				KEEP_GOES_ALONG : KEEP_RECREATE;
-		case PolicyRelationId:
-			return relation_moves(objects, ag_q_scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, a->objectId,
-															Anum_pg_policy_polrelid)) ?
-				KEEP_GOES_ALONG : KEEP_NONE;
-		case ProcedureRelationId:
-		case StatisticExtRelationId:
-			return KEEP_MOVE;
-		default:
-			return KEEP_NONE;
-	}
-}
-
 /* ---- SQL run as the extension's owner ---- */
 
 /*
@@ -620,7 +403,7 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 		bool		isnull;
 		char	   *bound_text;
 
-		if (relation_moves(objects, parent))
+		if (ag_q_relation_moves(objects, parent))
 			return;
 		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 		bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
@@ -640,7 +423,7 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 	{
 		Oid			parent = lfirst_oid(lc);
 
-		if (relation_moves(objects, parent))
+		if (ag_q_relation_moves(objects, parent))
 			continue;
 		ag_q_save_restore_step(entry, step, "child of its parent",
 							   ag_q_sql_text("ALTER TABLE %s INHERIT %s",
@@ -649,44 +432,6 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 		ag_q_run_sql(ag_q_sql_text("ALTER TABLE %s NO INHERIT %s",
 								   ag_q_relation_qualified(relid), ag_q_relation_qualified(parent)));
 	}
-}
-
-/* the relations a DROP names, in its order, that the trial dropped */
-static List *
-named_relations(DropStmt *drop, List *objects)
-{
-	List	   *relids = NIL;
-	ListCell   *lc;
-
-	if (drop->removeType == OBJECT_SCHEMA)
-		return NIL;
-	foreach(lc, drop->objects)
-	{
-		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
-
-		if (OidIsValid(relid) && captured_relation(objects, relid))
-			relids = lappend_oid(relids, relid);
-	}
-	return relids;
-}
-
-/* the schemas a DROP SCHEMA names, in its order, that the trial dropped */
-static List *
-named_schemas(DropStmt *drop, List *objects)
-{
-	List	   *namespaces = NIL;
-	ListCell   *lc;
-
-	if (drop->removeType != OBJECT_SCHEMA)
-		return NIL;
-	foreach(lc, drop->objects)
-	{
-		Oid			namespace = get_namespace_oid(strVal(lfirst(lc)), true);
-
-		if (OidIsValid(namespace) && captured_object(objects, NamespaceRelationId, namespace))
-			namespaces = lappend_oid(namespaces, namespace);
-	}
-	return namespaces;
 }
 
 /*
@@ -762,8 +507,8 @@ void
 ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 				   AgUtilityRunner run, void *run_arg)
 {
-	List	   *targets = named_relations(drop, objects);
-	List	   *schemas = named_schemas(drop, objects);
+	List	   *targets = ag_q_named_relations(drop, objects);
+	List	   *schemas = ag_q_named_schemas(drop, objects);
 	List	   *moves = NIL;
 	AgOwnerSession ls;
 	ListCell   *lc;
@@ -787,7 +532,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		if (a->classId == RelationRelationId && a->objectSubId == 0 &&
 			isAnyTempNamespace(get_rel_namespace(a->objectId)))
 			continue;
-		if (keeping_of(objects, a) == KEEP_NONE)
+		if (ag_q_keeping_of(objects, a) == KEEP_NONE)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("agentguard: cannot quarantine this DROP: it would also drop %s",
@@ -833,7 +578,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 
 		if (a->classId == RelationRelationId && a->objectSubId == 0 &&
 			isAnyTempNamespace(get_rel_namespace(a->objectId)) &&
-			moves_alone(objects, a->objectId) &&
+			ag_q_moves_alone(objects, a->objectId) &&
 			get_rel_name(a->objectId) != NULL)
 			ag_q_run_sql(ag_q_sql_text("DROP %s IF EXISTS %s CASCADE", relation_sql_kind(a->objectId),
 									   ag_q_relation_qualified(a->objectId)));
@@ -847,7 +592,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		char	   *remove_sql;
 		Oid			altered;
 
-		if (keeping_of(objects, a) != KEEP_RECREATE)
+		if (ag_q_keeping_of(objects, a) != KEEP_RECREATE)
 			continue;
 		recreate_sql(a, &restore_sql, &remove_sql, &altered);
 		ag_q_save_restore_step(entry, &step, getObjectDescription(a, false), restore_sql, altered);
@@ -866,7 +611,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	{
 		ObjectAddress *a = lfirst(lc);
 
-		if (keeping_of(objects, a) != KEEP_MOVE ||
+		if (ag_q_keeping_of(objects, a) != KEEP_MOVE ||
 			(a->classId == RelationRelationId &&
 			 (list_member_oid(targets, a->objectId) ||
 			  isAnyTempNamespace(get_rel_namespace(a->objectId)))))

@@ -15,6 +15,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "catalog/objectaddress.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "utils/acl.h"
 #include "utils/timestamp.h"
@@ -116,5 +117,24 @@ extern char *ag_q_member_in_quarantine(const Member *m);
 
 /* the log line of a restore or a purge: done is "restored" or "purged" */
 extern void ag_q_log_done(const char *done, int64 entry, const char *objects);
+
+/* ---- capture.c: how what a DROP takes is kept ---- */
+
+typedef enum Keeping
+{
+	KEEP_GOES_ALONG,			/* moves with a relation that moves */
+	KEEP_MOVE,					/* renamed and moved by itself */
+	KEEP_RECREATE,				/* removed; restore runs SQL to recreate it */
+	KEEP_NONE					/* cannot be kept: the DROP is refused */
+} Keeping;
+
+/* objects: the ObjectAddresses the trial (capture.h) dropped */
+extern Keeping ag_q_keeping_of(List *objects, const ObjectAddress *a);
+extern bool ag_q_moves_alone(List *objects, Oid relid);
+extern bool ag_q_relation_moves(List *objects, Oid relid);
+
+/* what a DROP names, in its order, that the trial dropped: OIDs */
+extern List *ag_q_named_relations(DropStmt *drop, List *objects);
+extern List *ag_q_named_schemas(DropStmt *drop, List *objects);
 
 #endif							/* AGENTGUARD_QUARANTINE_INTERNAL_H */
