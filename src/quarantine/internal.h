@@ -15,6 +15,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "catalog/objectaddress.h"
+#include "nodes/bitmapset.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "utils/acl.h"
@@ -136,5 +137,11 @@ extern bool ag_q_relation_moves(List *objects, Oid relid);
 /* what a DROP names, in its order, that the trial dropped: OIDs */
 extern List *ag_q_named_relations(DropStmt *drop, List *objects);
 extern List *ag_q_named_schemas(DropStmt *drop, List *objects);
+
+/* ---- code.c: restore runs no code an agent could have planted ---- */
+
+extern void ag_q_check_rows(int64 entry, Oid relid, Oid inserter, Bitmapset *computed,
+							const char *kept);
+extern void ag_q_check_restore_step(int64 entry, const RestoreStep *rs);
 
 #endif							/* AGENTGUARD_QUARANTINE_INTERNAL_H */
