@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "guard.h"
+#include "owner.h"
 #include "protect.h"
 
 /* ---- entry.c: the records of an entry ---- */
@@ -143,5 +144,26 @@ extern List *ag_q_named_schemas(DropStmt *drop, List *objects);
 extern void ag_q_check_rows(int64 entry, Oid relid, Oid inserter, Bitmapset *computed,
 							const char *kept);
 extern void ag_q_check_restore_step(int64 entry, const RestoreStep *rs);
+
+/* ---- database.c: DROP DATABASE ---- */
+
+/* the record of a quarantined database; its entry's id is its OID, negated */
+typedef struct DatabaseRecord
+{
+	char	   *original;		/* the name it had */
+	char	   *quarantined;	/* the name it has */
+	bool		allow_connections;	/* as it was */
+	char	   *comment;		/* as it was, or NULL */
+	Oid			owner;			/* as it was; the bootstrap superuser owns it now */
+	char	   *owner_name;
+	TimestampTz expires_at;
+} DatabaseRecord;
+
+extern bool ag_q_database_has_record(Oid dboid);
+extern bool ag_q_database_record(Oid dboid, DatabaseRecord *record);
+extern List *ag_q_expired_databases(void);
+
+/* restore of an entry with a negative id; ls is the open owner session */
+extern char *ag_q_restore_database(int64 id, const char *new_name, AgOwnerSession *ls);
 
 #endif							/* AGENTGUARD_QUARANTINE_INTERNAL_H */
