@@ -12,7 +12,9 @@ MODULE_big = agentguard
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o \
 	src/policy.o src/guard.o src/classify.o src/unbounded.o \
-	src/ledger.o src/quarantine.o src/quarantine/capture.o src/quarantine/entry.o src/quarantine/code.o src/quarantine/database.o src/quarantine/purge.o src/quarantine/restore.o src/refusals.o \
+	src/ledger.o src/quarantine/move.o src/quarantine/capture.o \
+	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
+	src/quarantine/database.o src/quarantine/entry.o src/refusals.o \
 	src/settings.o src/session.o src/owner.o src/protect.o src/xact.o \
 	src/request.o src/shown.o src/token.o
 DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql

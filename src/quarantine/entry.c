@@ -249,6 +249,20 @@ ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char 
 		elog(ERROR, "agentguard: could not record the quarantine entry");
 }
 
+/* a DROP SCHEMA's entry is known by the first schema's name in quarantine */
+void
+ag_q_set_quarantined_as(int64 entry, const char *quarantined_as)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(entry);
+	values[1] = CStringGetTextDatum(quarantined_as);
+	if (SPI_execute_with_args("UPDATE ONLY agentguard.quarantine_entries SET quarantined_as = $2 WHERE id = $1",
+							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "agentguard: could not record the quarantine entry");
+}
+
 /* a kept object's row: alone when it moved by itself, not with its table */
 void
 ag_q_save_member(int64 entry, int position, const Moved *m, bool alone, const char *quarantined)

@@ -100,6 +100,7 @@ extern void ag_q_retention_window(TimestampTz *dropped_at, TimestampTz *expires_
 extern void ag_q_record_entry(int64 entry, const char *kind, const char *schema,
 							  const char *name, const char *quarantined_as,
 							  const AgStatement *statement);
+extern void ag_q_set_quarantined_as(int64 entry, const char *quarantined_as);
 extern void ag_q_save_member(int64 entry, int position, const Moved *m, bool alone,
 							 const char *quarantined);
 extern void ag_q_save_schema_access(int64 entry, int position, const char *owner,

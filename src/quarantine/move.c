@@ -1,20 +1,18 @@
 /*
- * quarantine.c
+ * quarantine/move.c
  *		A DROP that destroys nothing: the objects move into the schema
- *		agentguard_quarantine, and agentguard.restore moves them back.
+ *		agentguard_quarantine, and agentguard.restore moves them back.  And a
+ *		TRUNCATE that keeps a copy of the rows it removes.
  *
- * What the DROP would take with it is learned from the server itself: the
- * statement is run once in a subtransaction that is rolled back, while the
- * object-access hook writes down every object it drops.  That gives exactly
- * the server's own answer to "would this fail without CASCADE?" and "what
- * does CASCADE reach?", permission checks included.  Then, as the
- * extension's owner:
+ * What the DROP would take with it is learned from the server itself, by a
+ * trial that is rolled back (capture.c).  Then, as the extension's owner:
  *
  *	- relations, functions and statistics objects the DROP names or takes
  *	  along are renamed to unique names and moved into the quarantine
  *	  schema, where no one else can reach them; indexes, constraints,
  *	  triggers, policies, rules, defaults, owned sequences, TOAST, grants
  *	  and comments go with their table, and a table's partitions with it;
+ *	- a schema the DROP names is kept whole, under a name of agentguard's;
  *	- what lives on tables that stay (foreign keys pointing at the dropped
  *	  table, rules and defaults that use it, the partition or inheritance
  *	  link of a dropped child) is written down as the SQL that recreates it,
@@ -31,87 +29,35 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
-#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
-#include "catalog/indexing.h"
-#include "catalog/objectaddress.h"
 #include "catalog/partition.h"
-#include "catalog/pg_amop.h"
-#include "catalog/pg_amproc.h"
 #include "catalog/pg_attrdef.h"
-#include "catalog/pg_authid.h"
-#include "catalog/pg_cast.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
-#include "catalog/pg_database.h"
-#include "catalog/pg_description.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
-#include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
-#include "catalog/pg_partitioned_table.h"
-#include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
-#include "catalog/pg_range.h"
 #include "catalog/pg_rewrite.h"
-#include "catalog/pg_shdescription.h"
-#include "catalog/pg_shseclabel.h"
 #include "catalog/pg_statistic_ext.h"
-#include "catalog/pg_trigger.h"
-#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
-#include "commands/extension.h"
-#include "commands/seclabel.h"
-#include "commands/trigger.h"
-#include "postmaster/bgworker.h"
-#include "rewrite/rewriteDefine.h"
-#include "storage/procarray.h"
-#include "utils/json.h"
-#include "executor/spi.h"
-#include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "nodes/nodeFuncs.h"
-#include "nodes/parsenodes.h"
-#include "parser/parser.h"
-#include "tcop/tcopprot.h"
-#include "tcop/utility.h"
-#include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/catcache.h"
 #include "utils/fmgroids.h"
-#include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
-#include "utils/resowner.h"
-#include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "capture.h"
-#include "compat.h"
-#include "guard.h"
 #include "ledger.h"
 #include "owner.h"
-#include "protect.h"
 #include "quarantine.h"
-#include "request.h"
-#include "session.h"
-#include "settings.h"
 #include "quarantine/internal.h"
+#include "settings.h"
 
-static void log_quarantine(const AgStatement *statement, const char *original, int64 entry,
-						   const char *quarantined_as, int objects);
-
+/* how a relation is named in SQL: ALTER <kind> ... */
 static const char *
 relation_sql_kind(Oid relid)
 {
@@ -133,6 +79,7 @@ relation_sql_kind(Oid relid)
 	}
 }
 
+/* the kind of an entry, as agentguard.quarantine shows it */
 static const char *
 entry_kind(Oid relid)
 {
@@ -153,6 +100,7 @@ entry_kind(Oid relid)
 	}
 }
 
+/* an object that moves, as it is named before it does */
 static Moved *
 describe_moved(const ObjectAddress *a)
 {
@@ -313,6 +261,7 @@ move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_objec
 	ag_q_save_member(entry, own_position, m, true, quarantined);
 }
 
+/* the parents a table inherits from, as OIDs */
 static List *
 inheritance_parents(Oid relid)
 {
@@ -433,6 +382,7 @@ quarantine_schema(int64 entry, int position, Oid namespace)
 	return quarantined;
 }
 
+/* the DROPs that quarantine keeps what they take, when it is on */
 bool
 ag_quarantine_covers(DropStmt *drop)
 {
@@ -448,161 +398,6 @@ ag_quarantine_covers(DropStmt *drop)
 		default:
 			return false;
 	}
-}
-
-void
-ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
-				   AgUtilityRunner run, void *run_arg)
-{
-	List	   *targets = ag_q_named_relations(drop, objects);
-	List	   *schemas = ag_q_named_schemas(drop, objects);
-	List	   *moves = NIL;
-	AgOwnerSession ls;
-	ListCell   *lc;
-	int64		entry;
-	int			position = 0;
-	int			step = 0;
-	Oid			first;
-	char	   *quarantined_as;
-	char	   *schema_names;
-	char	   *original;
-
-	if (targets == NIL && schemas == NIL)
-	{
-		run(run_arg);
-		return;
-	}
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->classId == RelationRelationId && a->objectSubId == 0 &&
-			isAnyTempNamespace(get_rel_namespace(a->objectId)))
-			continue;
-		if (ag_q_keeping_of(objects, a) == KEEP_NONE)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("agentguard: cannot quarantine this DROP: it would also drop %s",
-							getObjectDescription(a, false)),
-					 errdetail("agentguard keeps what a DROP takes away so that it can be restored, and it cannot keep that."),
-					 errhint("Drop or change that object first, then run the DROP again; or set agentguard.quarantine_drops = 'off' for a drop that destroys.")));
-	}
-	if (!ag_owner_open(&ls))
-	{
-		ereport(WARNING,
-				(errmsg("agentguard: DROP not quarantined: the extension is not installed in this database"),
-				 errhint("CREATE EXTENSION agentguard in every database whose drops should be recoverable.")));
-		run(run_arg);
-		return;
-	}
-
-	entry = ag_q_new_entry_id();
-
-	if (schemas != NIL)
-	{
-		first = InvalidOid;
-		quarantined_as = NULL;
-	}
-	else
-	{
-		first = linitial_oid(targets);
-		quarantined_as = ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first)));
-	}
-	{
-		char	   *schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
-			get_namespace_name(get_rel_namespace(first));
-
-		/* a schema's quarantine name is only known once it is renamed */
-		ag_q_record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
-						  schemas != NIL ? schema : get_rel_name(first),
-						  quarantined_as ? quarantined_as : "", statement);
-	}
-
-	/* temporary relations the CASCADE reaches cannot leave their schema */
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->classId == RelationRelationId && a->objectSubId == 0 &&
-			isAnyTempNamespace(get_rel_namespace(a->objectId)) &&
-			ag_q_moves_alone(objects, a->objectId) &&
-			get_rel_name(a->objectId) != NULL)
-			ag_q_run_sql(ag_q_sql_text("DROP %s IF EXISTS %s CASCADE", relation_sql_kind(a->objectId),
-									   ag_q_relation_qualified(a->objectId)));
-	}
-
-	/* what stays behind on other tables: remember it, then remove it */
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-		char	   *restore_sql;
-		char	   *remove_sql;
-		Oid			altered;
-
-		if (ag_q_keeping_of(objects, a) != KEEP_RECREATE)
-			continue;
-		recreate_sql(a, &restore_sql, &remove_sql, &altered);
-		ag_q_save_restore_step(entry, &step, getObjectDescription(a, false), restore_sql, altered);
-		ag_q_run_sql(remove_sql);
-	}
-
-	/* the named objects first, in the DROP's order, then what CASCADE takes */
-	foreach(lc, targets)
-	{
-		ObjectAddress a;
-
-		ObjectAddressSet(a, RelationRelationId, lfirst_oid(lc));
-		moves = lappend(moves, describe_moved(&a));
-	}
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (ag_q_keeping_of(objects, a) != KEEP_MOVE ||
-			(a->classId == RelationRelationId &&
-			 (list_member_oid(targets, a->objectId) ||
-			  isAnyTempNamespace(get_rel_namespace(a->objectId)))))
-			continue;
-		moves = lappend(moves, describe_moved(a));
-	}
-	foreach(lc, moves)
-	{
-		Moved	   *m = lfirst(lc);
-
-		if (m->address.classId == RelationRelationId)
-			detach_from_parent(entry, &step, m->address.objectId, objects);
-	}
-	schema_names = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) : NULL;
-	original = schemas != NIL ? pstrdup(quote_identifier(schema_names)) : ag_q_relation_qualified(first);
-	foreach(lc, schemas)
-	{
-		char	   *renamed = quarantine_schema(entry, position, lfirst_oid(lc));
-
-		if (quarantined_as == NULL)
-		{
-			Oid			types[2] = {INT8OID, TEXTOID};
-			Datum		values[2];
-
-			quarantined_as = pstrdup(quote_identifier(renamed));
-			values[0] = Int64GetDatum(entry);
-			values[1] = CStringGetTextDatum(quarantined_as);
-			if (SPI_execute_with_args("UPDATE ONLY agentguard.quarantine_entries SET quarantined_as = $2 WHERE id = $1",
-									  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "agentguard: could not record the quarantine entry");
-		}
-		position++;
-	}
-	if (schemas != NIL)
-		position--;
-	foreach(lc, moves)
-	{
-		Moved	   *m = lfirst(lc);
-
-		move_into_quarantine(entry, &position, m, schemas == NIL && lc == list_head(moves));
-	}
-	log_quarantine(statement, original, entry, quarantined_as,
-				   list_length(moves) + list_length(schemas));
-	ag_owner_close(&ls);
 }
 
 /*
@@ -625,6 +420,207 @@ log_quarantine(const AgStatement *statement, const char *original, int64 entry,
 					statement->action, original, code, entry,
 					quarantined_as ? " as=" : "", quarantined_as ? quarantined_as : ""),
 			 errhidestmt(true)));
+}
+
+/*
+ * Refuses the DROP, before anything changes, when it would take something
+ * that cannot be kept.  Temporary relations are not kept: they are dropped
+ * for real (drop_temporary_relations).
+ */
+static void
+refuse_what_cannot_be_kept(List *objects)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+
+		if (a->classId == RelationRelationId && a->objectSubId == 0 &&
+			isAnyTempNamespace(get_rel_namespace(a->objectId)))
+			continue;
+		if (ag_q_keeping_of(objects, a) == KEEP_NONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("agentguard: cannot quarantine this DROP: it would also drop %s",
+							getObjectDescription(a, false)),
+					 errdetail("agentguard keeps what a DROP takes away so that it can be restored, and it cannot keep that."),
+					 errhint("Drop or change that object first, then run the DROP again; or set agentguard.quarantine_drops = 'off' for a drop that destroys.")));
+	}
+}
+
+/*
+ * The entry's row, named after the first schema a DROP SCHEMA names or the
+ * first relation a DROP names.  Returns where that relation will be kept;
+ * a schema's quarantine name is only known once it is renamed, so for a
+ * DROP SCHEMA it is NULL until move_schemas knows it.
+ */
+static char *
+record_drop_entry(int64 entry, Oid first, List *schemas, const AgStatement *statement)
+{
+	char	   *quarantined_as = NULL;
+	char	   *schema;
+
+	if (schemas == NIL)
+		quarantined_as = ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first)));
+	schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
+		get_namespace_name(get_rel_namespace(first));
+	ag_q_record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
+					  schemas != NIL ? schema : get_rel_name(first),
+					  quarantined_as ? quarantined_as : "", statement);
+	return quarantined_as;
+}
+
+/* temporary relations the CASCADE reaches cannot leave their schema */
+static void
+drop_temporary_relations(List *objects)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+
+		if (a->classId == RelationRelationId && a->objectSubId == 0 &&
+			isAnyTempNamespace(get_rel_namespace(a->objectId)) &&
+			ag_q_moves_alone(objects, a->objectId) &&
+			get_rel_name(a->objectId) != NULL)
+			ag_q_run_sql(ag_q_sql_text("DROP %s IF EXISTS %s CASCADE", relation_sql_kind(a->objectId),
+									   ag_q_relation_qualified(a->objectId)));
+	}
+}
+
+/* what stays behind on other tables: remember how to recreate it, then remove it */
+static void
+remove_what_is_recreated(int64 entry, int *step, List *objects)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+		char	   *restore_sql;
+		char	   *remove_sql;
+		Oid			altered;
+
+		if (ag_q_keeping_of(objects, a) != KEEP_RECREATE)
+			continue;
+		recreate_sql(a, &restore_sql, &remove_sql, &altered);
+		ag_q_save_restore_step(entry, step, getObjectDescription(a, false), restore_sql, altered);
+		ag_q_run_sql(remove_sql);
+	}
+}
+
+/*
+ * What moves by itself, as Moved: the named relations first, in the DROP's
+ * order, then what CASCADE takes.
+ */
+static List *
+objects_to_move(List *targets, List *objects)
+{
+	List	   *moves = NIL;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		ObjectAddress a;
+
+		ObjectAddressSet(a, RelationRelationId, lfirst_oid(lc));
+		moves = lappend(moves, describe_moved(&a));
+	}
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+
+		if (ag_q_keeping_of(objects, a) != KEEP_MOVE ||
+			(a->classId == RelationRelationId &&
+			 (list_member_oid(targets, a->objectId) ||
+			  isAnyTempNamespace(get_rel_namespace(a->objectId)))))
+			continue;
+		moves = lappend(moves, describe_moved(a));
+	}
+	return moves;
+}
+
+/*
+ * The schemas a DROP SCHEMA names, kept whole at positions 0, 1, ...; the
+ * entry is known by the first one's new name.  Returns the position the
+ * objects that move by themselves are numbered after.
+ */
+static int
+move_schemas(int64 entry, List *schemas, char **quarantined_as)
+{
+	ListCell   *lc;
+	int			position = 0;
+
+	foreach(lc, schemas)
+	{
+		char	   *renamed = quarantine_schema(entry, position, lfirst_oid(lc));
+
+		if (*quarantined_as == NULL)
+		{
+			*quarantined_as = pstrdup(quote_identifier(renamed));
+			ag_q_set_quarantined_as(entry, *quarantined_as);
+		}
+		position++;
+	}
+	return schemas != NIL ? position - 1 : 0;
+}
+
+/* the steps, in this order, all in the DROP's transaction (see quarantine.h) */
+void
+ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
+				   AgUtilityRunner run, void *run_arg)
+{
+	List	   *targets = ag_q_named_relations(drop, objects);
+	List	   *schemas = ag_q_named_schemas(drop, objects);
+	List	   *moves;
+	AgOwnerSession ls;
+	ListCell   *lc;
+	int64		entry;
+	int			position;
+	int			step = 0;
+	Oid			first;
+	char	   *quarantined_as;
+	char	   *original;
+
+	if (targets == NIL && schemas == NIL)
+	{
+		run(run_arg);
+		return;
+	}
+	refuse_what_cannot_be_kept(objects);
+	if (!ag_owner_open(&ls))
+	{
+		ereport(WARNING,
+				(errmsg("agentguard: DROP not quarantined: the extension is not installed in this database"),
+				 errhint("CREATE EXTENSION agentguard in every database whose drops should be recoverable.")));
+		run(run_arg);
+		return;
+	}
+
+	entry = ag_q_new_entry_id();
+	first = schemas != NIL ? InvalidOid : linitial_oid(targets);
+	quarantined_as = record_drop_entry(entry, first, schemas, statement);
+	drop_temporary_relations(objects);
+	remove_what_is_recreated(entry, &step, objects);
+	moves = objects_to_move(targets, objects);
+	foreach(lc, moves)
+	{
+		Moved	   *m = lfirst(lc);
+
+		if (m->address.classId == RelationRelationId)
+			detach_from_parent(entry, &step, m->address.objectId, objects);
+	}
+	/* named as it was, before anything is renamed */
+	original = schemas != NIL ? pstrdup(quote_identifier(get_namespace_name(linitial_oid(schemas)))) :
+		ag_q_relation_qualified(first);
+	position = move_schemas(entry, schemas, &quarantined_as);
+	foreach(lc, moves)
+		move_into_quarantine(entry, &position, lfirst(lc), schemas == NIL && lc == list_head(moves));
+	log_quarantine(statement, original, entry, quarantined_as,
+				   list_length(moves) + list_length(schemas));
+	ag_owner_close(&ls);
 }
 
 /* ---- TRUNCATE ---- */
