@@ -32,7 +32,6 @@
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "commands/seclabel.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
@@ -286,10 +285,7 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 
 	ag_owner_open_as(&ls, BOOTSTRAP_SUPERUSERID);
 	comment = database_comment(dboid);
-	quarantined = psprintf(AG_QUARANTINE_PREFIX "%u_%.*s", dboid,
-						   pg_mbcliplen(stmt->dbname, strlen(stmt->dbname),
-										NAMEDATALEN - 1 - (int) strlen(psprintf(AG_QUARANTINE_PREFIX "%u_", dboid))),
-						   stmt->dbname);
+	quarantined = ag_q_clipped_name(psprintf(AG_QUARANTINE_PREFIX "%u_", dboid), stmt->dbname);
 	ag_q_retention_window(&dropped_at, &expires_at);
 	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(stmt->dbname),
 							   quote_identifier(quarantined)));

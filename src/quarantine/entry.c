@@ -84,9 +84,22 @@ ag_q_relation_qualified(Oid relid)
 }
 
 /*
+ * prefix, then as much of original as fits NAMEDATALEN, cut on a character
+ * boundary: the server would cut a longer name itself, and the prefix, which
+ * makes the name unique, must survive.
+ */
+char *
+ag_q_clipped_name(const char *prefix, const char *original)
+{
+	int			room = NAMEDATALEN - 1 - strlen(prefix);
+	int			keep = pg_mbcliplen(original, strlen(original), room);
+
+	return psprintf("%s%.*s", prefix, keep, original);
+}
+
+/*
  * A name in the quarantine schema that no other entry uses and that fits
- * NAMEDATALEN whatever the original was: "q<entry>_<n>_<original>", the
- * original cut on a character boundary.
+ * NAMEDATALEN whatever the original was: "q<entry>_<n>_<original>".
  */
 char *
 ag_q_quarantine_name(int64 entry, int position, const char *original)
@@ -94,10 +107,8 @@ ag_q_quarantine_name(int64 entry, int position, const char *original)
 	char	   *prefix = position == 0 ?
 		psprintf("q" INT64_FORMAT "_", entry) :
 		psprintf("q" INT64_FORMAT "_%d_", entry, position);
-	int			room = NAMEDATALEN - 1 - strlen(prefix);
-	int			keep = pg_mbcliplen(original, strlen(original), room);
 
-	return psprintf("%s%.*s", prefix, keep, original);
+	return ag_q_clipped_name(prefix, original);
 }
 
 /* who is quarantining or restoring, for the records and the log */

@@ -62,7 +62,7 @@ typedef struct RestoreStep
 	char	   *run_as;			/* owner of the table the step alters */
 } RestoreStep;
 
-/* a quarantine entry of a database's own, as load_entry reads it */
+/* a quarantine entry of this database's own, as ag_q_load_entry reads it */
 typedef struct Entry
 {
 	int64		id;
@@ -81,6 +81,7 @@ extern char *ag_q_sql_text(const char *fmt,...) pg_attribute_printf(1, 2);
 /* names, quoted for SQL */
 extern char *ag_q_qualified(const char *schema, const char *name);
 extern char *ag_q_relation_qualified(Oid relid);
+extern char *ag_q_clipped_name(const char *prefix, const char *original);
 extern char *ag_q_quarantine_name(int64 entry, int position, const char *original);
 extern const char *ag_q_session_user_name(void);
 
@@ -109,7 +110,7 @@ extern void ag_q_save_restore_step(int64 entry, int *position, const char *descr
 								   const char *restore_sql, Oid altered_relation);
 
 /* reading and forgetting one */
-extern void ag_q_no_such_entry(int64 id) pg_attribute_noreturn();
+extern void ag_q_no_such_entry(int64 id);
 extern Entry *ag_q_load_entry(int64 id);
 extern void ag_q_forget_entry(int64 id);
 extern bool ag_q_is_rows(const Member *m);

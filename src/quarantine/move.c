@@ -41,7 +41,6 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic_ext.h"
 #include "commands/dbcommands.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -342,8 +341,7 @@ quarantine_schema(int64 entry, int position, Oid namespace)
 	char	   *name = get_namespace_name(namespace);
 	char	   *prefix = position == 0 ? psprintf(AG_QUARANTINE_PREFIX INT64_FORMAT "_", entry) :
 		psprintf(AG_QUARANTINE_PREFIX INT64_FORMAT "_%d_", entry, position);
-	int			keep = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1 - strlen(prefix));
-	char	   *quarantined = psprintf("%s%.*s", prefix, keep, name);
+	char	   *quarantined = ag_q_clipped_name(prefix, name);
 	Moved		m = {0};
 	HeapTuple	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace));
 	Oid			owner;
