@@ -77,6 +77,7 @@ ag_q_qualified(const char *schema, const char *name)
 	return quote_qualified_identifier(schema, name);
 }
 
+/* a relation's schema-qualified name, where it is now */
 char *
 ag_q_relation_qualified(Oid relid)
 {
@@ -479,6 +480,7 @@ ag_q_member_in_quarantine(const Member *m)
 	return ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
 }
 
+/* the same words for every restore and purge, so that one search finds them */
 void
 ag_q_log_done(const char *done, int64 entry, const char *objects)
 {

@@ -109,6 +109,7 @@ typedef struct PurgeWorkerArgs
 
 PGDLLEXPORT void ag_purge_database_worker(Datum main_arg);
 
+/* the worker's entry point, named in its BackgroundWorker */
 void
 ag_purge_database_worker(Datum main_arg pg_attribute_unused())
 {
@@ -134,6 +135,7 @@ ag_purge_database_worker(Datum main_arg pg_attribute_unused())
 	CommitTransactionCommand();
 }
 
+/* drops a quarantined database through the worker, and waits for it */
 static void
 purge_database(int64 id, const char *quarantined)
 {
