@@ -12,7 +12,9 @@ MODULE_big = agentguard
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o \
 	src/policy.o src/guard.o src/classify.o src/unbounded.o \
-	src/ledger.o src/quarantine.o src/capture.o src/refusals.o \
+	src/ledger.o src/quarantine/move.o src/quarantine/capture.o \
+	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
+	src/quarantine/database.o src/quarantine/entry.o src/refusals.o \
 	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
 	src/request.o src/shown.o src/token.o
 DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql
@@ -65,7 +67,7 @@ endif
 export PATH := $(shell $(PG_CONFIG) --bindir 2>/dev/null):$(PATH)
 
 # PGXS does not track headers: every object is rebuilt when any header changes
-$(OBJS): $(wildcard $(srcdir)/src/*.h)
+$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/quarantine/*.h)
 
 all: $(AG_CLI)
 install: install-cli

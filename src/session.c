@@ -282,8 +282,9 @@ agentguard_relabel(const ObjectAddress *object, const char *seclabel)
 
 	/*
 	 * On a database, agentguard's label is the record of its quarantine;
-	 * agentguard writes it itself, without this hook (quarantine.c), and no
-	 * SECURITY LABEL statement may forge, change or remove it.
+	 * agentguard writes it itself, without this hook
+	 * (quarantine/database.c), and no SECURITY LABEL statement may forge,
+	 * change or remove it.
 	 */
 	if (object->classId == DatabaseRelationId)
 		ereport(ERROR,

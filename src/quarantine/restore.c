@@ -1,0 +1,506 @@
+/*
+ * quarantine/restore.c
+ *		agentguard.restore(id, new_name): what a quarantine entry keeps goes
+ *		back where it was, under its own name or, for the object the
+ *		statement named, a new one.
+ *
+ * Everything is checked before anything moves, so that a refusal changes
+ * nothing: who may restore, that the names are free and the schemas there,
+ * and that putting rows back runs no code an agent could have planted
+ * (code.c).  Then the objects move back and take their names again, the
+ * rows of a TRUNCATE go back into their tables, and the saved steps
+ * recreate what lived on tables that stayed, each as the owner of the table
+ * it alters.  A database (an entry with a negative id) is database.c's.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_database.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+
+#include "compat.h"
+#include "ledger.h"
+#include "owner.h"
+#include "quarantine/internal.h"
+#include "session.h"
+
+PG_FUNCTION_INFO_V1(agentguard_restore);
+
+/*
+ * Run SQL as the owner of the table it changes, in a restricted operation,
+ * and not as one of agentguard's own changes: the usual checks apply to
+ * what it does.  Restore has checked that it runs no code an agent could
+ * have planted (code.c); running it with the owner's rights rather than
+ * agentguard's keeps what built-in code remains to the owner's own reach.
+ * Its names resolve in pg_catalog first and the session's temporary schema
+ * last, whatever the caller's search_path.
+ */
+static void
+run_sql_as(Oid role, const char *sql)
+{
+	Oid			saved_user;
+	int			saved_context;
+	int			nest_level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ag_internal_changes_end();
+	ag_q_run_sql(sql);
+	ag_internal_changes_begin();
+	SetUserIdAndSecContext(saved_user, saved_context);
+	AtEOXact_GUC(true, nest_level);
+}
+
+/*
+ * Where the rows of a TRUNCATE go, and what putting them there would run:
+ * every column the table still has with the type the rows have; columns
+ * added since get their defaults.  Refuses, with nothing changed, when the
+ * table is gone, a column's type changed, or code would run.
+ */
+static void
+plan_rows(int64 entry, Member *m)
+{
+	Oid			namespace = get_namespace_oid(m->original_schema, true);
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
+	Relation	rel;
+	TupleDesc	desc;
+	Bitmapset  *computed = NULL;
+	StringInfoData columns;
+
+	m->table = OidIsValid(namespace) ? get_relname_relid(m->original_name, namespace) : InvalidOid;
+	m->kept = get_relname_relid(m->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
+	if (!OidIsValid(m->table))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("agentguard: table \"%s.%s\" is gone; its rows cannot go back",
+						m->original_schema, m->original_name)));
+	initStringInfo(&columns);
+	rel = relation_open(m->table, AccessExclusiveLock);
+	desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		AttrNumber	kept_column;
+
+		if (att->attisdropped || att->attgenerated != '\0')
+			continue;
+		kept_column = get_attnum(m->kept, NameStr(att->attname));
+		if (kept_column == InvalidAttrNumber)
+		{
+			computed = bms_add_member(computed, att->attnum);
+			continue;
+		}
+		if (get_atttype(m->kept, kept_column) != att->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": column %s of %s is of type %s now, and its kept values are of type %s",
+							entry, quote_identifier(NameStr(att->attname)), ag_q_relation_qualified(m->table),
+							format_type_be(att->atttypid), format_type_be(get_atttype(m->kept, kept_column))),
+					 errhint("Read the kept rows in %s and put them back yourself.", kept)));
+		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "",
+						 quote_identifier(NameStr(att->attname)));
+	}
+	relation_close(rel, NoLock);
+	m->columns = columns.data;
+	ag_q_check_rows(entry, m->table, ag_q_relation_owner(m->table), computed, kept);
+}
+
+/*
+ * Rows a TRUNCATE removed go back into their table, as its owner, every
+ * column as it was (identity values too; generated columns are computed),
+ * with no trigger or rule firing (see code.c).
+ */
+static void
+restore_rows(const Member *m)
+{
+	Oid			owner = ag_q_relation_owner(m->table);
+	bool		lend = !superuser_arg(owner);
+	const char *role = quote_identifier(GetUserNameFromId(owner, false));
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
+	int			nest_level;
+
+	if (lend)
+	{
+		ag_q_run_sql(ag_q_sql_text("GRANT SELECT ON %s TO %s", kept, role));
+		ag_q_run_sql(ag_q_sql_text("GRANT USAGE ON SCHEMA %s TO %s", AG_QUARANTINE_SCHEMA, role));
+	}
+	nest_level = NewGUCNestLevel();
+	(void) set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/* a policy that would apply is an error, not code that runs */
+	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	run_sql_as(owner, ag_q_sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
+									ag_q_qualified(m->original_schema, m->original_name), m->columns, m->columns, kept));
+	AtEOXact_GUC(true, nest_level);
+	if (lend)
+		ag_q_run_sql(ag_q_sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", AG_QUARANTINE_SCHEMA, role));
+}
+
+/*
+ * The foreign keys of a table whose kept rows went back, checked as their
+ * triggers would have, which did not fire: every kept row must find its key,
+ * compared with the foreign key's own operators (looked at by plan_rows).
+ * A foreign key over a column that the kept rows lack is checked over the
+ * whole table.  Then the copy goes.
+ */
+static void
+check_foreign_keys(int64 entry, const Member *m)
+{
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
+	Relation	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(m->table));
+	scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_constraint fk = (Form_pg_constraint) GETSTRUCT(tuple);
+		int			count;
+		AttrNumber	columns[INDEX_MAX_KEYS];
+		AttrNumber	keys[INDEX_MAX_KEYS];
+		Oid			pf_operators[INDEX_MAX_KEYS];
+		Oid			pp_operators[INDEX_MAX_KEYS];
+		Oid			ff_operators[INDEX_MAX_KEYS];
+		StringInfoData present;
+		StringInfoData absent;
+		StringInfoData match;
+		const char *source = kept;
+		bool		full = fk->confmatchtype == FKCONSTR_MATCH_FULL;
+
+		if (fk->contype != CONSTRAINT_FOREIGN)
+			continue;
+		DeconstructFkConstraintRow(tuple, &count, columns, keys, pf_operators, pp_operators, ff_operators,
+								   NULL, NULL);
+		for (int i = 0; i < count; i++)
+			if (get_attnum(m->kept, get_attname(m->table, columns[i], false)) == InvalidAttrNumber)
+				source = psprintf("ONLY %s", ag_q_qualified(m->original_schema, m->original_name));
+		initStringInfo(&present);
+		initStringInfo(&absent);
+		initStringInfo(&match);
+		for (int i = 0; i < count; i++)
+		{
+			char	   *column = psprintf("c.%s", quote_identifier(get_attname(m->table, columns[i], false)));
+			char	   *key_column = psprintf("p.%s", quote_identifier(get_attname(fk->confrelid, keys[i], false)));
+
+			appendStringInfo(&present, "%s%s IS NOT NULL", i > 0 ? (full ? " OR " : " AND ") : "", column);
+			appendStringInfo(&absent, "%s IS NULL OR ", column);
+			if (i > 0)
+				appendStringInfoString(&match, " AND ");
+			generate_operator_clause(&match, key_column, get_atttype(fk->confrelid, keys[i]), pf_operators[i],
+									 column, get_atttype(m->table, columns[i]));
+		}
+		if (SPI_execute(ag_q_sql_text("SELECT 1 FROM %s c WHERE (%s) AND (%sNOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)) LIMIT 1",
+									  source, present.data, full ? absent.data : "",
+									  get_rel_relkind(fk->confrelid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+									  ag_q_relation_qualified(fk->confrelid), match.data),
+						false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "agentguard: could not check foreign key %s", NameStr(fk->conname));
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": its rows of %s break foreign key %s",
+							entry, ag_q_relation_qualified(m->table), quote_identifier(NameStr(fk->conname))),
+					 errdetail("A kept row refers to a key that %s does not have now.",
+							   ag_q_relation_qualified(fk->confrelid)),
+					 errhint("Put the rows it refers to back into %s first, then restore again.",
+							 ag_q_relation_qualified(fk->confrelid))));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	ag_q_run_sql(ag_q_sql_text("DROP TABLE %s", kept));
+}
+
+/* a schema comes back with its owner and the grants it had */
+static void
+restore_schema(const Member *m, const char *name)
+{
+	static const struct
+	{
+		AclMode		privilege;
+		const char *keyword;
+	}			schema_privileges[] = {{ACL_USAGE, "USAGE"}, {ACL_CREATE, "CREATE"}};
+	Oid			owner = get_role_oid(m->owner, false);
+	Acl		   *acl = m->acl ? ag_q_acl_from_text(m->acl) : NULL;
+
+	ag_q_run_sql(ag_q_sql_text("ALTER SCHEMA %s RENAME TO %s", quote_identifier(m->quarantined_name),
+							   quote_identifier(name)));
+	ag_q_run_sql(ag_q_sql_text("ALTER SCHEMA %s OWNER TO %s", quote_identifier(name), quote_identifier(m->owner)));
+	/* the owner's own privileges came back with the ownership */
+	for (int i = 0; acl != NULL && i < ACL_NUM(acl); i++)
+	{
+		AclItem    *item = &ACL_DAT(acl)[i];
+		const char *grantee;
+
+		if (item->ai_grantee == owner)
+			continue;
+		grantee = item->ai_grantee == ACL_ID_PUBLIC ? "PUBLIC" :
+			quote_identifier(GetUserNameFromId(item->ai_grantee, false));
+		for (int p = 0; p < (int) lengthof(schema_privileges); p++)
+		{
+			AclMode		privilege = schema_privileges[p].privilege;
+
+			if (ACLITEM_GET_PRIVS(*item) & privilege)
+				ag_q_run_sql(ag_q_sql_text("GRANT %s ON SCHEMA %s TO %s%s", schema_privileges[p].keyword,
+										   quote_identifier(name), grantee,
+										   (ACLITEM_GET_GOPTIONS(*item) & privilege) ? " WITH GRANT OPTION" : ""));
+		}
+	}
+}
+
+/* a schema that comes back with the entry itself */
+static bool
+schema_in_entry(Entry *e, const char *schema)
+{
+	ListCell   *lc;
+
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (ag_q_is_schema(m) && strcmp(m->original_name, schema) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* the member at position 0: what the statement named first */
+static Member *
+main_member(Entry *e)
+{
+	return linitial(e->members);
+}
+
+/* an error names the entry being restored */
+static void
+restore_context(void *arg)
+{
+	errcontext("restoring quarantine entry " INT64_FORMAT, *(int64 *) arg);
+}
+
+/* the name a member comes back under: a new name is the main object's */
+static const char *
+restored_name(const Member *m, const Member *main, const char *new_name)
+{
+	return (m == main && new_name) ? new_name : m->original_name;
+}
+
+/*
+ * Restoring destroys nothing: agents may; others must be a superuser or own
+ * what comes back.
+ */
+static void
+check_may_restore(const Entry *e, const Member *main, Oid user)
+{
+	Oid			main_relid = ag_q_is_schema(main) ? InvalidOid :
+		get_relname_relid(main->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
+
+	if (!superuser_arg(user) && !ag_session_is_agent() &&
+		!(OidIsValid(main_relid) && ag_object_ownercheck(RelationRelationId, main_relid, user)) &&
+		!(ag_q_is_schema(main) && strcmp(main->owner, GetUserNameFromId(user, false)) == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: only a superuser or the owner of %s.%s can restore it",
+						e->original_schema, e->original_name)));
+}
+
+/*
+ * Refuses, before anything has moved, when a member cannot come back: its
+ * name is taken, its schema is gone, or (for rows) plan_rows says why.
+ */
+static void
+check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_name)
+{
+	Oid			namespace = get_namespace_oid(m->original_schema, true);
+	const char *name = restored_name(m, main, new_name);
+
+	if (ag_q_is_rows(m))
+	{
+		if (new_name != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("agentguard: the rows of a TRUNCATE go back into their own table"),
+					 errhint("Restore without a new name.")));
+		plan_rows(id, m);
+		return;
+	}
+	if (ag_q_is_schema(m))
+	{
+		if (OidIsValid(get_namespace_oid(name, true)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_SCHEMA),
+					 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": schema \"%s\" already exists",
+							id, name),
+					 errhint(m == main ? "Restore under another name: SELECT agentguard.restore(" INT64_FORMAT ", 'new_name')." :
+							 "Rename or drop the schema that took the name, then restore.", id)));
+		return;
+	}
+	if (!OidIsValid(namespace) && !schema_in_entry(e, m->original_schema))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": schema \"%s\" is gone",
+						id, m->original_schema),
+				 errhint("Create schema \"%s\" again, then restore.", m->original_schema)));
+	if (strcmp(m->sql_kind, "FUNCTION") != 0 && strcmp(m->sql_kind, "PROCEDURE") != 0 &&
+		strcmp(m->sql_kind, "AGGREGATE") != 0 && strcmp(m->sql_kind, "STATISTICS") != 0 &&
+		OidIsValid(get_relname_relid(name, namespace)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": \"%s.%s\" already exists",
+						id, m->original_schema, name),
+				 errhint(m == main ? "Restore under another name: SELECT agentguard.restore(" INT64_FORMAT ", 'new_name')." :
+						 "Rename or drop the object that took the name, then restore.", id)));
+}
+
+/*
+ * The members move back to their schemas and take their names again: first
+ * those that moved by themselves (and the rows, and the schemas), then the
+ * parts that came back with their tables, which only need their names.
+ */
+static void
+put_back_members(const Entry *e, const Member *main, const char *new_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+		Oid			routine;
+
+		if (!m->alone)
+			continue;
+		if (ag_q_is_rows(m))
+		{
+			restore_rows(m);
+			continue;
+		}
+		if (ag_q_is_schema(m))
+		{
+			restore_schema(m, restored_name(m, main, new_name));
+			continue;
+		}
+		routine = ag_q_is_routine(m) ? ag_q_quarantined_routine(m) : InvalidOid;
+		ag_q_run_sql(ag_q_sql_text("ALTER %s %s SET SCHEMA %s", m->sql_kind, ag_q_member_in_quarantine(m),
+								   quote_identifier(m->original_schema)));
+		ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+								   OidIsValid(routine) ? format_procedure_qualified(routine) :
+								   ag_q_qualified(m->original_schema, m->quarantined_name),
+								   quote_identifier(restored_name(m, main, new_name))));
+	}
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (m->alone)
+			continue;
+		ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
+								   ag_q_qualified(m->original_schema, m->quarantined_name),
+								   quote_identifier(m->original_name)));
+	}
+}
+
+/*
+ * Once every member is back: the foreign keys of the rows (a TRUNCATE's
+ * tables may refer to each other, so all rows go back first), then the
+ * saved steps, each checked for planted code and run as the owner of the
+ * table it alters.
+ */
+static void
+finish_restore(int64 id, const Entry *e)
+{
+	ListCell   *lc;
+
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (ag_q_is_rows(m))
+			check_foreign_keys(id, m);
+	}
+	foreach(lc, e->restore_steps)
+	{
+		RestoreStep *rs = lfirst(lc);
+
+		ag_q_check_restore_step(id, rs);
+		run_sql_as(get_role_oid(rs->run_as, false), rs->sql);
+	}
+}
+
+/* agentguard.restore(id, new_name DEFAULT NULL) */
+Datum
+agentguard_restore(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	char	   *new_name = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	AgOwnerSession ls;
+	Entry	   *e;
+	Member	   *main;
+	ListCell   *lc;
+	ErrorContextCallback context;
+	char	   *restored_as;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *result;
+
+	PreventCommandDuringRecovery("agentguard.restore()");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	id = PG_GETARG_INT64(0);
+	if (!ag_owner_open(&ls))
+		elog(ERROR, "agentguard: the extension is not installed in this database");
+	if (id < 0)
+	{
+		result = MemoryContextStrdup(caller, ag_q_restore_database(id, new_name, &ls));
+		ag_owner_close(&ls);
+		PG_RETURN_TEXT_P(cstring_to_text(result));
+	}
+	e = ag_q_load_entry(id);
+	main = main_member(e);
+	check_may_restore(e, main, ls.saved_user);
+	if (new_name != NULL && (new_name[0] == '\0' || strlen(new_name) >= NAMEDATALEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("agentguard: \"%s\" is not a usable name", new_name)));
+
+	/* check everything first, so that a refusal changes nothing */
+	foreach(lc, e->members)
+		check_member(id, e, lfirst(lc), main, new_name);
+
+	context.callback = restore_context;
+	context.arg = &id;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
+	put_back_members(e, main, new_name);
+	finish_restore(id, e);
+	error_context_stack = context.previous;
+
+	ag_q_forget_entry(id);
+	restored_as = ag_q_is_schema(main) ? pstrdup(quote_identifier(new_name ? new_name : main->original_name)) :
+		ag_q_qualified(main->original_schema, new_name ? new_name : main->original_name);
+	ag_ledger_audit("restore", e->kind, restored_as, NULL,
+					psprintf("entry " INT64_FORMAT ", %d objects", id, list_length(e->members)));
+	ag_q_log_done("restored", id, restored_as);
+	/* SPI's memory goes away at close: the answer is made in the caller's */
+	result = MemoryContextStrdup(caller, psprintf("restored %s", restored_as));
+	ag_owner_close(&ls);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
