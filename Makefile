@@ -10,7 +10,7 @@ EXTENSION = agentguard
 MODULE_big = agentguard
 # by layer, top down: loader; hooks; rules; state; ground; the codec
 OBJS = src/agentguard.o \
-	src/utility.o src/dml.o \
+	src/utility.o src/dml.o src/count.o \
 	src/policy.o src/guard.o src/classify.o src/unbounded.o \
 	src/ledger.o src/quarantine/move.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \

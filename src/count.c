@@ -1,0 +1,771 @@
+/*
+ * count.c
+ *		How many rows an agent session's DELETE, UPDATE, MERGE and upsert
+ *		change, with what cascades and triggers change for it, in which
+ *		tables; when that needs a confirmation, and what one allows.
+ *
+ * Every counted statement is a frame on a stack (ag_xact.frames); a
+ * statement and the frames nested in it share a scope, which is what one
+ * confirmation covers.  The row source of each ModifyTable is wrapped, so
+ * that every row is judged before the next is fetched.  A statement whose
+ * WHERE clause is missing or always true (unbounded.c marks it in its plan)
+ * may change one row; any statement, agentguard.max_rows.  Past that it
+ * needs a confirmation; without one it goes on only counting, and is
+ * refused when it ends, its request showing how many rows it changed.
+ * Rows of temporary tables, tables made in this transaction and scratch
+ * tables are the agent's own and never count.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "count.h"
+#include "guard.h"
+#include "owner.h"
+#include "request.h"
+#include "scratch.h"
+#include "settings.h"
+#include "unbounded.h"
+#include "xact.h"
+
+/*
+ * A refused statement is counted up to this many rows (or ten times
+ * agentguard.max_rows, if that is more), so that the request can say how
+ * many it changes without running an enormous statement to its end.
+ */
+#define COUNT_BOUND_MIN		100000
+
+typedef struct Frame Frame;
+
+/*
+ * What an ended frame changed, kept by the frame or scope it belonged to
+ * until the subtransaction it ran in rolls back, when it was never changed.
+ */
+typedef struct Ended
+{
+	AgXactItem	item;			/* the subtransaction it ended in */
+	void	   *holder;			/* the Frame, or the trigger scope, it counts for */
+	uint64		rows;
+	List	   *tables;
+} Ended;
+
+typedef enum ScopeState
+{
+	SCOPE_LIMITED,				/* max_rows and the one-row rule hold */
+	SCOPE_APPROVED,				/* a used confirmation's limits hold */
+	SCOPE_COUNTING,				/* refused: counting for the request */
+	SCOPE_OBSERVED				/* observe mode: counting for the warning */
+} ScopeState;
+
+/*
+ * What one approval covers: a statement, with every frame nested in it
+ * that has no scope of its own.
+ */
+typedef struct AgCountScope
+{
+	Frame	   *owner;			/* the statement a request names, or NULL */
+	ScopeState	state;
+	const char *reason;			/* why it needs a confirmation */
+	bool		over_limit;		/* the reason is a limit its rows passed */
+	char	   *why_not;		/* why no waiting confirmation covered it */
+	bool		reported;
+	AgApproval	approval;
+} Scope;
+
+/*
+ * Triggers fired outside any counted statement (deferred ones at COMMIT,
+ * those of COPY or TRUNCATE) change rows for the top-level statement that
+ * fired them: all they change counts together, from the start of it
+ * (ag_xact.trigger_scope).  A confirmation's limits never reach them: its
+ * scope ended with its run.
+ */
+
+/*
+ * Whether the rows a ModifyTable changes are the agent's own: every table it
+ * may change is temporary, was created in this transaction, or is scratch.
+ * The first two are read from the open relations when it starts; the
+ * scratch label only when its rows would otherwise need a confirmation.
+ */
+typedef enum Exemption
+{
+	EXEMPTION_UNKNOWN,			/* not temporary or new: scratch not yet asked */
+	EXEMPT,
+	NOT_EXEMPT
+} Exemption;
+
+/* a ModifyTable's source of rows, wrapped to count them */
+typedef struct CountedNode
+{
+	PlanState  *node;
+	ModifyTableState *modify;
+	ExecProcNodeMtd original;
+	CmdType		operation;
+	Oid			relid;			/* the table it changes */
+	const char *unbounded;		/* why it reaches every row, or NULL */
+	bool		counts_itself;	/* its rows are not in es_processed */
+	Exemption	exemption;
+	uint64		fetched;
+} CountedNode;
+
+/* one running DELETE, UPDATE, MERGE or INSERT of an agent session */
+struct Frame
+{
+	AgXactItem	item;			/* the subtransaction it started in */
+	QueryDesc  *queryDesc;
+	Frame	   *parent;
+	Scope	   *scope;
+	bool		counts_processed;	/* es_processed counts changed rows */
+	List	   *nodes;			/* CountedNode */
+	List	   *tables;			/* OIDs of tables it changed rows in */
+};
+
+
+static uint64
+count_bound(void)
+{
+	return Max((uint64) COUNT_BOUND_MIN, (uint64) ag_max_rows * 10);
+}
+
+/* the rows ended statements changed for a frame, or for the trigger scope */
+static uint64
+ended_rows(void *holder)
+{
+	uint64		rows = 0;
+	ListCell   *lc;
+
+	foreach(lc, ag_xact.ended)
+		if (((Ended *) lfirst(lc))->holder == holder)
+			rows += ((Ended *) lfirst(lc))->rows;
+	return rows;
+}
+
+static List *
+ended_tables(List *tables, void *holder)
+{
+	ListCell   *lc;
+
+	foreach(lc, ag_xact.ended)
+		if (((Ended *) lfirst(lc))->holder == holder)
+			tables = list_concat_unique_oid(tables, ((Ended *) lfirst(lc))->tables);
+	return tables;
+}
+
+/* the frame's own tables and those of ended frames nested in it */
+static List *
+frame_tables(Frame *frame)
+{
+	return ended_tables(list_copy(frame->tables), frame);
+}
+
+static uint64
+node_rows(Frame *frame, CountedNode *counted)
+{
+	if (counted->counts_itself || !frame->counts_processed || !frame->queryDesc->estate)
+		return counted->fetched;
+	return frame->queryDesc->estate->es_processed;
+}
+
+/*
+ * Does every table the node may change hold only the agent's own rows?
+ * Asked of the scratch label once per node, and only when its rows count.
+ */
+static bool
+node_exempt(CountedNode *counted)
+{
+	if (counted->exemption == EXEMPTION_UNKNOWN)
+	{
+		counted->exemption = EXEMPT;
+		for (int i = 0; i < counted->modify->mt_nrels; i++)
+			if (!ag_table_is_scratch(RelationGetRelid(counted->modify->resultRelInfo[i].ri_RelationDesc)))
+			{
+				counted->exemption = NOT_EXEMPT;
+				break;
+			}
+	}
+	return counted->exemption == EXEMPT;
+}
+
+/*
+ * The rows the frame changed that count: a plain INSERT's own rows never
+ * do, an exempt node's neither.  Nodes not yet asked about the scratch
+ * label count unless resolve says to ask now.
+ */
+static uint64
+frame_rows_resolved(Frame *frame, bool resolve)
+{
+	uint64		rows = ended_rows(frame);
+	ListCell   *lc;
+
+	foreach(lc, frame->nodes)
+	{
+		CountedNode *counted = lfirst(lc);
+		uint64		changed = node_rows(frame, counted);
+
+		if (changed == 0 || counted->exemption == EXEMPT ||
+			(resolve && node_exempt(counted)))
+			continue;
+		rows += changed;
+	}
+	return rows;
+}
+
+static uint64
+scope_rows_resolved(Scope *scope, bool resolve)
+{
+	uint64		rows = ended_rows(scope);
+	ListCell   *lc;
+
+	foreach(lc, ag_xact.frames)
+	{
+		Frame	   *frame = lfirst(lc);
+
+		if (frame->scope == scope)
+			rows += frame_rows_resolved(frame, resolve);
+	}
+	return rows;
+}
+
+/* cheap, counting nodes whose label was not yet asked for */
+static uint64
+scope_rows(Scope *scope)
+{
+	return scope_rows_resolved(scope, false);
+}
+
+/* exact: the rows of scratch tables left out */
+static uint64
+scope_changed_rows(Scope *scope)
+{
+	return scope_rows_resolved(scope, true);
+}
+
+static List *
+scope_tables(Scope *scope)
+{
+	List	   *tables = NIL;
+	ListCell   *lc;
+
+	/* the statement's own tables first, as the request names them */
+	if (scope->owner)
+		foreach(lc, scope->owner->nodes)
+		{
+			CountedNode *counted = lfirst(lc);
+
+			if (counted->exemption != EXEMPT)
+				tables = list_append_unique_oid(tables, counted->relid);
+		}
+	tables = ended_tables(tables, scope);
+	foreach(lc, ag_xact.frames)
+	{
+		Frame	   *frame = lfirst(lc);
+
+		if (frame->scope == scope)
+			tables = ended_tables(list_concat_unique_oid(tables, frame->tables), frame);
+	}
+	return tables;
+}
+
+static const char *
+command_verb(CmdType command)
+{
+	switch (command)
+	{
+		case CMD_DELETE:
+			return "delete from";
+		case CMD_UPDATE:
+			return "update";
+		case CMD_MERGE:
+			return "merge into";
+		default:
+			return NULL;
+	}
+}
+
+static char *
+relation_identity(Oid relid)
+{
+	ObjectAddress address;
+
+	ObjectAddressSet(address, RelationRelationId, relid);
+	return getObjectIdentity(&address, false);
+}
+
+/*
+ * The values of the parameters the statement uses, as their types print
+ * them: a prepared statement, the extended protocol, or PL/pgSQL variables,
+ * whose fetch hook answers only for the ones this statement reads.
+ */
+static List *
+statement_params(ParamListInfo params)
+{
+	List	   *result = NIL;
+
+	if (params == NULL)
+		return NIL;
+	for (int i = 0; i < params->numParams; i++)
+	{
+		ParamExternData workspace;
+		ParamExternData *param;
+		AgParam    *shown;
+
+		param = params->paramFetch ?
+			params->paramFetch(params, i + 1, false, &workspace) : &params->params[i];
+		if (param == NULL || !OidIsValid(param->ptype))
+			continue;
+		shown = palloc0(sizeof(AgParam));
+		shown->number = (uint16) Min(i + 1, PG_UINT16_MAX);
+		shown->isnull = param->isnull;
+		if (!param->isnull)
+		{
+			Oid			output;
+			bool		varlena;
+
+			getTypeOutputInfo(param->ptype, &output, &varlena);
+			shown->value = ag_str(OidOutputFunctionCall(output, param->value));
+		}
+		result = lappend(result, shown);
+	}
+	return result;
+}
+
+/* the request for a frame's statement, counted or not */
+static AgStatement *
+frame_statement(Frame *frame, bool counted)
+{
+	QueryDesc  *queryDesc = frame->queryDesc;
+	PlannedStmt *plan = queryDesc->plannedstmt;
+	AgStatement *statement = palloc0(sizeof(AgStatement));
+	List	   *tables;
+	ListCell   *lc;
+
+	ag_statement_text(queryDesc->sourceText, plan->stmt_location, plan->stmt_len,
+					  &statement->text, &statement->textlen);
+	statement->action = GetCommandTagName(CreateCommandTag((Node *) plan));
+	statement->verb = command_verb(plan->commandType);
+	/* a SELECT or INSERT whose CTE deletes says what the CTE does */
+	if (statement->verb == NULL && frame->nodes != NIL)
+		statement->verb = command_verb(((CountedNode *) linitial(frame->nodes))->operation);
+	/* a temporary or new table is another one at every run: none binds */
+	tables = counted ? scope_tables(frame->scope) : NIL;
+	foreach(lc, frame->nodes)
+	{
+		CountedNode *node = lfirst(lc);
+		ObjectAddress address;
+
+		if (node->exemption == EXEMPT)
+			continue;
+		ObjectAddressSet(address, RelationRelationId, node->relid);
+		ag_statement_add_object(statement, &address);
+		if (!counted)
+			tables = list_append_unique_oid(tables, node->relid);
+	}
+	statement->params = statement_params(queryDesc->params);
+	foreach(lc, tables)
+		statement->targets = lappend(statement->targets, relation_identity(lfirst_oid(lc)));
+	if (counted)
+	{
+		uint64		rows = scope_changed_rows(frame->scope);
+
+		statement->counted = true;
+		statement->rows_more = rows > count_bound();
+		statement->rows = statement->rows_more ? count_bound() : rows;
+		statement->tables = tables;
+	}
+	return statement;
+}
+
+/* the frame and every frame nested in it move into a scope of its own */
+static Scope *
+own_scope(Frame *frame)
+{
+	Scope	   *old = frame->scope;
+	Scope	   *scope;
+	bool		inside = false;
+	ListCell   *lc;
+
+	if (old && old->owner == frame)
+		return old;
+	scope = MemoryContextAllocZero(TopTransactionContext, sizeof(Scope));
+	scope->owner = frame;
+	scope->state = SCOPE_LIMITED;
+	foreach(lc, ag_xact.frames)
+	{
+		Frame	   *f = lfirst(lc);
+
+		inside = inside || f == frame;
+		if (inside && f->scope == old)
+			f->scope = scope;
+	}
+	return scope;
+}
+
+/* report what a refused (or observed) statement changed */
+static void
+report(Scope *scope, Frame *frame)
+{
+	AgStatement *statement = frame_statement(scope->owner ? scope->owner : frame, true);
+	char	   *count = psprintf("%s" UINT64_FORMAT, statement->rows_more ? "more than " : "",
+								 statement->rows);
+
+	scope->reported = true;
+	ag_guard_report(statement,
+					scope->over_limit ?
+					psprintf("it changes %s rows, more than %s", count, scope->reason) :
+					psprintf("%s; it changes %s rows", scope->reason, count),
+					scope->why_not);
+}
+
+/*
+ * The frame's statement needs a confirmation.  One that waits is used and
+ * its limits hold from now on; without one, the statement is counted and
+ * refused when it ends.
+ */
+static void
+need_confirmation(Frame *frame, const char *reason, bool over_limit)
+{
+	/* what triggers change outside a statement stays together */
+	Scope	   *scope = frame->scope == ag_xact.trigger_scope ? frame->scope : own_scope(frame);
+	AgApproval	approval;
+	char	   *why_not = NULL;
+	MemoryContext old;
+
+	if (ag_mode == AG_MODE_ENFORCE &&
+		ag_guard_use_confirmation(frame_statement(frame, false), &approval, &why_not))
+	{
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		scope->approval = approval;
+		scope->approval.tables = list_copy(approval.tables);
+		MemoryContextSwitchTo(old);
+		scope->state = SCOPE_APPROVED;
+		return;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	scope->reason = pstrdup(reason);
+	scope->over_limit = over_limit;
+	scope->why_not = why_not ? pstrdup(why_not) : NULL;
+	MemoryContextSwitchTo(old);
+	scope->state = ag_mode == AG_MODE_OBSERVE ? SCOPE_OBSERVED : SCOPE_COUNTING;
+}
+
+/*
+ * A confirmed statement doing more than its request showed is refused as
+ * if it had none; its use of the confirmation rolls back with it.
+ */
+static void
+beyond_approval(Scope *scope, const char *reason, bool over_limit)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	scope->state = SCOPE_COUNTING;
+	scope->reason = pstrdup(reason);
+	scope->over_limit = over_limit;
+	scope->why_not = pstrdup("Its confirmation covers what the statement did when it was refused, and it now does more.");
+	MemoryContextSwitchTo(old);
+}
+
+/* are the frame's rows so far within what its scope allows? */
+static void
+check_frame(Frame *frame)
+{
+	Scope	   *scope = frame->scope;
+	ListCell   *lc;
+
+	switch (scope->state)
+	{
+		case SCOPE_LIMITED:
+			foreach(lc, frame->nodes)
+			{
+				CountedNode *counted = lfirst(lc);
+
+				if (counted->unbounded && node_rows(frame, counted) > 1 &&
+					!node_exempt(counted))
+				{
+					need_confirmation(frame, counted->unbounded, false);
+					check_frame(frame);
+					return;
+				}
+			}
+			if (ag_max_rows > 0 && scope_rows(scope) > (uint64) ag_max_rows &&
+				scope_changed_rows(scope) > (uint64) ag_max_rows)
+			{
+				need_confirmation(scope->owner ? scope->owner : frame,
+								  psprintf("agentguard.max_rows (%d)", ag_max_rows), true);
+				check_frame(frame);
+			}
+			break;
+		case SCOPE_APPROVED:
+			if (scope->approval.limits_rows && scope_rows(scope) > scope->approval.rows &&
+				scope_changed_rows(scope) > scope->approval.rows)
+				beyond_approval(scope, psprintf("the " UINT64_FORMAT " its confirmation allows",
+												scope->approval.rows), true);
+			break;
+		case SCOPE_COUNTING:
+			if (!scope->reported && scope_rows(scope) > count_bound())
+				report(scope, frame);
+			break;
+		case SCOPE_OBSERVED:
+			break;
+	}
+}
+
+static CountedNode *
+find_counted(PlanState *node, Frame **owner)
+{
+	ListCell   *lc;
+	ListCell   *nc;
+
+	foreach(lc, ag_xact.frames)
+	{
+		Frame	   *frame = lfirst(lc);
+
+		foreach(nc, frame->nodes)
+		{
+			CountedNode *counted = lfirst(nc);
+
+			if (counted->node == node)
+			{
+				*owner = frame;
+				return counted;
+			}
+		}
+	}
+	elog(ERROR, "agentguard: a counted plan node was lost");
+	pg_unreachable();
+}
+
+/* the first row a node changes in a table its scope's approval does not name */
+static void
+reach_table(Frame *frame, CountedNode *counted)
+{
+	Scope	   *scope = frame->scope;
+	MemoryContext old;
+
+	if (list_member_oid(frame->tables, counted->relid))
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	frame->tables = lappend_oid(frame->tables, counted->relid);
+	MemoryContextSwitchTo(old);
+	if (scope->state == SCOPE_APPROVED && scope->approval.limits_rows &&
+		!list_member_oid(scope->approval.tables, counted->relid))
+		beyond_approval(scope, psprintf("it changes rows in %s, which its confirmation does not name",
+										relation_identity(counted->relid)), false);
+}
+
+static TupleTableSlot *
+counting_exec_proc_node(PlanState *node)
+{
+	Frame	   *frame;
+	CountedNode *counted = find_counted(node, &frame);
+	TupleTableSlot *slot;
+
+	/* every row fetched so far has been changed: judge them before the next */
+	check_frame(frame);
+	slot = counted->original(node);
+	if (!TupIsNull(slot))
+	{
+		counted->fetched++;
+		if (counted->exemption != EXEMPT)
+			reach_table(frame, counted);
+	}
+	return slot;
+}
+
+/*
+ * Every table the ModifyTable may change is temporary or was created in this
+ * transaction: it holds no row anyone else wrote.  A new parent of an old
+ * table does not pass: the old one is among the tables it changes.
+ */
+static bool
+own_rows(ModifyTableState *mt)
+{
+	for (int i = 0; i < mt->mt_nrels; i++)
+	{
+		Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
+
+		if (rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP &&
+			rel->rd_createSubid == InvalidSubTransactionId)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Wrap the row source of every ModifyTable that deletes, updates, merges or
+ * upserts.
+ */
+static bool
+wrap_modify_tables(PlanState *planstate, void *context)
+{
+	Frame	   *frame = context;
+
+	if (planstate == NULL)
+		return false;
+	if (IsA(planstate, ModifyTableState))
+	{
+		ModifyTableState *mt = (ModifyTableState *) planstate;
+		ModifyTable *plan = (ModifyTable *) mt->ps.plan;
+		PlanState  *source = outerPlanState(mt);
+
+		/* an upsert counts like an UPDATE of every row it reaches */
+		if ((mt->operation == CMD_DELETE || mt->operation == CMD_UPDATE ||
+			 mt->operation == CMD_MERGE ||
+			 (mt->operation == CMD_INSERT && plan->onConflictAction == ONCONFLICT_UPDATE)) &&
+			source != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+			CountedNode *counted = palloc0(sizeof(CountedNode));
+
+			counted->node = source;
+			counted->modify = mt;
+			counted->exemption = own_rows(mt) ? EXEMPT : EXEMPTION_UNKNOWN;
+			counted->original = source->ExecProcNodeReal;
+			counted->operation = mt->operation;
+			counted->relid = rt_fetch(plan->nominalRelation, planstate->state->es_range_table)->relid;
+			counted->unbounded = ag_unbounded_reason(source->plan);
+			counted->counts_itself = !mt->canSetTag;
+			frame->nodes = lappend(frame->nodes, counted);
+			MemoryContextSwitchTo(old);
+			source->ExecProcNodeReal = counting_exec_proc_node;
+		}
+	}
+	return planstate_tree_walker(planstate, wrap_modify_tables, context);
+}
+
+static Scope *
+current_trigger_scope(void)
+{
+	if (ag_xact.trigger_scope == NULL ||
+		ag_xact.trigger_statement != GetCurrentStatementStartTimestamp())
+	{
+		ag_xact.trigger_scope = MemoryContextAllocZero(TopTransactionContext, sizeof(Scope));
+		ag_xact.trigger_scope->state = SCOPE_LIMITED;
+		ag_xact.trigger_statement = GetCurrentStatementStartTimestamp();
+	}
+	return ag_xact.trigger_scope;
+}
+
+void
+ag_count_start(QueryDesc *queryDesc)
+{
+	Frame	   *frame = ag_xact_item(sizeof(Frame));
+	MemoryContext old;
+
+	frame->queryDesc = queryDesc;
+	frame->parent = ag_xact.frames != NIL ? llast(ag_xact.frames) : NULL;
+	wrap_modify_tables(queryDesc->planstate, frame);
+
+	/*
+	 * es_processed counts the rows a DELETE, UPDATE or MERGE changed; for an
+	 * INSERT, only an upsert's are changes.  A plain INSERT still stays on
+	 * the stack, so that what its triggers change counts for it.
+	 */
+	switch (queryDesc->plannedstmt->commandType)
+	{
+		case CMD_DELETE:
+		case CMD_UPDATE:
+		case CMD_MERGE:
+			frame->counts_processed = true;
+			break;
+		case CMD_INSERT:
+			{
+				ListCell   *lc;
+
+				/* its own rows count only when they are an upsert's updates */
+				foreach(lc, frame->nodes)
+					if (!((CountedNode *) lfirst(lc))->counts_itself)
+						frame->counts_processed = true;
+				break;
+			}
+		default:
+			frame->counts_processed = false;
+			break;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	ag_xact.frames = lappend(ag_xact.frames, frame);
+	MemoryContextSwitchTo(old);
+	if (frame->parent)
+		frame->scope = frame->parent->scope;
+	else if (DatumGetInt32(DirectFunctionCall1(pg_trigger_depth, (Datum) 0)) > 0)
+		frame->scope = current_trigger_scope();
+	else
+		frame->scope = own_scope(frame);
+}
+
+static Frame *
+find_frame(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	foreach(lc, ag_xact.frames)
+	{
+		Frame	   *frame = lfirst(lc);
+
+		if (frame->queryDesc == queryDesc)
+			return frame;
+	}
+	return NULL;
+}
+
+/* the statement and what it caused (cascades, AFTER triggers) have run */
+void
+ag_count_finish(QueryDesc *queryDesc)
+{
+	Frame	   *frame;
+
+	if (ag_xact.frames != NIL && (frame = find_frame(queryDesc)) != NULL)
+	{
+		check_frame(frame);
+		if ((frame->scope->owner == frame ||
+			 (frame->scope == ag_xact.trigger_scope && frame->parent == NULL)) &&
+			!frame->scope->reported &&
+			(frame->scope->state == SCOPE_COUNTING || frame->scope->state == SCOPE_OBSERVED))
+			report(frame->scope, frame);
+	}
+}
+
+/* the statement's frame leaves the stack, its rows kept where they count */
+void
+ag_count_end(QueryDesc *queryDesc)
+{
+	Frame	   *frame = ag_xact.frames != NIL ? find_frame(queryDesc) : NULL;
+
+	if (frame)
+	{
+		void	   *holder = NULL;
+
+		/*
+		 * What it changed stays part of the statement that caused it; what
+		 * ended inside it is now part of what it changed.
+		 */
+		if (frame->parent && frame->parent->scope == frame->scope)
+			holder = frame->parent;
+		else if (frame->parent == NULL && frame->scope == ag_xact.trigger_scope)
+			holder = frame->scope;
+		if (holder)
+		{
+			Ended	   *ended = ag_xact_item(sizeof(Ended));
+			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+			ListCell   *lc;
+
+			ended->holder = holder;
+			ended->rows = frame_rows_resolved(frame, true);
+			ended->tables = frame_tables(frame);
+			foreach(lc, ag_xact.ended)
+				if (((Ended *) lfirst(lc))->holder == frame)
+					ag_xact.ended = foreach_delete_current(ag_xact.ended, lc);
+			ag_xact.ended = lappend(ag_xact.ended, ended);
+			MemoryContextSwitchTo(old);
+		}
+		while (llast(ag_xact.frames) != frame)
+			ag_xact.frames = list_delete_last(ag_xact.frames);
+		ag_xact.frames = list_delete_last(ag_xact.frames);
+	}
+}
