@@ -26,7 +26,7 @@
 #include "utils/rel.h"
 
 #include "owner.h"
-#include "protect.h"
+#include "names.h"
 #include "xact.h"
 
 /*

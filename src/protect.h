@@ -8,13 +8,7 @@
 
 #include "postgres.h"
 
-/* the prefix of agentguard's schemas, and of quarantined schemas and databases */
-#define AG_NAME_PREFIX			"agentguard"
-#define AG_QUARANTINE_PREFIX	"agentguard_q"
-#define AG_SCHEMA				"agentguard"
-#define AG_QUARANTINE_SCHEMA	"agentguard_quarantine"
-/* the label provider: role labels, scratch tables, database quarantine records */
-#define AG_LABEL_PROVIDER		"agentguard"
+#include "names.h"
 
 extern bool ag_name_protected(const char *name);
 extern void ag_refuse_outright(const char *what, const char *why);

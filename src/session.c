@@ -32,7 +32,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "protect.h"
+#include "names.h"
 #include "scratch.h"
 #include "session.h"
 #include "xact.h"

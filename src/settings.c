@@ -15,6 +15,7 @@
 #include "utils/plancache.h"
 #include "utils/timestamp.h"
 
+#include "names.h"
 #include "session.h"
 #include "settings.h"
 
@@ -264,6 +265,6 @@ ag_settings_define(void)
 							 PGC_USERSET, 0,
 							 check_agent_switch, assign_agent_switch, show_agent_switch);
 
-	MarkGUCPrefixReserved("agentguard");
+	MarkGUCPrefixReserved(AG_LIBRARY);
 }
 

@@ -14,6 +14,7 @@
 #include "access/xact.h"
 #include "utils/memutils.h"
 
+#include "names.h"
 #include "xact.h"
 
 AgTransaction ag_xact;
@@ -24,7 +25,7 @@ MemoryContext
 ag_backend_context(void)
 {
 	if (backend_context == NULL)
-		backend_context = AllocSetContextCreate(TopMemoryContext, "agentguard",
+		backend_context = AllocSetContextCreate(TopMemoryContext, AG_LIBRARY,
 												ALLOCSET_SMALL_SIZES);
 	return backend_context;
 }

@@ -157,7 +157,7 @@ purge_database(int64 id, const char *quarantined)
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "agentguard");
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, AG_LIBRARY);
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ag_purge_database_worker");
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 	worker.bgw_notify_pid = MyProcPid;
