@@ -1,14 +1,22 @@
 # Sourced by the Node.js test scripts from the top of the tree: skip
 # (passing) when Node.js 20 or later is missing, and install the tests' npm
-# packages from test/package-lock.json into test/node_modules when they are
-# not there yet (Node.js finds them there from test/*/*.js).  Callers define
-# skip().
+# packages from test/package-lock.json into test/node_modules when any of
+# them is not there yet (Node.js finds them there from test/*/*.js, and the
+# migration tools' command lines are in test/node_modules/.bin).  Callers
+# define skip().
 
 command -v node >/dev/null || skip "node is not installed (apt-get install nodejs npm)"
 major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 [ "$major" -ge 20 ] || skip "node $(node --version 2>/dev/null) is too old (the tests need 20 or later)"
 
-if [ ! -d test/node_modules/playwright-core ] || [ ! -d test/node_modules/pg ]; then
+# every package test/package.json names must be there (a tree installed
+# before a package was added lacks it)
+missing=$(cd test && node -e '
+	const fs = require("fs");
+	const wanted = Object.keys(require("./package.json").devDependencies || {});
+	console.log(wanted.filter(p => !fs.existsSync(`node_modules/${p}/package.json`)).join(" "));
+') || missing=unknown
+if [ -n "$missing" ]; then
 	command -v npm >/dev/null || skip "npm is not installed (apt-get install npm)"
 	# npm needs a writable cache; the suites may run as a user without a home
 	if [ -z "${npm_config_cache:-}" ] && [ ! -w "${HOME:-/nonexistent}" ]; then
@@ -16,7 +24,7 @@ if [ ! -d test/node_modules/playwright-core ] || [ ! -d test/node_modules/pg ]; 
 		export npm_config_cache
 		trap 'rm -rf "$npm_config_cache"' EXIT
 	fi
-	echo "installing the tests' npm packages (npm ci in test/)"
+	echo "installing the tests' npm packages (npm ci in test/; missing: $missing)"
 	(cd test && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --no-update-notifier --loglevel=error) || {
 		echo "npm ci failed" >&2
 		exit 1

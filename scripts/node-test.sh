@@ -1,7 +1,9 @@
 #!/bin/bash
 # Real clients as agents, through node-postgres and the extended query
 # protocol: a framework's database reset refused, approved, quarantined and
-# restored.  Needs Node.js 20 or later; without it, says so and passes.
+# restored; and migration tools through their own command lines (knex,
+# sequelize-cli, TypeORM), migrating up freely and down only when approved.
+# Needs Node.js 20 or later; without it, says so and passes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

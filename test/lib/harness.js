@@ -143,6 +143,26 @@ function requestCode(err) {
 	return m ? m[1] : null;
 }
 
+/*
+ * The request code in a program's output, for clients that print the DETAIL
+ * line of the error themselves (on its own line, or inside a dump of the
+ * error object, where it ends at the quoted "\n"); null if none
+ */
+function requestCodeIn(text) {
+	const m = /request: (agr1\.[A-Za-z0-9_-]+)/.exec(text || '');
+	return m ? m[1] : null;
+}
+
+/*
+ * What a DBA does to approve a request: sign its code with the agentguard
+ * program and the key, then confirm the token in the refusal's database
+ * (client is a DBA's session there)
+ */
+async function signAndConfirm(client, keyFile, code) {
+	const token = mustRun(agentguard, ['sign', '--key', keyFile, '--ttl', '10m', code]).stdout.trim();
+	await client.query('SELECT agentguard.confirm($1)', [token]);
+}
+
 
 function summary() {
 	console.log(`${passed} passed, ${failed} failed`);
@@ -176,5 +196,6 @@ function runTest(main, {cleanup = async () => {}, keep = false} = {}) {
 
 module.exports = {
 	check, checkEqual, run, mustRun, isRoot, sleep, bindir, agentguard,
-	tmp, datadir, logfile, startCluster, stopCluster, errorOf, requestCode, runTest,
+	tmp, datadir, logfile, startCluster, stopCluster, errorOf, requestCode, requestCodeIn, signAndConfirm,
+	runTest,
 };

@@ -1,0 +1,27 @@
+/*
+ * knex, for test/node/migrations-test.js: a column added to customers and a
+ * second table with rows; down() drops the table, then the column
+ */
+'use strict';
+
+exports.up = async knex => {
+	await knex.schema.alterTable('customers', t => {
+		t.text('email');
+	});
+	await knex.schema.createTable('orders', t => {
+		t.increments('id');
+		// no foreign key to customers: a table in agentguard's quarantine
+		// keeps its foreign keys, so the rollback's later DROP of customers
+		// (without CASCADE) would fail on the quarantined orders
+		t.integer('customer_id').notNullable();
+		t.integer('amount').notNullable();
+	});
+	await knex('orders').insert([1, 2, 3, 4, 5, 6, 7, 8].map(i => ({customer_id: 1 + i % 5, amount: 10 * i})));
+};
+
+exports.down = async knex => {
+	await knex.schema.dropTable('orders');
+	await knex.schema.alterTable('customers', t => {
+		t.dropColumn('email');
+	});
+};
