@@ -272,6 +272,36 @@ SELECT * FROM public.pa_view ORDER BY id;
 SELECT nextval('public.counter') AS counter_goes_on,
        pg_get_expr(adbin, adrelid) AS default_back FROM pg_attrdef WHERE adrelid = 'public.uses_counter'::regclass;
 
+-- a kept table's own foreign keys to a table that stays do not tie that
+-- table to the quarantine: it can be dropped after it, without CASCADE,
+-- and restore puts the foreign key back once what it refers to is back
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE public.fk_parent (id int PRIMARY KEY);
+CREATE TABLE public.fk_child (id int, parent_id int REFERENCES public.fk_parent ON DELETE CASCADE);
+INSERT INTO public.fk_parent SELECT generate_series(1, 5);
+INSERT INTO public.fk_child SELECT g, g % 5 + 1 FROM generate_series(1, 20) g;
+SELECT fingerprint('public.fk_parent') AS parent_before, fingerprint('public.fk_child') AS child_before \gset
+DROP TABLE public.fk_child;
+DROP TABLE public.fk_parent;
+RESET agentguard.quarantine_drops;
+SELECT count(*) AS constraints_on_parent FROM pg_constraint
+WHERE confrelid IN (SELECT oid FROM pg_class WHERE relname LIKE '%fk_parent');
+SELECT id AS child_entry FROM agentguard.quarantine WHERE original_name = 'fk_child' \gset
+SELECT id AS parent_entry FROM agentguard.quarantine WHERE original_name = 'fk_parent' \gset
+-- the child first: its foreign key has nothing to refer to, and nothing changes
+SELECT agentguard.restore(:child_entry);
+SELECT to_regclass('public.fk_child') AS child, count(*) AS entries
+FROM agentguard.quarantine WHERE id IN (:child_entry, :parent_entry);
+SELECT agentguard.restore(:parent_entry);
+SELECT agentguard.restore(:child_entry);
+SELECT fingerprint('public.fk_parent') = :'parent_before' AS parent_same,
+       fingerprint('public.fk_child') = :'child_before' AS child_same,
+       (SELECT pg_get_constraintdef(oid) FROM pg_constraint
+        WHERE conrelid = 'public.fk_child'::regclass AND contype = 'f') AS foreign_key;
+DELETE FROM public.fk_parent WHERE id = 1;
+SELECT count(*) AS children_left FROM public.fk_child;
+DROP TABLE public.fk_child, public.fk_parent;
+
 -- every quarantine, restore and purge is in the audit table
 SELECT a.event, count(*) - coalesce(min(b.n), 0) AS during_this_test
 FROM agentguard.audit a LEFT JOIN audit_before b USING (event)

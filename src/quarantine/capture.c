@@ -123,8 +123,8 @@ ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 /* ---- how what a DROP takes is kept ---- */
 
 /* the trial dropped this relation itself, not just a column of it */
-static bool
-captured_relation(List *objects, Oid relid)
+bool
+ag_q_relation_captured(List *objects, Oid relid)
 {
 	ListCell   *lc;
 
@@ -163,7 +163,7 @@ owned_by_captured(List *objects, Oid seqid)
 
 	return (sequenceIsOwned(seqid, DEPENDENCY_AUTO, &table, &column) ||
 			sequenceIsOwned(seqid, DEPENDENCY_INTERNAL, &table, &column)) &&
-		captured_relation(objects, table);
+		ag_q_relation_captured(objects, table);
 }
 
 /* relations that move by themselves: everything but parts of others */
@@ -244,7 +244,7 @@ ag_q_relation_moves(List *objects, Oid relid)
 	ObjectAddress address;
 
 	ObjectAddressSet(address, RelationRelationId, relid);
-	return OidIsValid(relid) && captured_relation(objects, relid) &&
+	return OidIsValid(relid) && ag_q_relation_captured(objects, relid) &&
 		(ag_q_moves_alone(objects, relid) || in_quarantine(&address));
 }
 
@@ -270,7 +270,7 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 				case RELKIND_INDEX:
 				case RELKIND_PARTITIONED_INDEX:
 					/* the table's or its TOAST table's: either way it goes along */
-					return captured_relation(objects, ag_q_syscache_oid(INDEXRELID, a->objectId,
+					return ag_q_relation_captured(objects, ag_q_syscache_oid(INDEXRELID, a->objectId,
 																		Anum_pg_index_indrelid)) ?
 						KEEP_GOES_ALONG : KEEP_NONE;
 				case RELKIND_TOASTVALUE:
@@ -350,7 +350,7 @@ ag_q_named_relations(DropStmt *drop, List *objects)
 	{
 		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
 
-		if (OidIsValid(relid) && captured_relation(objects, relid))
+		if (OidIsValid(relid) && ag_q_relation_captured(objects, relid))
 			relids = lappend_oid(relids, relid);
 	}
 	return relids;

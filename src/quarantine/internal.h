@@ -135,6 +135,7 @@ typedef enum Keeping
 /* objects: the ObjectAddresses the trial (capture.h) dropped */
 extern Keeping ag_q_keeping_of(List *objects, const ObjectAddress *a);
 extern bool ag_q_moves_alone(List *objects, Oid relid);
+extern bool ag_q_relation_captured(List *objects, Oid relid);
 extern bool ag_q_relation_moves(List *objects, Oid relid);
 
 /* what a DROP names, in its order, that the trial dropped: OIDs */

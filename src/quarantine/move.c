@@ -332,6 +332,60 @@ detach_from_parent(int64 entry, int *step, Oid relid, List *objects)
 }
 
 /*
+ * A kept table's own foreign keys to tables that stay would tie those
+ * tables to the quarantine: dropping one later, approved or not, would fail
+ * on them, or take them from the kept table.  They are written down as the
+ * SQL that adds them back at restore, and removed.  A partition's inherited
+ * foreign keys go with its parent's.
+ */
+static void
+detach_foreign_keys(int64 entry, int *step, List *objects)
+{
+	Relation	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		List	   *detached = NIL;
+		ListCell   *dc;
+
+		if (a->classId != RelationRelationId || a->objectSubId != 0 ||
+			isAnyTempNamespace(get_rel_namespace(a->objectId)))
+			continue;
+		ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(a->objectId));
+		scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			Form_pg_constraint fk = (Form_pg_constraint) GETSTRUCT(tuple);
+
+			if (fk->contype == CONSTRAINT_FOREIGN && !OidIsValid(fk->conparentid) &&
+				!ag_q_relation_captured(objects, fk->confrelid))
+				detached = lappend_oid(detached, fk->oid);
+		}
+		systable_endscan(scan);
+		foreach(dc, detached)
+		{
+			ObjectAddress constraint;
+			char	   *restore_sql;
+			char	   *remove_sql;
+			Oid			altered;
+
+			ObjectAddressSet(constraint, ConstraintRelationId, lfirst_oid(dc));
+			recreate_sql(&constraint, &restore_sql, &remove_sql, &altered);
+			ag_q_save_restore_step(entry, step, getObjectDescription(&constraint, false),
+								   restore_sql, altered);
+			ag_q_run_sql(remove_sql);
+		}
+	}
+	table_close(catalog, AccessShareLock);
+}
+
+/*
  * A schema is kept whole under a name of agentguard's: renamed, given to
  * the extension's owner and closed to everyone else, so its objects are out
  * of reach though nothing in it changed.  The owner and the grants it had
@@ -612,6 +666,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		if (m->address.classId == RelationRelationId)
 			detach_from_parent(entry, &step, m->address.objectId, objects);
 	}
+	detach_foreign_keys(entry, &step, objects);
 	/* named as it was, before anything is renamed */
 	original = schemas != NIL ? pstrdup(quote_identifier(get_namespace_name(linitial_oid(schemas)))) :
 		ag_q_relation_qualified(first);

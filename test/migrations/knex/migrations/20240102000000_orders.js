@@ -10,10 +10,9 @@ exports.up = async knex => {
 	});
 	await knex.schema.createTable('orders', t => {
 		t.increments('id');
-		// no foreign key to customers: a table in agentguard's quarantine
-		// keeps its foreign keys, so the rollback's later DROP of customers
-		// (without CASCADE) would fail on the quarantined orders
-		t.integer('customer_id').notNullable();
+		// the rollback drops orders, then customers, which orders refers to:
+		// the quarantined orders must not hold customers back
+		t.integer('customer_id').notNullable().references('id').inTable('customers');
 		t.integer('amount').notNullable();
 	});
 	await knex('orders').insert([1, 2, 3, 4, 5, 6, 7, 8].map(i => ({customer_id: 1 + i % 5, amount: 10 * i})));
