@@ -1,10 +1,15 @@
 #!/bin/bash
 # Instructions per statement that agentguard adds, counted by callgrind in a
 # single-user backend: exact, so it holds on a noisy machine.  Statements
-# alternate an indexed SELECT and a one-row UPDATE, as in pgbench.  Printed
-# as ratios to a server without the library, for an ordinary session, an
-# agent session of an ordinary role, and one of a superuser (which also has
-# its setval calls looked at).
+# alternate an indexed SELECT and a one-row UPDATE, as in pgbench.  Measured
+# as users run it: in a database where CREATE EXTENSION agentguard was done
+# (and, labelled, in one without it), printed as ratios to the same server
+# and database without the library: an ordinary session, an agent session
+# of an ordinary role, and one of a superuser (which also has its setval
+# calls looked at).  Beside them, in the same run, other extensions that
+# hook every statement, where they are installed (Debian's
+# postgresql-15-pgaudit and postgresql-15-set-user; scripts/bench-anchors.sh
+# installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -15,50 +20,88 @@ python3 - "$W" "$N" <<'PY'
 import random, sys
 w, n = sys.argv[1], int(sys.argv[2])
 random.seed(1)
+table = ("CREATE TABLE acc(aid int primary key, abalance int not null default 0, filler text);\n"
+         "INSERT INTO acc SELECT g, 0, repeat('x', 80) FROM generate_series(1, 10000) g;\n"
+         "VACUUM ANALYZE acc;\n"
+         "GRANT SELECT, UPDATE ON acc TO bench_agent;\n")
 open(f'{w}/setup.sql', 'w').write(
-    "CREATE TABLE acc(aid int primary key, abalance int not null default 0, filler text);\n"
-    "INSERT INTO acc SELECT g, 0, repeat('x', 80) FROM generate_series(1, 10000) g;\n"
-    "VACUUM ANALYZE acc;\n"
     "CREATE ROLE bench_agent;\n"
-    "GRANT SELECT, UPDATE ON acc TO bench_agent;\n")
+    "CREATE DATABASE noext;\n"
+    "CREATE EXTENSION agentguard;\n" + table)
+open(f'{w}/setup_noext.sql', 'w').write(table)
 preludes = {'plain': '', 'role': 'SET ROLE bench_agent;',
             'agent': 'SET ROLE bench_agent; SET agentguard.agent = on;',
             'superagent': 'SET agentguard.agent = on;'}
+# every variant runs the same statements
+statements = []
+for i in range(n):
+    a = random.randint(1, 10000)
+    statements.append(f"SELECT abalance FROM acc WHERE aid = {a};" if i % 2 == 0
+                      else f"UPDATE acc SET abalance = abalance + 1 WHERE aid = {a};")
 for tag, prelude in preludes.items():
     for k in (0, n):
-        out = [prelude] if prelude else []
-        for i in range(k):
-            a = random.randint(1, 10000)
-            out.append(f"SELECT abalance FROM acc WHERE aid = {a};" if i % 2 == 0
-                       else f"UPDATE acc SET abalance = abalance + 1 WHERE aid = {a};")
+        out = ([prelude] if prelude else []) + statements[:k]
         open(f'{w}/{tag}{k}.sql', 'w').write("\n".join(out) + "\n")
 PY
 chmod a+r "$W"/*.sql
-single() { as_pg "$PGBIN/postgres" --single -D "$W/data" postgres <"$1" >/dev/null 2>&1 || true; }
-conf() { sed -i '/^shared_preload_libraries/d' "$W/data/postgresql.conf"; [ -n "$1" ] && echo "shared_preload_libraries = '$1'" >>"$W/data/postgresql.conf"; true; }
-count() { # file -> instructions
-	as_pg valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$PGBIN/postgres" --single -D "$W/data" postgres <"$1" >/dev/null 2>"$W/vg.err"
+conf() { libs=$1; }
+libs=
+write_conf() { sed -i '/^shared_preload_libraries/d' "$W/data/postgresql.conf"; [ -n "$libs" ] && echo "shared_preload_libraries = '$libs'" >>"$W/data/postgresql.conf"; true; }
+single() { # libs, database, file
+	conf "$1"
+	write_conf
+	as_pg "$PGBIN/postgres" --single -D "$W/data" "$2" <"$3" >"$W/single.out" 2>&1 ||
+		{ cat "$W/single.out" >&2; exit 1; }
+	if grep -q ERROR "$W/single.out"; then cat "$W/single.out" >&2; exit 1; fi
+}
+count() { # database, file -> instructions
+	# every count starts from the same cluster: UPDATEs leave dead rows, and
+	# even VACUUM FULL leaves catalogs and counters changed
+	rm -rf "$W/data"
+	cp -a "$W/pristine" "$W/data"
+	write_conf
+	as_pg valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$PGBIN/postgres" --single -D "$W/data" "$1" <"$2" >/dev/null 2>"$W/vg.err"
 	grep -o "Collected : [0-9]*" "$W/vg.err" | awk '{print $3}'
 }
-per_statement() { # libs, tag
+per_statement() { # libs, database, tag
 	conf "$1"
 	local a b
-	a=$(count "$W/${2}0.sql")
-	b=$(count "$W/${2}$N.sql")
+	a=$(count "$2" "$W/${3}0.sql")
+	b=$(count "$2" "$W/${3}$N.sql")
 	echo $(((b - a) / N))
 }
-single "$W/setup.sql"
-base=$(per_statement '' plain)
-ordinary=$(per_statement agentguard plain)
-superagent=$(per_statement agentguard superagent)
+installed() { [ -f "$("$PG_CONFIG" --pkglibdir)/$1.so" ]; }
+
+single agentguard postgres "$W/setup.sql"
+single '' noext "$W/setup_noext.sql"
+anchors=()
+for lib in pgaudit set_user; do
+	if installed "$lib"; then
+		anchors+=("$lib")
+		single "$lib" postgres <(echo "CREATE EXTENSION $lib;")
+	fi
+done
+# every count starts from a copy of this
+as_pg "$PGBIN/postgres" --single -D "$W/data" postgres <<<"CHECKPOINT;" >/dev/null 2>&1
+cp -a "$W/data" "$W/pristine"
+
+row() { printf '%-46s %14d %8.4f\n' "$1" "$2" "$(echo "$2 / $3" | bc -l)"; }
+base=$(per_statement '' postgres plain)
+printf '\n%-46s %14s %8s\n' variant instr/stmt ratio
+row "superuser, no library" "$base" "$base"
+row "superuser, agentguard, ordinary session" "$(per_statement agentguard postgres plain)" "$base"
+row "superuser, agentguard, agent session" "$(per_statement agentguard postgres superagent)" "$base"
 # an ordinary role pays the server's own permission checks: its baseline is
 # the same role without the library
-role_base=$(per_statement '' role)
-agent=$(per_statement agentguard agent)
-row() { printf '%-34s %14d %8.4f\n' "$1" "$2" "$(echo "$2 / $3" | bc -l)"; }
-printf '\n%-34s %14s %8s\n' variant instr/stmt ratio
-row "superuser, no agentguard" "$base" "$base"
-row "superuser, agentguard, ordinary" "$ordinary" "$base"
-row "superuser, agentguard, agent" "$superagent" "$base"
-row "ordinary role, no agentguard" "$role_base" "$role_base"
-row "ordinary role, agentguard, agent" "$agent" "$role_base"
+role_base=$(per_statement '' postgres role)
+row "ordinary role, no library" "$role_base" "$role_base"
+row "ordinary role, agentguard, ordinary session" "$(per_statement agentguard postgres role)" "$role_base"
+row "ordinary role, agentguard, agent session" "$(per_statement agentguard postgres agent)" "$role_base"
+noext_base=$(per_statement '' noext plain)
+row "no extension in the database, no library" "$noext_base" "$noext_base"
+row "no extension in the database, agentguard" "$(per_statement agentguard noext plain)" "$noext_base"
+printf '\nother extensions, for scale (superuser, ordinary session):\n'
+for lib in "${anchors[@]}"; do
+	row "$lib" "$(per_statement "$lib" postgres plain)" "$base"
+done
+[ ${#anchors[@]} -gt 0 ] || echo "  (none installed: run scripts/bench-anchors.sh as root)"
