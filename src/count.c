@@ -78,6 +78,13 @@ typedef struct AgCountScope
 	char	   *why_not;		/* why no waiting confirmation covered it */
 	bool		reported;
 	AgApproval	approval;
+
+	/*
+	 * At least as many as the rows it changed: every row fetched by a node
+	 * that counts.  While it is small nothing is summed up; PG_UINT64_MAX
+	 * when it is not known.
+	 */
+	uint64		bound;
 } Scope;
 
 /*
@@ -396,6 +403,8 @@ own_scope(Frame *frame)
 	scope = MemoryContextAllocZero(TopTransactionContext, sizeof(Scope));
 	scope->owner = frame;
 	scope->state = SCOPE_LIMITED;
+	/* frames that already fetched rows bring them along, uncounted */
+	scope->bound = old ? PG_UINT64_MAX : 0;
 	foreach(lc, ag_xact.frames)
 	{
 		Frame	   *f = lfirst(lc);
@@ -481,6 +490,9 @@ check_frame(Frame *frame)
 	switch (scope->state)
 	{
 		case SCOPE_LIMITED:
+			/* one row passes neither the one-row rule nor a limit */
+			if (scope->bound <= 1)
+				break;
 			foreach(lc, frame->nodes)
 			{
 				CountedNode *counted = lfirst(lc);
@@ -493,7 +505,8 @@ check_frame(Frame *frame)
 					return;
 				}
 			}
-			if (ag_max_rows > 0 && scope_rows(scope) > (uint64) ag_max_rows &&
+			if (ag_max_rows > 0 && scope->bound > (uint64) ag_max_rows &&
+				scope_rows(scope) > (uint64) ag_max_rows &&
 				scope_changed_rows(scope) > (uint64) ag_max_rows)
 			{
 				need_confirmation(scope->owner ? scope->owner : frame,
@@ -502,13 +515,15 @@ check_frame(Frame *frame)
 			}
 			break;
 		case SCOPE_APPROVED:
-			if (scope->approval.limits_rows && scope_rows(scope) > scope->approval.rows &&
+			if (scope->approval.limits_rows && scope->bound > scope->approval.rows &&
+				scope_rows(scope) > scope->approval.rows &&
 				scope_changed_rows(scope) > scope->approval.rows)
 				beyond_approval(scope, psprintf("the " UINT64_FORMAT " its confirmation allows",
 												scope->approval.rows), true);
 			break;
 		case SCOPE_COUNTING:
-			if (!scope->reported && scope_rows(scope) > count_bound())
+			if (!scope->reported && scope->bound > count_bound() &&
+				scope_rows(scope) > count_bound())
 				report(scope, frame);
 			break;
 		case SCOPE_OBSERVED:
@@ -573,7 +588,11 @@ counting_exec_proc_node(PlanState *node)
 	{
 		counted->fetched++;
 		if (counted->exemption != EXEMPT)
+		{
+			if (frame->scope->bound < PG_UINT64_MAX)
+				frame->scope->bound++;
 			reach_table(frame, counted);
+		}
 	}
 	return slot;
 }

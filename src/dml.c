@@ -26,6 +26,7 @@
 #include "session.h"
 #include "settings.h"
 #include "unbounded.h"
+#include "xact.h"
 
 static planner_hook_type prev_planner = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
@@ -49,52 +50,76 @@ counted_command(CmdType command, bool modifying_cte)
 /* ---- hooks ---- */
 
 static PlannedStmt *
-agentguard_planner(Query *parse, const char *query_string, int cursorOptions,
-				   ParamListInfo boundParams)
+plan(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
+{
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/* an agent's query is looked at before the planner scribbles on it */
+static pg_noinline PlannedStmt *
+plan_for_agent(Query *parse, const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams)
 {
 	List	   *unbounded = NIL;
 	PlannedStmt *result;
 
-	if (ag_session_is_agent() && !ag_internal_changes_underway())
-	{
-		if (superuser())
-			ag_policy_check_query(parse);
-		/* the planner scribbles on the query, so look before it does */
-		if (ag_mode != AG_MODE_OFF && changes_rows(parse->commandType, parse->hasModifyingCTE))
-			unbounded = ag_unbounded_find(parse);
-	}
-
-	if (prev_planner)
-		result = prev_planner(parse, query_string, cursorOptions, boundParams);
-	else
-		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (superuser())
+		ag_policy_check_query(parse);
+	if (ag_mode != AG_MODE_OFF && changes_rows(parse->commandType, parse->hasModifyingCTE))
+		unbounded = ag_unbounded_find(parse);
+	result = plan(parse, query_string, cursorOptions, boundParams);
 	if (unbounded != NIL)
 		ag_unbounded_mark(result, unbounded);
 	return result;
 }
 
-static void
-agentguard_executor_start(QueryDesc *queryDesc, int eflags)
+/* every session plans through here: others leave at once */
+static PlannedStmt *
+agentguard_planner(Query *parse, const char *query_string, int cursorOptions,
+				   ParamListInfo boundParams)
 {
-	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
-	bool		counted = false;
+	if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
+		return plan(parse, query_string, cursorOptions, boundParams);
+	return plan_for_agent(parse, query_string, cursorOptions, boundParams);
+}
 
-	if ((plannedstmt->commandType != CMD_SELECT || plannedstmt->hasModifyingCTE) &&
-		!ag_internal_changes_underway() && ag_session_is_agent())
-	{
-		ag_policy_check_writes(plannedstmt);
-		counted = ag_mode != AG_MODE_OFF &&
-			counted_command(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
-			(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;
-	}
-
+static void
+start(QueryDesc *queryDesc, int eflags)
+{
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
 
+static pg_noinline void
+start_for_agent(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
+	bool		counted;
+
+	ag_policy_check_writes(plannedstmt);
+	counted = ag_mode != AG_MODE_OFF &&
+		counted_command(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;
+	start(queryDesc, eflags);
 	if (counted)
 		ag_count_start(queryDesc);
+}
+
+/* reads are an agent's too, unless they write through a CTE */
+static void
+agentguard_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
+
+	if ((plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE) ||
+		likely(!ag_session_is_agent()) || ag_internal_changes_underway())
+		start(queryDesc, eflags);
+	else
+		start_for_agent(queryDesc, eflags);
 }
 
 static void
@@ -106,13 +131,15 @@ agentguard_executor_finish(QueryDesc *queryDesc)
 		standard_ExecutorFinish(queryDesc);
 
 	/* cascades and AFTER triggers have run now */
-	ag_count_finish(queryDesc);
+	if (ag_xact.frames != NIL)
+		ag_count_finish(queryDesc);
 }
 
 static void
 agentguard_executor_end(QueryDesc *queryDesc)
 {
-	ag_count_end(queryDesc);
+	if (ag_xact.frames != NIL)
+		ag_count_end(queryDesc);
 
 	if (prev_executor_end)
 		prev_executor_end(queryDesc);

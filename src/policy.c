@@ -26,6 +26,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrtab.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -110,62 +111,28 @@ function_symbol(HeapTuple tuple)
 }
 
 /*
- * Built-in functions never change in a running cluster, so the ones that
- * reach outside are found once per backend, by one pass over pg_proc,
- * and every later call of a built-in is judged by its OID alone.
+ * What runs for a built-in function's OID is the server's own table of C
+ * functions (fmgrtab.h), whatever pg_proc says, and it never changes in a
+ * running server: each built-in an agent session calls is judged by its C
+ * name once per backend, and every later call costs one array lookup.
+ * Other functions of the bootstrap catalog are SQL; the rest are judged by
+ * the C symbol pg_proc gives them.
  */
-typedef struct BuiltinReach
+#define REACH_UNKNOWN 0xFF
+static uint8 *builtin_reach = NULL; /* Reach by OID, 0 .. fmgr_last_builtin_oid */
+
+static Reach
+builtin_function_reach(Oid funcid)
 {
-	Oid			funcid;
-	Reach		reach;
-} BuiltinReach;
-
-static BuiltinReach *builtin_reach = NULL;
-static int	builtin_reach_count = 0;
-
-static void
-load_builtin_reach(void)
-{
-	Relation	catalog = table_open(ProcedureRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
-	HeapTuple	tuple;
-	int			allocated = 16;
-	BuiltinReach *found = MemoryContextAlloc(ag_backend_context(),
-											 sizeof(BuiltinReach) * allocated);
-	int			count = 0;
-
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	if (builtin_reach == NULL)
 	{
-		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tuple);
-		bool		isnull;
-		Datum		src;
-		char	   *symbol;
-		Reach		reach;
-
-		if (proc->oid >= FirstGenbkiObjectId || proc->prolang != INTERNALlanguageId)
-			continue;
-		src = heap_getattr(tuple, Anum_pg_proc_prosrc, RelationGetDescr(catalog), &isnull);
-		if (isnull)
-			continue;
-		symbol = TextDatumGetCString(src);
-		reach = reach_of_symbol(symbol);
-		pfree(symbol);
-		if (reach == REACH_NONE)
-			continue;
-		if (count == allocated)
-		{
-			allocated *= 2;
-			found = repalloc(found, sizeof(BuiltinReach) * allocated);
-		}
-		found[count].funcid = proc->oid;
-		found[count].reach = reach;
-		count++;
+		builtin_reach = MemoryContextAlloc(ag_backend_context(), fmgr_last_builtin_oid + 1);
+		memset(builtin_reach, REACH_UNKNOWN, fmgr_last_builtin_oid + 1);
 	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
-
-	builtin_reach = found;
-	builtin_reach_count = count;
+	if (builtin_reach[funcid] == REACH_UNKNOWN)
+		builtin_reach[funcid] =
+			(uint8) reach_of_symbol(fmgr_builtins[fmgr_builtin_oid_index[funcid]].funcName);
+	return (Reach) builtin_reach[funcid];
 }
 
 static Reach
@@ -175,15 +142,11 @@ function_reach(Oid funcid)
 	char	   *symbol;
 	Reach		reach = REACH_NONE;
 
+	if (funcid <= fmgr_last_builtin_oid &&
+		fmgr_builtin_oid_index[funcid] != InvalidOidBuiltinMapping)
+		return builtin_function_reach(funcid);
 	if (funcid < FirstGenbkiObjectId)
-	{
-		if (builtin_reach == NULL)
-			load_builtin_reach();
-		for (int i = 0; i < builtin_reach_count; i++)
-			if (builtin_reach[i].funcid == funcid)
-				return builtin_reach[i].reach;
 		return REACH_NONE;
-	}
 	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	if (!HeapTupleIsValid(tuple))
 		return REACH_NONE;

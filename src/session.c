@@ -84,12 +84,14 @@ forget_labels(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused()
 {
 	labels_valid = false;
 	answer_valid = false;
+	ag_session_answer.valid = false;
 }
 
 static void
 forget_answer(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
 {
 	answer_valid = false;
+	ag_session_answer.valid = false;
 }
 
 static void
@@ -204,23 +206,22 @@ ag_role_is_agent(Oid roleid)
 	return effective_label(roleid) == AG_LABEL_AGENT;
 }
 
-bool
-ag_session_is_agent(void)
+AgSessionAnswer ag_session_answer = {false, false, InvalidOid, InvalidOid};
+
+/* the roles' labels decide, unless the switch or the backend's kind does */
+static bool
+roles_are_agent(Oid session_user, Oid current_user, bool *known)
 {
 	Oid			login_role;
-	Oid			session_user;
-	Oid			current_user;
 
+	*known = true;
 	if (switch_latched)
-		return note_answer(true);
+		return true;
 	/* only client backends and background workers run as a role */
 	if (MyBackendType != B_BACKEND && MyBackendType != B_BG_WORKER)
 		return false;
 
 	login_role = GetAuthenticatedUserId();
-	session_user = GetSessionUserId();
-	current_user = GetUserId();
-
 	if (!answer_valid ||
 		login_role != answer_login_role ||
 		session_user != answer_session_user ||
@@ -230,8 +231,11 @@ ag_session_is_agent(void)
 
 		/* every statement runs in a transaction; outside one, keep what we knew */
 		if (!IsTransactionState())
+		{
+			*known = false;
 			return answer_valid && (answer_any_agent ||
 									(scope_all && !answer_login_trusted));
+		}
 		if (!labels_valid)
 			load_labels();
 
@@ -245,9 +249,29 @@ ag_session_is_agent(void)
 		answer_current_user = current_user;
 		answer_valid = true;
 	}
+	return answer_any_agent || (scope_all && !answer_login_trusted);
+}
 
-	return note_answer(answer_any_agent ||
-					   (scope_all && !answer_login_trusted));
+/*
+ * The answer for roles other than the last ones, or after something that
+ * decides it changed; ag_session_is_agent (session.h) asks here only then.
+ */
+bool
+ag_session_is_agent_slow(void)
+{
+	Oid			session_user = GetSessionUserId();
+	Oid			current_user = GetUserId();
+	bool		known;
+	bool		agent = note_answer(roles_are_agent(session_user, current_user, &known));
+
+	if (known)
+	{
+		ag_session_answer.agent = agent;
+		ag_session_answer.session_user = session_user;
+		ag_session_answer.current_user = current_user;
+		ag_session_answer.valid = true;
+	}
+	return agent;
 }
 
 void
@@ -257,6 +281,7 @@ ag_session_latch_switch(void)
 	if (!switch_latched)
 		ResetPlanCache();
 	switch_latched = true;
+	ag_session_answer.valid = false;
 }
 
 bool
@@ -337,7 +362,10 @@ void
 ag_session_set_scope_all(bool all)
 {
 	if (all != scope_all)
+	{
 		answer_valid = false;
+		ag_session_answer.valid = false;
+	}
 	scope_all = all;
 }
 

@@ -8,8 +8,37 @@
 
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 extern void ag_session_init(void);
-extern bool ag_session_is_agent(void);
+
+/*
+ * The last answer to "is this session an agent's?" and the roles it was
+ * for.  It is asked for every statement of every session, so it is read
+ * here first; session.c makes it invalid whenever labels, memberships,
+ * agentguard.scope or the one-way switch change.
+ */
+typedef struct AgSessionAnswer
+{
+	bool		valid;
+	bool		agent;
+	Oid			session_user;
+	Oid			current_user;
+} AgSessionAnswer;
+
+extern AgSessionAnswer ag_session_answer;
+extern bool ag_session_is_agent_slow(void);
+
+static inline bool
+ag_session_is_agent(void)
+{
+	if (likely(ag_session_answer.valid &&
+			   ag_session_answer.current_user == GetUserId() &&
+			   ag_session_answer.session_user == GetSessionUserId()))
+		return ag_session_answer.agent;
+	return ag_session_is_agent_slow();
+}
+
 extern bool ag_role_labelled(Oid roleid);
 extern bool ag_role_is_agent(Oid roleid);
 extern void ag_session_latch_switch(void);

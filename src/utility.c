@@ -519,13 +519,9 @@ label_new_role(Oid roleid)
 	CacheInvalidateCatalog(AuthIdRelationId);
 }
 
-static void
-agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-						 int subId, void *arg)
+static pg_noinline void
+object_changed(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
 {
-	if (prev_object_access_hook)
-		prev_object_access_hook(access, classId, objectId, subId, arg);
-
 	/* a trial: only watch */
 	if (ag_capture_active())
 	{
@@ -575,10 +571,6 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 					backstop(classId, objectId, subId, "DROP", "drop");
 			}
 			break;
-		case OAT_FUNCTION_EXECUTE:
-			if (ag_session_is_agent())
-				ag_policy_function_execute(objectId);
-			break;
 		case OAT_TRUNCATE:
 			if (!ag_session_is_agent())
 				break;
@@ -594,6 +586,24 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		default:
 			break;
 	}
+}
+
+/*
+ * Every function an expression calls, in every statement of every session,
+ * comes through here (OAT_FUNCTION_EXECUTE): it takes the short way.
+ */
+static void
+agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+						 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access != OAT_FUNCTION_EXECUTE)
+		object_changed(access, classId, objectId, subId, arg);
+	else if (unlikely(ag_session_is_agent()) && !ag_capture_active() &&
+			 !ag_internal_changes_underway())
+		ag_policy_function_execute(objectId);
 }
 
 void
