@@ -17,7 +17,7 @@ OBJS = src/agentguard.o \
 	src/quarantine/database.o src/quarantine/entry.o src/refusals.o \
 	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
 	src/request.o src/shown.o src/token.o
-DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql
+DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql sql/agentguard--1.1--1.2.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
 
 PG_CONFIG ?= pg_config

@@ -281,9 +281,17 @@ CREATE TABLE public.fk_child (id int, parent_id int REFERENCES public.fk_parent 
 INSERT INTO public.fk_parent SELECT generate_series(1, 5);
 INSERT INTO public.fk_child SELECT g, g % 5 + 1 FROM generate_series(1, 20) g;
 SELECT fingerprint('public.fk_parent') AS parent_before, fingerprint('public.fk_child') AS child_before \gset
+SELECT pg_current_wal_insert_lsn() AS lsn_before \gset
 DROP TABLE public.fk_child;
+SELECT pg_current_wal_insert_lsn() AS lsn_between \gset
 DROP TABLE public.fk_parent;
 RESET agentguard.quarantine_drops;
+-- each entry records the WAL position just before its statement changed anything
+SELECT original_name, lsn >= :'lsn_before' AND lsn <= pg_current_wal_insert_lsn() AS in_order,
+       lsn >= :'lsn_between' AS after_the_first
+FROM agentguard.quarantine WHERE original_name IN ('fk_child', 'fk_parent') ORDER BY id;
+SELECT event, detail ~ 'lsn [0-9A-F]+/[0-9A-F]+' AS audit_has_lsn FROM agentguard.audit
+WHERE event = 'quarantine' ORDER BY id DESC LIMIT 1;
 SELECT count(*) AS constraints_on_parent FROM pg_constraint
 WHERE confrelid IN (SELECT oid FROM pg_class WHERE relname LIKE '%fk_parent');
 SELECT id AS child_entry FROM agentguard.quarantine WHERE original_name = 'fk_child' \gset

@@ -122,12 +122,14 @@ SET SESSION AUTHORIZATION ag_super;
 SELECT request_of('DROP DATABASE ag_doomed_db') AS code \gset
 \set token `:sign :'code' 2>/dev/null`
 SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+SELECT pg_current_wal_insert_lsn() AS lsn_before \gset
 DROP DATABASE ag_doomed_db;
 RESET SESSION AUTHORIZATION;
 SELECT datname LIKE 'agentguard_q%_ag_doomed_db' AS renamed, datallowconn FROM pg_database
 WHERE oid = (SELECT -min(id) FROM agentguard.quarantine WHERE kind = 'database');
 SELECT id AS entry FROM agentguard.quarantine WHERE kind = 'database' \gset
-SELECT kind, original_schema, original_name, masked(dropped_by), expires_at - dropped_at AS kept_for
+SELECT kind, original_schema, original_name, masked(dropped_by), expires_at - dropped_at AS kept_for,
+       lsn >= :'lsn_before' AND lsn <= pg_current_wal_insert_lsn() AS lsn_before_it
 FROM agentguard.quarantine WHERE id = :entry;
 \c postgres
 SELECT count(*) AS listed_from_postgres FROM pg_database d JOIN pg_shseclabel s ON s.objoid = d.oid

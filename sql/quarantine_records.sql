@@ -198,6 +198,8 @@ ALTER EXTENSION agentguard UPDATE;
 RESET client_min_messages;
 SELECT extversion FROM pg_extension WHERE extname = 'agentguard';
 SELECT original_name, dropped_by, expires_at < now() AS expired FROM agentguard.quarantine WHERE kind = 'database';
+-- 1.0 recorded no WAL position; an entry made now has one
+SELECT original_name, lsn FROM agentguard.quarantine WHERE kind = 'database';
 \c contrib_regression :dba
 \set VERBOSITY terse
 \set SHOW_CONTEXT never

@@ -25,6 +25,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_shdescription.h"
@@ -121,7 +122,7 @@ append_json_time(StringInfo buf, TimestampTz t)
 static char *
 database_record_json(const char *original, const char *dropped_by, Oid owner,
 					 bool allow_connections, const char *comment, const char *statement,
-					 TimestampTz dropped_at, TimestampTz expires_at)
+					 TimestampTz dropped_at, TimestampTz expires_at, XLogRecPtr lsn)
 {
 	StringInfoData buf;
 
@@ -144,7 +145,11 @@ database_record_json(const char *original, const char *dropped_by, Oid owner,
 	append_json_time(&buf, dropped_at);
 	appendStringInfoString(&buf, ", \"expires_at\": ");
 	append_json_time(&buf, expires_at);
-	appendStringInfoChar(&buf, '}');
+	/* a record 1.0 kept has none */
+	if (XLogRecPtrIsInvalid(lsn))
+		appendStringInfoString(&buf, ", \"lsn\": null}");
+	else
+		appendStringInfo(&buf, ", \"lsn\": \"%X/%X\"}", LSN_FORMAT_ARGS(lsn));
 	return buf.data;
 }
 
@@ -250,6 +255,7 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 	char	   *comment;
 	TimestampTz dropped_at;
 	TimestampTz expires_at;
+	XLogRecPtr	lsn;
 	ObjectAddress address;
 	AgOwnerSession ls;
 	ListCell   *lc;
@@ -284,6 +290,8 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 	comment = database_comment(dboid);
 	quarantined = ag_q_clipped_name(psprintf(AG_QUARANTINE_PREFIX "%u_", dboid), stmt->dbname);
 	ag_q_retention_window(&dropped_at, &expires_at);
+	/* before the database is renamed: recovery stops here */
+	lsn = GetXLogInsertRecPtr();
 	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s RENAME TO %s", quote_identifier(stmt->dbname),
 							   quote_identifier(quarantined)));
 	ag_q_run_sql(ag_q_sql_text("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(quarantined)));
@@ -295,13 +303,13 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 	SetSecurityLabel(&address, AG_LABEL_PROVIDER,
 					 database_record_json(stmt->dbname, ag_q_session_user_name(), owner, allow_connections,
 										  comment, pnstrdup(statement->text, statement->textlen),
-										  dropped_at, expires_at));
+										  dropped_at, expires_at, lsn));
 	ereport(LOG,
-			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=-%u as=%s",
+			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=-%u as=%s lsn=%X/%X",
 					quote_identifier(ag_q_session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)),
 					statement->action, quote_identifier(stmt->dbname), statement->code,
-					dboid, quarantined),
+					dboid, quarantined, LSN_FORMAT_ARGS(lsn)),
 			 errhidestmt(true)));
 	ag_owner_close(&ls);
 	return true;
@@ -592,7 +600,7 @@ agentguard_adopt_database_records(PG_FUNCTION_ARGS)
 		SetSecurityLabel(&address, AG_LABEL_PROVIDER,
 						 database_record_json(old->original, old->dropped_by, old->owner, old->allow_connections,
 											  old->comment, old->statement ? old->statement : "",
-											  old->dropped_at, old->expires_at));
+											  old->dropped_at, old->expires_at, InvalidXLogRecPtr));
 		ereport(NOTICE,
 				(errmsg("agentguard: quarantined database %s (was %s) now keeps its record as a security label",
 						quote_identifier(old->name), quote_identifier(old->original))));

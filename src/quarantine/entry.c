@@ -17,6 +17,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
@@ -30,6 +31,7 @@
 #include "utils/catcache.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -233,15 +235,18 @@ ag_q_retention_window(TimestampTz *dropped_at, TimestampTz *expires_at)
 }
 
 /* the entry's row, kept for agentguard.retention from now */
-void
+XLogRecPtr
 ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char *name,
 				  const char *quarantined_as, const AgStatement *statement)
 {
-	Oid			types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[9];
+	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID};
+	Datum		values[10];
 	TimestampTz dropped_at;
 	TimestampTz expires_at;
+
+	/* recorded before the statement's objects move: recovery stops here */
+	XLogRecPtr	lsn = GetXLogInsertRecPtr();
 
 	ag_q_retention_window(&dropped_at, &expires_at);
 	values[0] = Int64GetDatum(entry);
@@ -253,12 +258,14 @@ ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char 
 	values[6] = CStringGetTextDatum(pnstrdup(statement->text, statement->textlen));
 	values[7] = TimestampTzGetDatum(dropped_at);
 	values[8] = TimestampTzGetDatum(expires_at);
+	values[9] = LSNGetDatum(lsn);
 	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
 							  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
-							  "dropped_at, expires_at, statement) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7)",
-							  9, types, values, NULL, false, 0) != SPI_OK_INSERT)
+							  "dropped_at, expires_at, statement, lsn) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7, $10)",
+							  10, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not record the quarantine entry");
+	return lsn;
 }
 
 /* a DROP SCHEMA's entry is known by the first schema's name in quarantine */

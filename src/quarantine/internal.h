@@ -14,6 +14,7 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "access/xlogdefs.h"
 #include "catalog/objectaddress.h"
 #include "nodes/bitmapset.h"
 #include "nodes/parsenodes.h"
@@ -98,7 +99,7 @@ extern Acl *ag_q_acl_from_text(const char *text);
 /* writing an entry */
 extern int64 ag_q_new_entry_id(void);
 extern void ag_q_retention_window(TimestampTz *dropped_at, TimestampTz *expires_at);
-extern void ag_q_record_entry(int64 entry, const char *kind, const char *schema,
+extern XLogRecPtr ag_q_record_entry(int64 entry, const char *kind, const char *schema,
 							  const char *name, const char *quarantined_as,
 							  const AgStatement *statement);
 extern void ag_q_set_quarantined_as(int64 entry, const char *quarantined_as);

@@ -460,19 +460,21 @@ ag_quarantine_covers(DropStmt *drop)
  */
 static void
 log_quarantine(const AgStatement *statement, const char *original, int64 entry,
-			   const char *quarantined_as, int objects)
+			   const char *quarantined_as, int objects, XLogRecPtr lsn)
 {
 	const char *code = statement->code;
+	char	   *position = psprintf("lsn %X/%X", LSN_FORMAT_ARGS(lsn));
 
 	ag_ledger_audit("quarantine", statement->action,
 					psprintf("%s (entry " INT64_FORMAT ", %d objects)", original, entry, objects),
-					code, quarantined_as ? psprintf("kept as %s", quarantined_as) : NULL);
+					code, quarantined_as ? psprintf("kept as %s, %s", quarantined_as, position) : position);
 	ereport(LOG,
-			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=" INT64_FORMAT "%s%s",
+			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=" INT64_FORMAT "%s%s lsn=%X/%X",
 					quote_identifier(ag_q_session_user_name()),
 					quote_identifier(get_database_name(MyDatabaseId)),
 					statement->action, original, code, entry,
-					quarantined_as ? " as=" : "", quarantined_as ? quarantined_as : ""),
+					quarantined_as ? " as=" : "", quarantined_as ? quarantined_as : "",
+					LSN_FORMAT_ARGS(lsn)),
 			 errhidestmt(true)));
 }
 
@@ -510,7 +512,8 @@ refuse_what_cannot_be_kept(List *objects)
  * DROP SCHEMA it is NULL until move_schemas knows it.
  */
 static char *
-record_drop_entry(int64 entry, Oid first, List *schemas, const AgStatement *statement)
+record_drop_entry(int64 entry, Oid first, List *schemas, const AgStatement *statement,
+				  XLogRecPtr *lsn)
 {
 	char	   *quarantined_as = NULL;
 	char	   *schema;
@@ -519,9 +522,9 @@ record_drop_entry(int64 entry, Oid first, List *schemas, const AgStatement *stat
 		quarantined_as = ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first)));
 	schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
 		get_namespace_name(get_rel_namespace(first));
-	ag_q_record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
-					  schemas != NIL ? schema : get_rel_name(first),
-					  quarantined_as ? quarantined_as : "", statement);
+	*lsn = ag_q_record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
+							 schemas != NIL ? schema : get_rel_name(first),
+							 quarantined_as ? quarantined_as : "", statement);
 	return quarantined_as;
 }
 
@@ -632,6 +635,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	AgOwnerSession ls;
 	ListCell   *lc;
 	int64		entry;
+	XLogRecPtr	lsn;
 	int			position;
 	int			step = 0;
 	Oid			first;
@@ -655,7 +659,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 
 	entry = ag_q_new_entry_id();
 	first = schemas != NIL ? InvalidOid : linitial_oid(targets);
-	quarantined_as = record_drop_entry(entry, first, schemas, statement);
+	quarantined_as = record_drop_entry(entry, first, schemas, statement, &lsn);
 	drop_temporary_relations(objects);
 	remove_what_is_recreated(entry, &step, objects);
 	moves = objects_to_move(targets, objects);
@@ -674,7 +678,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	foreach(lc, moves)
 		move_into_quarantine(entry, &position, lfirst(lc), schemas == NIL && lc == list_head(moves));
 	log_quarantine(statement, original, entry, quarantined_as,
-				   list_length(moves) + list_length(schemas));
+				   list_length(moves) + list_length(schemas), lsn);
 	ag_owner_close(&ls);
 }
 
@@ -695,6 +699,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 	AgOwnerSession ls;
 	ListCell   *lc;
 	int64		entry;
+	XLogRecPtr	lsn;
 	int			position = 0;
 	Oid			first;
 	char	   *original;
@@ -718,8 +723,9 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 	entry = ag_q_new_entry_id();
 	first = linitial_oid(tables);
 	original = ag_q_relation_qualified(first);
-	ag_q_record_entry(entry, "truncate", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
-					  ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first))), statement);
+	lsn = ag_q_record_entry(entry, "truncate", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
+							ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first))),
+							statement);
 	foreach(lc, tables)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -734,7 +740,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 		m.args = "";
 		ag_q_save_member(entry, position++, &m, true, copy);
 	}
-	log_quarantine(statement, original, entry, NULL, list_length(tables));
+	log_quarantine(statement, original, entry, NULL, list_length(tables), lsn);
 	ag_owner_close(&ls);
 	run(run_arg);
 }
