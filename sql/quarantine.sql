@@ -310,6 +310,35 @@ DELETE FROM public.fk_parent WHERE id = 1;
 SELECT count(*) AS children_left FROM public.fk_child;
 DROP TABLE public.fk_child, public.fk_parent;
 
+-- the same name dropped twice comes back beside a live table of that name,
+-- in any order, under new names: what is named after the table takes the
+-- new name, and a name already taken gets a number
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE public.twice (id serial PRIMARY KEY, v text UNIQUE);
+INSERT INTO public.twice (v) VALUES ('first a'), ('first b');
+DROP TABLE public.twice;
+CREATE TABLE public.twice (id serial PRIMARY KEY, v text UNIQUE);
+INSERT INTO public.twice (v) VALUES ('second');
+DROP TABLE public.twice;
+RESET agentguard.quarantine_drops;
+CREATE TABLE public.twice (id serial PRIMARY KEY, v text UNIQUE);
+CREATE TABLE public.squatter (i int);
+CREATE INDEX twice_b_pkey ON public.squatter (i);
+SELECT min(id) AS first_twice, max(id) AS second_twice FROM agentguard.quarantine
+WHERE original_name = 'twice' \gset
+SELECT agentguard.restore(:second_twice, 'twice_b');
+SELECT agentguard.restore(:first_twice, 'twice_a');
+SELECT c.relname, c.relkind FROM pg_class c
+WHERE c.relnamespace = 'public'::regnamespace AND c.relname ~ '^(twice|squatter)' ORDER BY 1;
+SELECT conrelid::regclass, conname FROM pg_constraint
+WHERE conrelid IN ('public.twice_a'::regclass, 'public.twice_b'::regclass) ORDER BY 1, 2;
+SELECT * FROM public.twice_a ORDER BY id;
+SELECT * FROM public.twice_b ORDER BY id;
+-- each keeps its own sequence
+INSERT INTO public.twice_a (v) VALUES ('first c') RETURNING id;
+INSERT INTO public.twice_b (v) VALUES ('second again') RETURNING id;
+DROP TABLE public.twice, public.twice_a, public.twice_b, public.squatter;
+
 -- every quarantine, restore and purge is in the audit table
 SELECT a.event, count(*) - coalesce(min(b.n), 0) AS during_this_test
 FROM agentguard.audit a LEFT JOIN audit_before b USING (event)

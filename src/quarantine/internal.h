@@ -54,6 +54,8 @@ typedef struct Member
 	Oid			table;
 	Oid			kept;			/* the table in quarantine that holds them */
 	char	   *columns;		/* the columns both have, as SQL */
+	/* the name a relation comes back under, once restore has chosen it */
+	char	   *restore_as;
 } Member;
 
 /* SQL that restore runs to put back what lived on a table that stayed */

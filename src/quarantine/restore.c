@@ -24,6 +24,7 @@
 #include "catalog/pg_database.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -302,7 +303,65 @@ restore_context(void *arg)
 static const char *
 restored_name(const Member *m, const Member *main, const char *new_name)
 {
+	if (m->restore_as)
+		return m->restore_as;
 	return (m == main && new_name) ? new_name : m->original_name;
+}
+
+/* wanted, or wanted with the first number that makes it free */
+static char *
+free_name(const char *wanted, Oid namespace, List *picked)
+{
+	char	   *name = pstrdup(wanted);
+
+	for (int i = 1;; i++)
+	{
+		bool		taken = OidIsValid(namespace) && OidIsValid(get_relname_relid(name, namespace));
+		ListCell   *lc;
+
+		foreach(lc, picked)
+			taken = taken || strcmp((char *) lfirst(lc), name) == 0;
+		if (!taken)
+			return name;
+		name = psprintf("%d", i);
+		name = psprintf("%.*s%s",
+						pg_mbcliplen(wanted, strlen(wanted), NAMEDATALEN - 1 - strlen(name)),
+						wanted, name);
+	}
+}
+
+/*
+ * Under a new name, the indexes and sequences that went with the table and
+ * are named after it take the new name (customers_pkey comes back as
+ * customers_old_pkey, and its constraint with it), and any of them whose
+ * name is taken gets a number, as PostgreSQL names its own indexes: so an
+ * entry can be restored beside another table of the same name, in any order.
+ */
+static void
+choose_names(Entry *e, Member *main, const char *new_name)
+{
+	size_t		stem = strlen(main->original_name);
+	List	   *picked = NIL;
+	ListCell   *lc;
+
+	if (new_name == NULL || ag_q_is_schema(main))
+		return;
+	main->restore_as = pstrdup(new_name);
+	picked = lappend(picked, main->restore_as);
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (m == main || m->alone)
+			continue;
+		if (strncmp(m->original_name, main->original_name, stem) == 0 && m->original_name[stem] == '_')
+			m->restore_as = free_name(psprintf("%s%s", new_name, m->original_name + stem),
+									  get_namespace_oid(m->original_schema, true), picked);
+		else
+			m->restore_as = free_name(m->original_name, get_namespace_oid(m->original_schema, true),
+									  picked);
+		picked = lappend(picked, m->restore_as);
+	}
 }
 
 /*
@@ -415,7 +474,7 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
 			continue;
 		ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
 								   ag_q_qualified(m->original_schema, m->quarantined_name),
-								   quote_identifier(m->original_name)));
+								   quote_identifier(restored_name(m, main, new_name))));
 	}
 }
 
@@ -482,6 +541,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 				 errmsg("agentguard: \"%s\" is not a usable name", new_name)));
 
 	/* check everything first, so that a refusal changes nothing */
+	choose_names(e, main, new_name);
 	foreach(lc, e->members)
 		check_member(id, e, lfirst(lc), main, new_name);
 
