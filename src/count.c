@@ -456,6 +456,9 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 		scope->state = SCOPE_APPROVED;
 		return;
 	}
+	/* the one-row rule says what stopped the statement */
+	if (why_not == NULL && !over_limit)
+		why_not = "Without a WHERE clause, or with one that is always true, an agent session's statement may change one row; a second one stops it, and everything it did is rolled back.";
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	scope->reason = pstrdup(reason);
 	scope->over_limit = over_limit;

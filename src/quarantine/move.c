@@ -199,6 +199,19 @@ recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid 
 	}
 }
 
+/* the SQL that recreates it becomes a restore step; then it goes */
+static void
+save_and_remove(int64 entry, int *step, const ObjectAddress *a)
+{
+	char	   *restore_sql;
+	char	   *remove_sql;
+	Oid			altered;
+
+	recreate_sql(a, &restore_sql, &remove_sql, &altered);
+	ag_q_save_restore_step(entry, step, getObjectDescription(a, false), restore_sql, altered);
+	ag_q_run_sql(remove_sql);
+}
+
 /*
  * Rename to a quarantine name, then move: renaming first means nothing
  * already in quarantine can collide.  Indexes and owned sequences of a
@@ -371,15 +384,9 @@ detach_foreign_keys(int64 entry, int *step, List *objects)
 		foreach(dc, detached)
 		{
 			ObjectAddress constraint;
-			char	   *restore_sql;
-			char	   *remove_sql;
-			Oid			altered;
 
 			ObjectAddressSet(constraint, ConstraintRelationId, lfirst_oid(dc));
-			recreate_sql(&constraint, &restore_sql, &remove_sql, &altered);
-			ag_q_save_restore_step(entry, step, getObjectDescription(&constraint, false),
-								   restore_sql, altered);
-			ag_q_run_sql(remove_sql);
+			save_and_remove(entry, step, &constraint);
 		}
 	}
 	table_close(catalog, AccessShareLock);
@@ -556,15 +563,9 @@ remove_what_is_recreated(int64 entry, int *step, List *objects)
 	foreach(lc, objects)
 	{
 		ObjectAddress *a = lfirst(lc);
-		char	   *restore_sql;
-		char	   *remove_sql;
-		Oid			altered;
 
-		if (ag_q_keeping_of(objects, a) != KEEP_RECREATE)
-			continue;
-		recreate_sql(a, &restore_sql, &remove_sql, &altered);
-		ag_q_save_restore_step(entry, step, getObjectDescription(a, false), restore_sql, altered);
-		ag_q_run_sql(remove_sql);
+		if (ag_q_keeping_of(objects, a) == KEEP_RECREATE)
+			save_and_remove(entry, step, a);
 	}
 }
 
