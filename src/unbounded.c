@@ -219,6 +219,28 @@ looks_at_relation(Node *condition, int varno)
 	return looks_at_walker(condition, &context);
 }
 
+/*
+ * The usual "id = $1" or "id = 42": a column of the target against a value.
+ * It looks at the rows it changes and is not x = x, so neither walk below
+ * is needed to know that.
+ */
+static bool
+compares_a_column(Query *query, Node *condition)
+{
+	OpExpr	   *op;
+	Node	   *left;
+	Node	   *right;
+
+	if (!IsA(condition, OpExpr) || list_length(((OpExpr *) condition)->args) != 2)
+		return false;
+	op = (OpExpr *) condition;
+	left = strip_relabel(linitial(op->args));
+	right = strip_relabel(lsecond(op->args));
+	return IsA(left, Var) && ((Var *) left)->varlevelsup == 0 &&
+		(int) ((Var *) left)->varno == query->resultRelation &&
+		(IsA(right, Const) || IsA(right, Param));
+}
+
 static bool
 merge_changes_matched_rows(Query *query)
 {
@@ -259,6 +281,8 @@ unbounded_reason(Query *query)
 	}
 	if (condition == NULL)
 		return "it has no WHERE clause";
+	if (compares_a_column(query, condition))
+		return NULL;
 	if (always_true(query, condition))
 		return query->commandType == CMD_MERGE ?
 			"its join condition is always true" : "its WHERE clause is always true";
