@@ -314,7 +314,7 @@ DROP TABLE public.fk_child, public.fk_parent;
 -- in any order, under new names: what is named after the table takes the
 -- new name, and a name already taken gets a number
 SET agentguard.quarantine_drops = 'all';
-CREATE TABLE public.twice (id serial PRIMARY KEY, v text UNIQUE);
+CREATE TABLE public.twice (id serial PRIMARY KEY, v text UNIQUE CHECK (v <> ''));
 INSERT INTO public.twice (v) VALUES ('first a'), ('first b');
 DROP TABLE public.twice;
 CREATE TABLE public.twice (id serial PRIMARY KEY, v text UNIQUE);
@@ -330,8 +330,9 @@ SELECT agentguard.restore(:second_twice, 'twice_b');
 SELECT agentguard.restore(:first_twice, 'twice_a');
 SELECT c.relname, c.relkind FROM pg_class c
 WHERE c.relnamespace = 'public'::regnamespace AND c.relname ~ '^(twice|squatter)' ORDER BY 1;
-SELECT conrelid::regclass, conname FROM pg_constraint
-WHERE conrelid IN ('public.twice_a'::regclass, 'public.twice_b'::regclass) ORDER BY 1, 2;
+SELECT conrelid::regclass, contype, conname FROM pg_constraint
+WHERE conrelid IN ('public.twice_a'::regclass, 'public.twice_b'::regclass)
+  AND contype IN ('p', 'u', 'c') ORDER BY 1, 3;
 SELECT * FROM public.twice_a ORDER BY id;
 SELECT * FROM public.twice_b ORDER BY id;
 -- each keeps its own sequence

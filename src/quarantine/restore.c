@@ -308,6 +308,49 @@ restored_name(const Member *m, const Member *main, const char *new_name)
 	return (m == main && new_name) ? new_name : m->original_name;
 }
 
+/*
+ * The constraints named after the table that no index carries (checks,
+ * foreign keys, and on PostgreSQL 18 NOT NULL) take the new name too;
+ * those of indexes came with their index's new name.  Names of constraints
+ * are the table's own, so none can be taken by another object.
+ */
+static void
+rename_constraints(const Member *main, const char *new_name)
+{
+	Oid			relid = get_relname_relid(new_name, get_namespace_oid(main->original_schema, false));
+	size_t		stem = strlen(main->original_name);
+	Relation	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_constraint constraint = (Form_pg_constraint) GETSTRUCT(tuple);
+		const char *name = NameStr(constraint->conname);
+
+		if (!OidIsValid(constraint->conindid) &&
+			strncmp(name, main->original_name, stem) == 0 && name[stem] == '_')
+			names = lappend(names, pstrdup(name));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	foreach(lc, names)
+	{
+		char	   *name = lfirst(lc);
+
+		ag_q_run_sql(ag_q_sql_text("ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+								   ag_q_qualified(main->original_schema, new_name),
+								   quote_identifier(name),
+								   quote_identifier(ag_q_clipped_name(new_name, name + stem))));
+	}
+}
+
 /* wanted, or wanted with the first number that makes it free */
 static char *
 free_name(const char *wanted, Oid namespace, List *picked)
@@ -550,6 +593,8 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 	put_back_members(e, main, new_name);
+	if (new_name != NULL && !ag_q_is_schema(main) && !ag_q_is_rows(main))
+		rename_constraints(main, new_name);
 	finish_restore(id, e);
 	error_context_stack = context.previous;
 
