@@ -340,6 +340,30 @@ INSERT INTO public.twice_a (v) VALUES ('first c') RETURNING id;
 INSERT INTO public.twice_b (v) VALUES ('second again') RETURNING id;
 DROP TABLE public.twice, public.twice_a, public.twice_b, public.squatter;
 
+-- under a new name, foreign keys in both directions refer to the restored
+-- table: another table's to it, and its own to a table that stayed
+SET agentguard.quarantine_drops = 'all';
+CREATE TABLE public.nn_region (id int PRIMARY KEY);
+CREATE TABLE public.nn_customer (id int PRIMARY KEY, region int REFERENCES public.nn_region);
+CREATE TABLE public.nn_order (id int, customer int REFERENCES public.nn_customer ON DELETE CASCADE);
+INSERT INTO public.nn_region VALUES (1), (2);
+INSERT INTO public.nn_customer VALUES (10, 1), (20, 2);
+INSERT INTO public.nn_order VALUES (100, 10), (200, 20);
+SELECT fingerprint('public.nn_customer') AS customers_before \gset
+DROP TABLE public.nn_customer CASCADE;
+RESET agentguard.quarantine_drops;
+CREATE TABLE public.nn_customer (id int PRIMARY KEY);
+SELECT agentguard.restore(id, 'nn_customer_old') FROM agentguard.quarantine WHERE original_name = 'nn_customer';
+SELECT conrelid::regclass, conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE contype = 'f' AND (conrelid = 'public.nn_customer_old'::regclass OR confrelid = 'public.nn_customer_old'::regclass)
+ORDER BY 1, 2;
+SELECT fingerprint('public.nn_customer_old') = :'customers_before' AS customers_same;
+-- and they hold: the cascade reaches the orders, the region is checked
+DELETE FROM public.nn_customer_old WHERE id = 10;
+SELECT * FROM public.nn_order ORDER BY id;
+INSERT INTO public.nn_customer_old VALUES (30, 9);
+DROP TABLE public.nn_order, public.nn_customer, public.nn_customer_old, public.nn_region;
+
 -- every quarantine, restore and purge is in the audit table
 SELECT a.event, count(*) - coalesce(min(b.n), 0) AS during_this_test
 FROM agentguard.audit a LEFT JOIN audit_before b USING (event)

@@ -334,7 +334,8 @@ rename_constraints(const Member *main, const char *new_name)
 		Form_pg_constraint constraint = (Form_pg_constraint) GETSTRUCT(tuple);
 		const char *name = NameStr(constraint->conname);
 
-		if (!OidIsValid(constraint->conindid) &&
+		if (constraint->contype != CONSTRAINT_PRIMARY && constraint->contype != CONSTRAINT_UNIQUE &&
+			constraint->contype != CONSTRAINT_EXCLUSION &&
 			strncmp(name, main->original_name, stem) == 0 && name[stem] == '_')
 			names = lappend(names, pstrdup(name));
 	}
@@ -521,6 +522,43 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
 	}
 }
 
+/* sql with "<before><old><after>" made "<before><new><after>", where it occurs */
+static char *
+renamed_in(const char *sql, const char *before, const char *old, const char *after,
+		   const char *new)
+{
+	char	   *pattern = psprintf("%s%s%s", before, old, after);
+	const char *at = strstr(sql, pattern);
+
+	if (at == NULL)
+		return (char *) sql;
+	return psprintf("%.*s%s%s%s%s", (int) (at - sql), sql, before, new, after,
+					at + strlen(pattern));
+}
+
+/*
+ * A step saved when the table was dropped names it as it was: the SQL that
+ * re-adds another table's foreign key to it (REFERENCES), its own foreign
+ * keys and inheritance link (ALTER TABLE), its partition bound (ATTACH
+ * PARTITION).  Under a new name each names the restored table.  The SQL is
+ * agentguard's own, written with every name qualified (pg_get_constraintdef
+ * under search_path pg_catalog), so the old name appears in exactly these
+ * places.
+ */
+static char *
+step_for_new_name(const char *sql, const Member *main, const char *new_name)
+{
+	char	   *old = ag_q_qualified(main->original_schema, main->original_name);
+	char	   *new = ag_q_qualified(main->original_schema, new_name);
+	char	   *altered = psprintf("ALTER TABLE %s ", old);
+
+	sql = renamed_in(sql, "REFERENCES ", old, "(", new);
+	sql = renamed_in(sql, "ATTACH PARTITION ", old, " ", new);
+	if (strncmp(sql, altered, strlen(altered)) == 0)
+		sql = psprintf("ALTER TABLE %s %s", new, sql + strlen(altered));
+	return (char *) sql;
+}
+
 /*
  * Once every member is back: the foreign keys of the rows (a TRUNCATE's
  * tables may refer to each other, so all rows go back first), then the
@@ -528,7 +566,7 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
  * table it alters.
  */
 static void
-finish_restore(int64 id, const Entry *e)
+finish_restore(int64 id, const Entry *e, const Member *main, const char *new_name)
 {
 	ListCell   *lc;
 
@@ -543,6 +581,8 @@ finish_restore(int64 id, const Entry *e)
 	{
 		RestoreStep *rs = lfirst(lc);
 
+		if (new_name != NULL && !ag_q_is_schema(main))
+			rs->sql = step_for_new_name(rs->sql, main, new_name);
 		ag_q_check_restore_step(id, rs);
 		run_sql_as(get_role_oid(rs->run_as, false), rs->sql);
 	}
@@ -593,9 +633,10 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 	put_back_members(e, main, new_name);
+	finish_restore(id, e, main, new_name);
+	/* after the steps: the foreign keys they add back are named after it too */
 	if (new_name != NULL && !ag_q_is_schema(main) && !ag_q_is_rows(main))
 		rename_constraints(main, new_name);
-	finish_restore(id, e);
 	error_context_stack = context.previous;
 
 	ag_q_forget_entry(id);
