@@ -44,30 +44,27 @@ for tag, prelude in preludes.items():
         open(f'{w}/{tag}{k}.sql', 'w').write("\n".join(out) + "\n")
 PY
 chmod a+r "$W"/*.sql
-conf() { libs=$1; }
-libs=
-write_conf() { sed -i '/^shared_preload_libraries/d' "$W/data/postgresql.conf"; [ -n "$libs" ] && echo "shared_preload_libraries = '$libs'" >>"$W/data/postgresql.conf"; true; }
+# preload LIBS ('' = none) for the server about to run
+conf() { sed -i '/^shared_preload_libraries/d' "$W/data/postgresql.conf"; [ -n "$1" ] && echo "shared_preload_libraries = '$1'" >>"$W/data/postgresql.conf"; true; }
 single() { # libs, database, file
 	conf "$1"
-	write_conf
 	as_pg "$PGBIN/postgres" --single -D "$W/data" "$2" <"$3" >"$W/single.out" 2>&1 ||
 		{ cat "$W/single.out" >&2; exit 1; }
 	if grep -q ERROR "$W/single.out"; then cat "$W/single.out" >&2; exit 1; fi
 }
-count() { # database, file -> instructions
+count() { # libs, database, file -> instructions
 	# every count starts from the same cluster: UPDATEs leave dead rows, and
 	# even VACUUM FULL leaves catalogs and counters changed
 	rm -rf "$W/data"
 	cp -a "$W/pristine" "$W/data"
-	write_conf
-	as_pg valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$PGBIN/postgres" --single -D "$W/data" "$1" <"$2" >/dev/null 2>"$W/vg.err"
+	conf "$1"
+	as_pg valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$PGBIN/postgres" --single -D "$W/data" "$2" <"$3" >/dev/null 2>"$W/vg.err"
 	grep -o "Collected : [0-9]*" "$W/vg.err" | awk '{print $3}'
 }
 per_statement() { # libs, database, tag
-	conf "$1"
 	local a b
-	a=$(count "$2" "$W/${3}0.sql")
-	b=$(count "$2" "$W/${3}$N.sql")
+	a=$(count "$1" "$2" "$W/${3}0.sql")
+	b=$(count "$1" "$2" "$W/${3}$N.sql")
 	echo $(((b - a) / N))
 }
 installed() { [ -f "$("$PG_CONFIG" --pkglibdir)/$1.so" ]; }

@@ -740,9 +740,9 @@ find_frame(QueryDesc *queryDesc)
 void
 ag_count_finish(QueryDesc *queryDesc)
 {
-	Frame	   *frame;
+	Frame	   *frame = find_frame(queryDesc);
 
-	if (ag_xact.frames != NIL && (frame = find_frame(queryDesc)) != NULL)
+	if (frame != NULL)
 	{
 		check_frame(frame);
 		if ((frame->scope->owner == frame ||
@@ -757,7 +757,7 @@ ag_count_finish(QueryDesc *queryDesc)
 void
 ag_count_end(QueryDesc *queryDesc)
 {
-	Frame	   *frame = ag_xact.frames != NIL ? find_frame(queryDesc) : NULL;
+	Frame	   *frame = find_frame(queryDesc);
 
 	if (frame)
 	{

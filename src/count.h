@@ -14,6 +14,11 @@
 /* after ExecutorStart: wrap its row sources and push its frame */
 extern void ag_count_start(QueryDesc *queryDesc);
 
+/*
+ * The executor hooks call these two only while a frame is on the stack
+ * (ag_xact.frames), which spares every other statement the call.
+ */
+
 /* after ExecutorFinish: judge everything it changed, refuse if it must */
 extern void ag_count_finish(QueryDesc *queryDesc);
 

@@ -240,9 +240,10 @@ extern size_t ag_request_describe(const AgRequest *r, char *out, size_t cap);
 /*
  * Text shown to a person, made unambiguous: control characters (C0, C1,
  * DEL), bidirectional overrides, invisible and zero-width characters and
- * bytes that are not UTF-8 are written as \xNN or \u{XXXX}; a backslash as
- * \\.  keep_layout leaves newlines and tabs as they are.  Writes at most cap
- * bytes including the NUL; returns the length it needed.
+ * bytes that are not UTF-8 are written as \x and two hex digits, or as \u
+ * and the code point in hex between braces; a backslash as \\.  keep_layout
+ * leaves newlines and tabs as they are.  Writes at most cap bytes including
+ * the NUL; returns the length it needed.
  */
 extern size_t ag_escape_shown(const char *s, size_t len, bool keep_layout,
 							  char *out, size_t cap);

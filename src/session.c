@@ -56,14 +56,6 @@ static int	labelled_count = 0;
 static int	labelled_capacity = 0;
 static bool labels_valid = false;
 
-/* the last answer, and the roles it was for */
-static bool answer_valid = false;
-static Oid	answer_login_role = InvalidOid;
-static Oid	answer_session_user = InvalidOid;
-static Oid	answer_current_user = InvalidOid;
-static bool answer_any_agent = false;
-static bool answer_login_trusted = false;
-
 static bool switch_latched = false;
 
 /*
@@ -83,14 +75,12 @@ static void
 forget_labels(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
 {
 	labels_valid = false;
-	answer_valid = false;
 	ag_session_answer.valid = false;
 }
 
 static void
 forget_answer(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
 {
-	answer_valid = false;
 	ag_session_answer.valid = false;
 }
 
@@ -208,48 +198,20 @@ ag_role_is_agent(Oid roleid)
 
 AgSessionAnswer ag_session_answer = {false, false, InvalidOid, InvalidOid};
 
-/* the roles' labels decide, unless the switch or the backend's kind does */
+/* the roles' labels decide: any of them an agent's, or scope 'all' unless the login is trusted */
 static bool
-roles_are_agent(Oid session_user, Oid current_user, bool *known)
+roles_are_agent(Oid login_role, Oid session_user, Oid current_user)
 {
-	Oid			login_role;
+	AgLabel		login_label;
 
-	*known = true;
-	if (switch_latched)
+	if (!labels_valid)
+		load_labels();
+	login_label = effective_label(login_role);
+	if (login_label == AG_LABEL_AGENT ||
+		effective_label(session_user) == AG_LABEL_AGENT ||
+		effective_label(current_user) == AG_LABEL_AGENT)
 		return true;
-	/* only client backends and background workers run as a role */
-	if (MyBackendType != B_BACKEND && MyBackendType != B_BG_WORKER)
-		return false;
-
-	login_role = GetAuthenticatedUserId();
-	if (!answer_valid ||
-		login_role != answer_login_role ||
-		session_user != answer_session_user ||
-		current_user != answer_current_user)
-	{
-		AgLabel		login_label;
-
-		/* every statement runs in a transaction; outside one, keep what we knew */
-		if (!IsTransactionState())
-		{
-			*known = false;
-			return answer_valid && (answer_any_agent ||
-									(scope_all && !answer_login_trusted));
-		}
-		if (!labels_valid)
-			load_labels();
-
-		login_label = effective_label(login_role);
-		answer_any_agent = login_label == AG_LABEL_AGENT ||
-			effective_label(session_user) == AG_LABEL_AGENT ||
-			effective_label(current_user) == AG_LABEL_AGENT;
-		answer_login_trusted = login_label == AG_LABEL_TRUSTED;
-		answer_login_role = login_role;
-		answer_session_user = session_user;
-		answer_current_user = current_user;
-		answer_valid = true;
-	}
-	return answer_any_agent || (scope_all && !answer_login_trusted);
+	return scope_all && login_label != AG_LABEL_TRUSTED;
 }
 
 /*
@@ -261,16 +223,24 @@ ag_session_is_agent_slow(void)
 {
 	Oid			session_user = GetSessionUserId();
 	Oid			current_user = GetUserId();
-	bool		known;
-	bool		agent = note_answer(roles_are_agent(session_user, current_user, &known));
+	bool		agent;
 
-	if (known)
-	{
-		ag_session_answer.agent = agent;
-		ag_session_answer.session_user = session_user;
-		ag_session_answer.current_user = current_user;
-		ag_session_answer.valid = true;
-	}
+	if (switch_latched)
+		agent = true;
+	/* only client backends and background workers run as a role */
+	else if (MyBackendType != B_BACKEND && MyBackendType != B_BG_WORKER)
+		agent = false;
+	/* every statement runs in a transaction; outside one, keep what we knew */
+	else if (!IsTransactionState())
+		return ag_session_answer.valid && ag_session_answer.agent;
+	else
+		agent = roles_are_agent(GetAuthenticatedUserId(), session_user, current_user);
+
+	agent = note_answer(agent);
+	ag_session_answer.agent = agent;
+	ag_session_answer.session_user = session_user;
+	ag_session_answer.current_user = current_user;
+	ag_session_answer.valid = true;
 	return agent;
 }
 
@@ -362,10 +332,7 @@ void
 ag_session_set_scope_all(bool all)
 {
 	if (all != scope_all)
-	{
-		answer_valid = false;
 		ag_session_answer.valid = false;
-	}
 	scope_all = all;
 }
 
