@@ -1,13 +1,13 @@
-# Sourced by the Node.js test scripts from the top of the tree: skip
-# (passing) when Node.js 20 or later is missing, and install the tests' npm
-# packages from test/package-lock.json into test/node_modules when any of
-# them is not there yet (Node.js finds them there from test/*/*.js, and the
-# migration tools' command lines are in test/node_modules/.bin).  Callers
-# define skip().
+# Sourced by the Node.js test scripts from the top of the tree: fail (through
+# the caller's cannot_run) when Node.js 20 or later is missing, and install
+# the tests' npm packages from test/package-lock.json into test/node_modules
+# when any of them is not there yet (Node.js finds them there from
+# test/*/*.js, and the migration tools' command lines are in
+# test/node_modules/.bin).  Callers define cannot_run().
 
-command -v node >/dev/null || skip "node is not installed (apt-get install nodejs npm)"
+command -v node >/dev/null || cannot_run "node is not installed (apt-get install nodejs npm)"
 major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[ "$major" -ge 20 ] || skip "node $(node --version 2>/dev/null) is too old (the tests need 20 or later)"
+[ "$major" -ge 20 ] || cannot_run "node $(node --version 2>/dev/null) is too old (the tests need 20 or later)"
 
 # every package test/package.json names must be there (a tree installed
 # before a package was added lacks it)
@@ -17,7 +17,7 @@ missing=$(cd test && node -e '
 	console.log(wanted.filter(p => !fs.existsSync(`node_modules/${p}/package.json`)).join(" "));
 ') || missing=unknown
 if [ -n "$missing" ]; then
-	command -v npm >/dev/null || skip "npm is not installed (apt-get install npm)"
+	command -v npm >/dev/null || cannot_run "npm is not installed (apt-get install npm)"
 	# npm needs a writable cache; the suites may run as a user without a home
 	if [ -z "${npm_config_cache:-}" ] && [ ! -w "${HOME:-/nonexistent}" ]; then
 		npm_config_cache=$(mktemp -d "${TMPDIR:-/tmp}/agentguard-npm.XXXXXX")

@@ -3,13 +3,14 @@
 # protocol: a framework's database reset refused, approved, quarantined and
 # restored; and migration tools through their own command lines (knex,
 # sequelize-cli, TypeORM), migrating up freely and down only when approved.
-# Needs Node.js 20 or later; without it, says so and passes.
+# Needs Node.js 20 or later; without it, says so and fails, so the count
+# never shrinks in silence.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-skip() {
-	echo "node test skipped: $*"
-	exit 0
+cannot_run() {
+	echo "node test cannot run: $*" >&2
+	exit 1
 }
 . scripts/node-deps.sh
 

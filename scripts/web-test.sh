@@ -2,7 +2,8 @@
 # The approval page (web/) end to end: a throwaway cluster refuses an agent's
 # statement, headless Chromium decodes and signs the request code on the page,
 # and the database accepts the token.  Needs Node.js and Debian's chromium
-# (scripts/setup.sh installs them); without them it says so and passes.
+# (scripts/setup.sh installs chromium); without them it says so and fails,
+# so the count never shrinks in silence.
 # The npm packages (playwright-core, pg) come from test/package-lock.json and
 # go into test/node_modules; no browser is ever downloaded.
 set -uo pipefail
@@ -11,12 +12,12 @@ cd "$(dirname "$0")/.."
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export CHROMIUM PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-skip() {
-	echo "web test skipped: $*"
-	exit 0
+cannot_run() {
+	echo "web test cannot run: $*" >&2
+	exit 1
 }
 
-[ -x "$CHROMIUM" ] || skip "$CHROMIUM is not installed (apt-get install chromium)"
+[ -x "$CHROMIUM" ] || cannot_run "$CHROMIUM is not installed (apt-get install chromium)"
 . scripts/node-deps.sh
 
 node test/web/web-test.js

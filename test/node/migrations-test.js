@@ -45,16 +45,25 @@ async function freshDatabase(dba, name, publicKey) {
 }
 
 /*
+ * Some tools colour their output whatever they are told when they believe
+ * they run under a CI service (TypeORM's query log did on the CI machine), so
+ * what is matched is the text without its terminal escapes.
+ */
+function withoutColour(text) {
+	return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+/*
  * Runs a tool's command line as the agent.  The connection comes from the
  * libpq variables, which the tools' configurations in test/migrations read;
  * the caller's own PG* variables are left out so they cannot point it
- * elsewhere.  Returns the status and everything it printed.
+ * elsewhere, and colour is asked off.  Returns the status and everything it printed.
  */
 function tool(database, name, args) {
 	const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG')));
-	Object.assign(env, {PGHOST: tmp, PGPORT: String(port), PGUSER: 'agent', PGDATABASE: database});
+	Object.assign(env, {PGHOST: tmp, PGPORT: String(port), PGUSER: 'agent', PGDATABASE: database, NO_COLOR: '1', FORCE_COLOR: '0'});
 	const r = run(bin(name), args, {env, cwd: path.join(__dirname, '..', '..')});
-	return {status: r.status, out: `${r.stdout}\n${r.stderr}`};
+	return {status: r.status, out: withoutColour(`${r.stdout}\n${r.stderr}`)};
 }
 
 /*
