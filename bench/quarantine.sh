@@ -3,12 +3,15 @@
 # copy: time DROP (quarantined), restore, and a plain DROP for tables of 10
 # thousand and 10 million rows, printed as ratios to the plain DROP.  A
 # quarantined TRUNCATE does copy the rows: it and its restore are printed as
-# ratios to a plain TRUNCATE.
+# ratios to a plain TRUNCATE.  So does a kept column, with its key: a
+# quarantined DROP COLUMN and its restore, beside a plain DROP COLUMN, for
+# tables of 10 thousand and 1 million rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
 
 SIZES=${BENCH_QUARANTINE_ROWS:-"10000 10000000"}
+COLUMN_SIZES=${BENCH_COLUMN_ROWS:-"10000 1000000"}
 REPEAT=${BENCH_REPEAT:-3}
 init_cluster
 start_server agentguard
@@ -66,4 +69,20 @@ for rows in $SIZES; do
 	print_rows "$rows" "$plain" plain "TRUNCATE, destroyed" truncated "TRUNCATE, quarantined" \
 		truncate_restore "restore"
 	psql_q -c "DROP TABLE keep_$rows" postgres >/dev/null
+done
+
+# a column's values are copied beside the key; the plain DROP COLUMN only
+# marks the column dropped, so it is the same for any size
+for rows in $COLUMN_SIZES; do
+	plain="" quarantine="" restore=""
+	make_table "cols_$rows" "$rows"
+	for i in $(seq "$REPEAT"); do
+		quarantine+="$(ms "SET agentguard.quarantine_drops = 'all'; ALTER TABLE cols_$rows DROP COLUMN payload") "
+		restore+="$(ms "SELECT agentguard.restore(max(id)) FROM agentguard.quarantine") "
+		plain+="$(ms "SET agentguard.quarantine_drops = 'off'; ALTER TABLE cols_$rows ADD COLUMN spare text;
+			ALTER TABLE cols_$rows DROP COLUMN spare") "
+	done
+	print_rows "$rows" "$plain" plain "DROP COLUMN, destroyed" quarantine "DROP COLUMN, quarantined" \
+		restore "restore"
+	psql_q -c "DROP TABLE cols_$rows" postgres >/dev/null
 done

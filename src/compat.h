@@ -20,6 +20,15 @@
 	 pg_class_ownercheck((objectid), (roleid)))
 #endif
 
+/* privilege checks became one function for all catalogs in 16 */
+#if PG_VERSION_NUM >= 160000
+#define ag_namespace_aclcheck(nspid, roleid, mode) \
+	object_aclcheck(NamespaceRelationId, (nspid), (roleid), (mode))
+#else
+#define ag_namespace_aclcheck(nspid, roleid, mode) \
+	pg_namespace_aclcheck((nspid), (roleid), (mode))
+#endif
+
 /* ExecutorRun lost its execute_once argument in 18 */
 #if PG_VERSION_NUM >= 180000
 #define AG_EXECUTOR_RUN_ARGS(qd, dir, count, once) (qd, dir, count)

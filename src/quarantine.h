@@ -1,6 +1,7 @@
 /*
  * quarantine.h
- *		What a confirmed DROP, TRUNCATE or DROP DATABASE destroys is kept
+ *		What a confirmed DROP, TRUNCATE, DROP DATABASE or ALTER TABLE ...
+ *		DROP COLUMN / ALTER COLUMN ... TYPE destroys is kept
  *		aside instead, until agentguard.restore puts it back or purge
  *		destroys it for good.
  */
@@ -23,6 +24,11 @@ extern void ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, Lis
 							   void (*run) (void *arg), void *run_arg);
 extern void ag_quarantine_truncate(const AgStatement *statement, List *captured,
 								   void (*run) (void *arg), void *run_arg);
+extern bool ag_quarantine_covers_alter(AlterTableStmt *alter);
+extern List *ag_quarantine_retyped_columns(AlterTableStmt *alter);
+extern bool ag_quarantine_alter_drops(AlterTableStmt *alter);
+extern void ag_quarantine_alter_table(const AgStatement *statement, List *captured,
+									  void (*run) (void *arg), void *run_arg);
 extern bool ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level,
 								 const AgStatement *statement);
 

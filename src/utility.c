@@ -149,11 +149,25 @@ drop_worth_keeping(DropStmt *drop)
 	return false;
 }
 
+/* the same for the table an ALTER TABLE ... DROP COLUMN or ALTER COLUMN TYPE alters */
+static bool
+alter_worth_keeping(AlterTableStmt *alter)
+{
+	Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
+	ObjectAddress address;
+
+	if (!OidIsValid(relid))
+		return false;
+	ObjectAddressSet(address, RelationRelationId, relid);
+	return !ag_object_exempt(&address) && !ag_namespace_protected(get_rel_namespace(relid));
+}
+
 static bool
 quarantined_kind(Node *parsetree)
 {
 	return IsA(parsetree, TruncateStmt) || IsA(parsetree, DropdbStmt) ||
-		(IsA(parsetree, DropStmt) && ag_quarantine_covers((DropStmt *) parsetree));
+		(IsA(parsetree, DropStmt) && ag_quarantine_covers((DropStmt *) parsetree)) ||
+		(IsA(parsetree, AlterTableStmt) && ag_quarantine_covers_alter((AlterTableStmt *) parsetree));
 }
 
 /* keep what the statement destroys instead of running it */
@@ -169,6 +183,8 @@ run_quarantined(Node *parsetree, AgStatement *statement, List *captured,
 								  call->context == PROCESS_UTILITY_TOPLEVEL, statement))
 			run_utility_call(call);
 	}
+	else if (IsA(parsetree, AlterTableStmt))
+		ag_quarantine_alter_table(statement, captured, run_utility_call, call);
 	else
 		ag_quarantine_drop((DropStmt *) parsetree, statement, captured,
 						   run_utility_call, call);
@@ -182,6 +198,7 @@ run_for_others(Node *parsetree, UtilityCall *call)
 	List	   *captured = NIL;
 
 	if (ag_quarantine_drops != AG_QUARANTINE_ALL || !quarantined_kind(parsetree) ||
+		(IsA(parsetree, AlterTableStmt) && !alter_worth_keeping((AlterTableStmt *) parsetree)) ||
 		(IsA(parsetree, DropStmt) && !drop_worth_keeping((DropStmt *) parsetree)))
 	{
 		run_utility_call(call);
@@ -191,9 +208,13 @@ run_for_others(Node *parsetree, UtilityCall *call)
 	ag_statement_text(call->queryString, call->pstmt->stmt_location, call->pstmt->stmt_len,
 					  &statement.text, &statement.textlen);
 	ag_request_code(&statement);
-	/* a TRUNCATE runs after its trial, a DROP does not: its notices show */
+	/* what a change of type takes, its own columns, is known without a trial */
+	if (IsA(parsetree, AlterTableStmt))
+		statement.objects = ag_quarantine_retyped_columns((AlterTableStmt *) parsetree);
+	/* a TRUNCATE or ALTER TABLE runs after its trial, a DROP does not: its notices show */
 	if (!IsA(parsetree, DropdbStmt) &&
-		!ag_capture(run_utility_call, call, IsA(parsetree, TruncateStmt), &captured))
+		(!IsA(parsetree, AlterTableStmt) || ag_quarantine_alter_drops((AlterTableStmt *) parsetree)) &&
+		!ag_capture(run_utility_call, call, !IsA(parsetree, DropStmt), &captured))
 	{
 		/* it fails by itself: let it, with the server's own error */
 		run_utility_call(call);

@@ -20,12 +20,15 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
@@ -34,7 +37,10 @@
 #include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "rewrite/rewriteSupport.h"
+#include "utils/fmgroids.h"
 #include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -248,6 +254,105 @@ ag_q_relation_moves(List *objects, Oid relid)
 		(ag_q_moves_alone(objects, relid) || in_quarantine(&address));
 }
 
+/*
+ * A column the trial dropped from a table that stays (its type, say, was in
+ * a dropped schema): its values are kept, and the column is dropped by
+ * itself (column.c).  Temporary and foreign tables hold nothing to keep.
+ */
+bool
+ag_q_column_stays_kept(List *objects, Oid relid, AttrNumber attnum)
+{
+	ListCell   *lc;
+	char		relkind = get_rel_relkind(relid);
+
+	if (ag_q_relation_moves(objects, relid) || ag_q_relation_captured(objects, relid) ||
+		(relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+		isAnyTempNamespace(get_rel_namespace(relid)))
+		return false;
+	foreach(lc, objects)
+	{
+		ObjectAddress *a = lfirst(lc);
+
+		if (a->classId == RelationRelationId && a->objectId == relid &&
+			(a->objectSubId == attnum || (attnum == InvalidAttrNumber && a->objectSubId > 0)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A view the trial dropped because it uses a kept column, itself or
+ * through another such view: it cannot move aside, since dropping the
+ * column takes it wherever it is, so it is made again (column.c).
+ */
+static bool
+view_uses_kept_column(List *objects, Oid view)
+{
+	Relation	depend;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			rule = get_rewrite_oid(view, ViewSelectRuleName, true);
+	bool		uses = false;
+
+	if (!OidIsValid(rule))
+		return false;
+	depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RewriteRelationId));
+	ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(rule));
+	scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 2, keys);
+	while (!uses && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+
+		if (dep->refclassid != RelationRelationId || dep->refobjid == view)
+			continue;
+		uses = (dep->refobjsubid > 0 && ag_q_column_stays_kept(objects, dep->refobjid, dep->refobjsubid)) ||
+			(ag_q_relation_captured(objects, dep->refobjid) &&
+			 (get_rel_relkind(dep->refobjid) == RELKIND_VIEW || get_rel_relkind(dep->refobjid) == RELKIND_MATVIEW) &&
+			 view_uses_kept_column(objects, dep->refobjid));
+	}
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+	return uses;
+}
+
+/* what lives on a table whose columns are kept goes with them */
+static bool
+on_kept_column(List *objects, Oid relid)
+{
+	return OidIsValid(relid) && ag_q_column_stays_kept(objects, relid, InvalidAttrNumber);
+}
+
+/*
+ * A type the trial dropped: a relation's row type (or its array) goes with
+ * the relation; an array type with its element type; a type or domain of
+ * its own moves into quarantine, its array with it.  A range type is not
+ * kept: its multirange and constructor functions cannot move with it.
+ */
+static Keeping
+keeping_of_type(List *objects, Oid typid)
+{
+	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Form_pg_type type;
+	Keeping		keeping;
+
+	if (!HeapTupleIsValid(tuple))
+		return KEEP_NONE;
+	type = (Form_pg_type) GETSTRUCT(tuple);
+	if (type->typtype == TYPTYPE_RANGE || type->typtype == TYPTYPE_MULTIRANGE)
+		keeping = KEEP_NONE;
+	else if (OidIsValid(type->typelem) && IsTrueArrayType(type))
+		keeping = keeping_of_type(objects, type->typelem) == KEEP_NONE ? KEEP_NONE : KEEP_GOES_ALONG;
+	else if (OidIsValid(type->typrelid) && get_rel_relkind(type->typrelid) != RELKIND_COMPOSITE_TYPE)
+		keeping = ag_q_relation_moves(objects, type->typrelid) ? KEEP_GOES_ALONG : KEEP_NONE;
+	else
+		keeping = KEEP_MOVE;
+	ReleaseSysCache(tuple);
+	return keeping;
+}
+
 /* how an object the trial dropped is kept */
 Keeping
 ag_q_keeping_of(List *objects, const ObjectAddress *a)
@@ -262,32 +367,36 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 	{
 		case RelationRelationId:
 			if (a->objectSubId != 0)
-				return ag_q_relation_moves(objects, a->objectId) ? KEEP_GOES_ALONG : KEEP_NONE;
+				return ag_q_relation_moves(objects, a->objectId) ? KEEP_GOES_ALONG :
+					ag_q_column_stays_kept(objects, a->objectId, a->objectSubId) ? KEEP_WITH_COLUMN : KEEP_NONE;
+			if ((get_rel_relkind(a->objectId) == RELKIND_VIEW || get_rel_relkind(a->objectId) == RELKIND_MATVIEW) &&
+				view_uses_kept_column(objects, a->objectId))
+				return KEEP_WITH_COLUMN;
 			if (ag_q_moves_alone(objects, a->objectId))
 				return KEEP_MOVE;
 			switch (get_rel_relkind(a->objectId))
 			{
 				case RELKIND_INDEX:
 				case RELKIND_PARTITIONED_INDEX:
-					/* the table's or its TOAST table's: either way it goes along */
-					return ag_q_relation_captured(objects, ag_q_syscache_oid(INDEXRELID, a->objectId,
-																		Anum_pg_index_indrelid)) ?
-						KEEP_GOES_ALONG : KEEP_NONE;
+					{
+						Oid			table = ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid);
+
+						/* the table's or its TOAST table's: either way it goes along */
+						return ag_q_relation_captured(objects, table) ? KEEP_GOES_ALONG :
+							on_kept_column(objects, table) ? KEEP_WITH_COLUMN : KEEP_NONE;
+					}
 				case RELKIND_TOASTVALUE:
 				case RELKIND_SEQUENCE:
 					return KEEP_GOES_ALONG;
+				case RELKIND_COMPOSITE_TYPE:
+					/* a composite type's columns are its type's */
+					return captured_object(objects, TypeRelationId, get_rel_type_id(a->objectId)) ?
+						KEEP_GOES_ALONG : KEEP_NONE;
 				default:
 					return KEEP_NONE;
 			}
 		case TypeRelationId:
-			{
-				Oid			relid = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typrelid);
-				Oid			element = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typelem);
-
-				if (!OidIsValid(relid) && OidIsValid(element))
-					relid = ag_q_syscache_oid(TYPEOID, element, Anum_pg_type_typrelid);
-				return ag_q_relation_moves(objects, relid) ? KEEP_GOES_ALONG : KEEP_NONE;
-			}
+			return keeping_of_type(objects, a->objectId);
 		case ConstraintRelationId:
 			{
 				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
@@ -296,13 +405,19 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 
 				if (ag_q_relation_moves(objects, relid))
 					return KEEP_GOES_ALONG;
+				/* a domain's check moves with its domain */
+				if (!OidIsValid(relid))
+					return captured_object(objects, TypeRelationId,
+										   ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_contypid)) ?
+						KEEP_GOES_ALONG : KEEP_NONE;
 				tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
 				if (HeapTupleIsValid(tuple))
 				{
 					contype = ((Form_pg_constraint) GETSTRUCT(tuple))->contype;
 					ReleaseSysCache(tuple);
 				}
-				return contype == CONSTRAINT_FOREIGN && OidIsValid(relid) ?
+				/* a table that stays loses it, whatever its column: remade on restore */
+				return (contype == CONSTRAINT_FOREIGN && OidIsValid(relid)) || on_kept_column(objects, relid) ?
 					KEEP_RECREATE : KEEP_NONE;
 			}
 		case TriggerRelationId:
@@ -315,22 +430,39 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 				/* a foreign key's triggers come back with the foreign key */
 				return ag_q_relation_moves(objects, relid) ||
 					(OidIsValid(constraint) && captured_object(objects, ConstraintRelationId, constraint)) ?
-					KEEP_GOES_ALONG : KEEP_NONE;
+					KEEP_GOES_ALONG : on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_NONE;
 			}
 		case RewriteRelationId:
-			return ag_q_relation_moves(objects, ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, a->objectId,
-																 Anum_pg_rewrite_ev_class)) ?
-				KEEP_GOES_ALONG : KEEP_RECREATE;
+			{
+				Oid			relid = ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+													 a->objectId, Anum_pg_rewrite_ev_class);
+
+				return ag_q_relation_moves(objects, relid) ? KEEP_GOES_ALONG :
+					on_kept_column(objects, relid) ||
+					(ag_q_relation_captured(objects, relid) && view_uses_kept_column(objects, relid)) ?
+					KEEP_WITH_COLUMN : KEEP_RECREATE;
+			}
 		case AttrDefaultRelationId:
-			return ag_q_relation_moves(objects, ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, a->objectId,
-																 Anum_pg_attrdef_adrelid)) ?
-				KEEP_GOES_ALONG : KEEP_RECREATE;
+			{
+				Oid			relid = ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId,
+													 Anum_pg_attrdef_oid, a->objectId, Anum_pg_attrdef_adrelid);
+
+				return ag_q_relation_moves(objects, relid) ? KEEP_GOES_ALONG :
+					on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_RECREATE;
+			}
 		case PolicyRelationId:
-			return ag_q_relation_moves(objects, ag_q_scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, a->objectId,
-																 Anum_pg_policy_polrelid)) ?
-				KEEP_GOES_ALONG : KEEP_NONE;
-		case ProcedureRelationId:
+			{
+				Oid			relid = ag_q_scanned_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+													 a->objectId, Anum_pg_policy_polrelid);
+
+				return ag_q_relation_moves(objects, relid) ? KEEP_GOES_ALONG :
+					on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_NONE;
+			}
 		case StatisticExtRelationId:
+			return on_kept_column(objects, ag_q_syscache_oid(STATEXTOID, a->objectId,
+															 Anum_pg_statistic_ext_stxrelid)) ?
+				KEEP_WITH_COLUMN : KEEP_MOVE;
+		case ProcedureRelationId:
 			return KEEP_MOVE;
 		default:
 			return KEEP_NONE;
@@ -354,6 +486,25 @@ ag_q_named_relations(DropStmt *drop, List *objects)
 			relids = lappend_oid(relids, relid);
 	}
 	return relids;
+}
+
+/* the types and domains a DROP TYPE or DROP DOMAIN names, in its order */
+List *
+ag_q_named_types(DropStmt *drop, List *objects)
+{
+	List	   *types = NIL;
+	ListCell   *lc;
+
+	if (drop->removeType != OBJECT_TYPE && drop->removeType != OBJECT_DOMAIN)
+		return NIL;
+	foreach(lc, drop->objects)
+	{
+		Oid			typid = LookupTypeNameOid(NULL, lfirst_node(TypeName, lc), true);
+
+		if (OidIsValid(typid) && captured_object(objects, TypeRelationId, typid))
+			types = lappend_oid(types, typid);
+	}
+	return types;
 }
 
 /* the schemas a DROP SCHEMA names, in its order, that the trial dropped */

@@ -23,8 +23,9 @@
  *	  at run time, or a volatile one (which can reach outside the row: change
  *	  settings, send notifications, read files).
  *
- * The steps of a restore that evaluate expressions, attaching a partition
- * and adding a foreign key back, get the same check.
+ * The steps of a restore that evaluate expressions get the same check:
+ * attaching a partition, adding a foreign key back, and making again an
+ * index, a constraint or a generated column that a kept column had.
  */
 #include "postgres.h"
 
@@ -50,6 +51,7 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "parser/parse_type.h"
 #include "parser/parser.h"
 #include "rewrite/rewriteDefine.h"
 #include "utils/acl.h"
@@ -624,6 +626,91 @@ refuse_code(int64 entry, CodeCheck *cc, const char *kept)
 }
 
 /*
+ * A raw expression of a saved step that recreates what a column had:
+ * whatever a function or operator name of it could resolve to, and the
+ * types it casts to.  Names are not resolved yet, so every candidate is
+ * looked at.
+ */
+static bool
+raw_code_walker(Node *node, void *context)
+{
+	CodeCheck  *cc = context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall))
+	{
+		FuncCandidateList candidates = FuncnameGetCandidates(((FuncCall *) node)->funcname, -1, NIL,
+															 false, false, false, true);
+
+		for (; candidates != NULL; candidates = candidates->next)
+			check_function(cc, candidates->oid, true);
+	}
+	else if (IsA(node, A_Expr) && ((A_Expr *) node)->name != NIL &&
+			 ((A_Expr *) node)->kind != AEXPR_NULLIF)
+	{
+		FuncCandidateList candidates = OpernameGetCandidates(((A_Expr *) node)->name, '\0', true);
+
+		for (; candidates != NULL; candidates = candidates->next)
+			check_function(cc, get_opcode(candidates->oid), true);
+	}
+	else if (IsA(node, TypeCast))
+	{
+		Oid			typid = LookupTypeNameOid(NULL, ((TypeCast *) node)->typeName, true);
+
+		if (OidIsValid(typid))
+			check_type(cc, typid);
+	}
+	else if (IsA(node, SubLink))
+		found_code(cc, psprintf("%s holds a subquery", cc->where));
+	return raw_expression_tree_walker(node, raw_code_walker, context);
+}
+
+/* the expressions a step that makes an index or a constraint evaluates */
+static void
+check_raw_expressions(CodeCheck *cc, Node *stmt)
+{
+	List	   *expressions = NIL;
+	ListCell   *lc;
+
+	if (IsA(stmt, IndexStmt))
+	{
+		IndexStmt  *index = (IndexStmt *) stmt;
+
+		foreach(lc, index->indexParams)
+			expressions = lappend(expressions, lfirst_node(IndexElem, lc)->expr);
+		expressions = lappend(expressions, index->whereClause);
+	}
+	else if (IsA(stmt, AlterTableStmt))
+	{
+		foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			List	   *constraints = NIL;
+			ListCell   *cc_lc;
+
+			if (cmd->subtype == AT_AddConstraint)
+				constraints = list_make1(cmd->def);
+			else if (cmd->subtype == AT_AddColumn)
+				constraints = ((ColumnDef *) cmd->def)->constraints;
+			foreach(cc_lc, constraints)
+			{
+				Constraint *constraint = lfirst_node(Constraint, cc_lc);
+				ListCell   *ex;
+
+				expressions = lappend(expressions, constraint->raw_expr);
+				expressions = lappend(expressions, constraint->where_clause);
+				foreach(ex, constraint->exclusions)
+					expressions = lappend(expressions, ((IndexElem *) linitial(lfirst(ex)))->expr);
+			}
+		}
+	}
+	cc->where = "a step of the restore";
+	foreach(lc, expressions)
+		(void) raw_code_walker(lfirst(lc), cc);
+}
+
+/*
  * A saved step that evaluates the rows of the tables it names: attaching a
  * partition checks them against its partition constraint (and may build its
  * parent's indexes on it), adding a foreign key checks them against the
@@ -639,8 +726,12 @@ ag_q_check_restore_step(int64 entry, const RestoreStep *rs)
 	ListCell   *lc;
 	CodeCheck	cc = {0};
 
+	check_raw_expressions(&cc, raw->stmt);
 	if (!IsA(raw->stmt, AlterTableStmt))
+	{
+		refuse_code(entry, &cc, NULL);
 		return;
+	}
 	alter = (AlterTableStmt *) raw->stmt;
 	foreach(lc, alter->cmds)
 	{
@@ -652,7 +743,10 @@ ag_q_check_restore_step(int64 entry, const RestoreStep *rs)
 			tables = lappend(tables, ((Constraint *) cmd->def)->pktable);
 	}
 	if (tables == NIL)
+	{
+		refuse_code(entry, &cc, NULL);
 		return;
+	}
 	tables = lappend(tables, alter->relation);
 	foreach(lc, tables)
 	{
@@ -676,5 +770,16 @@ ag_q_check_rows(int64 entry, Oid relid, Oid inserter, Bitmapset *computed, const
 	CodeCheck	cc = {0};
 
 	check_relation(&cc, relid, inserter, computed);
+	refuse_code(entry, &cc, kept);
+}
+
+/* a kept column's type, before the column is added back and filled */
+void
+ag_q_check_column_type(int64 entry, Oid typid, const char *kept)
+{
+	CodeCheck	cc = {0};
+
+	cc.where = "the kept column";
+	check_type(&cc, typid);
 	refuse_code(entry, &cc, kept);
 }

@@ -14,6 +14,7 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "catalog/pg_attribute.h"
 #include "access/xlogdefs.h"
 #include "catalog/objectaddress.h"
 #include "nodes/bitmapset.h"
@@ -122,6 +123,10 @@ extern bool ag_q_is_routine(const Member *m);
 extern Oid	ag_q_quarantined_routine(const Member *m);
 extern char *ag_q_member_in_quarantine(const Member *m);
 
+/* the audit row and log line of a new entry */
+extern void ag_q_log_quarantine(const AgStatement *statement, const char *original, int64 entry,
+								const char *quarantined_as, int objects, XLogRecPtr lsn);
+
 /* the log line of a restore or a purge: done is "restored" or "purged" */
 extern void ag_q_log_done(const char *done, int64 entry, const char *objects);
 
@@ -132,6 +137,8 @@ typedef enum Keeping
 	KEEP_GOES_ALONG,			/* moves with a relation that moves */
 	KEEP_MOVE,					/* renamed and moved by itself */
 	KEEP_RECREATE,				/* removed; restore runs SQL to recreate it */
+	KEEP_WITH_COLUMN,			/* a column of a table that stays, or on one:
+								 * kept as a column entry's are (column.c) */
 	KEEP_NONE					/* cannot be kept: the DROP is refused */
 } Keeping;
 
@@ -140,16 +147,85 @@ extern Keeping ag_q_keeping_of(List *objects, const ObjectAddress *a);
 extern bool ag_q_moves_alone(List *objects, Oid relid);
 extern bool ag_q_relation_captured(List *objects, Oid relid);
 extern bool ag_q_relation_moves(List *objects, Oid relid);
+extern bool ag_q_column_stays_kept(List *objects, Oid relid, AttrNumber attnum);
 
 /* what a DROP names, in its order, that the trial dropped: OIDs */
 extern List *ag_q_named_relations(DropStmt *drop, List *objects);
 extern List *ag_q_named_schemas(DropStmt *drop, List *objects);
+extern List *ag_q_named_types(DropStmt *drop, List *objects);
+
+/* ---- move.c: what moves aside, and what is written down instead ---- */
+
+extern void ag_q_move(int64 entry, int *position, const ObjectAddress *a);
+extern void ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql,
+							  Oid *altered);
+
+/* ---- column.c: the columns of a confirmed ALTER TABLE ---- */
+
+/* the members a kept column is, by what restore does with it */
+#define COLUMN_ADDED		"COLUMN"	/* added back, then filled */
+#define COLUMN_INHERITED	"INHERITED COLUMN"	/* comes back with its parent's */
+#define COLUMN_RETYPED		"COLUMN TYPE"	/* given its old type back, then filled */
+#define COLUMN_INHERITED_RETYPED "INHERITED COLUMN TYPE"
+#define COLUMN_GENERATED	"GENERATED COLUMN"	/* computed again */
+
+/* the first column of kept values matched to their rows by the whole row */
+#define AG_KEPT_WHOLE_ROW	"agentguard_whole_row"
+
+/* a column a statement destroys */
+typedef struct DoomedColumn
+{
+	Oid			relid;
+	AttrNumber	attnum;
+	bool		retyped;		/* its values change type; else it is dropped */
+} DoomedColumn;
+
+extern bool ag_q_is_column(const Member *m);
+extern bool ag_q_doomed_column(List *doomed, Oid relid, AttrNumber attnum);
+extern Moved *ag_q_keep_column(int64 entry, int *step, const DoomedColumn *d, List *doomed,
+							   const char *kept);
+extern void ag_q_save_grants(int64 entry, int *step, Acl *acl, Oid owner, const char *columns,
+							 Oid relid);
+extern void ag_q_save_comment(int64 entry, int *step, Oid classId, Oid objectId, int32 subId,
+							  const char *on_what, Oid relid);
+extern const char *ag_q_column_name(const Member *m);
+extern char *ag_q_column_type_sql(Form_pg_attribute att);
+
+
+/* ---- cascade.c: what goes with a kept column ---- */
+
+/* the order in which restore recreates what a CASCADE took */
+typedef enum DependentPass
+{
+	PASS_TABLE_PARTS,			/* indexes, constraints but foreign keys */
+	PASS_FOREIGN_KEYS,			/* after the keys they refer to */
+	PASS_VIEWS,					/* after what they use, dependents last */
+	PASS_ON_TOP,				/* triggers, policies, rules, statistics */
+	PASS_JUDGE					/* nothing saved: only whether it is kept */
+} DependentPass;
+
+extern bool ag_q_keep_dependent(int64 entry, int *position, int *step, const ObjectAddress *a,
+								List *objects, List *doomed, DependentPass pass);
+extern List *ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects);
+extern void ag_q_record_kept_columns(int64 entry, int position, List *kept);
+
+/* ---- column_restore.c: and their restore ---- */
+
+extern void ag_q_check_column(int64 entry, Member *m, const char *new_name);
+extern char *ag_q_restore_columns(const Entry *e);
+extern void ag_q_columns_done(const Entry *e, const Member *main, const char *new_name);
+
+/* ---- restore.c: SQL run as the owner of what it changes ---- */
+
+extern void ag_q_run_sql_as(Oid role, const char *sql, bool judged);
+extern uint64 ag_q_fill_as_owner(Oid table, const char *kept, const char *sql);
 
 /* ---- code.c: restore runs no code an agent could have planted ---- */
 
 extern void ag_q_check_rows(int64 entry, Oid relid, Oid inserter, Bitmapset *computed,
 							const char *kept);
 extern void ag_q_check_restore_step(int64 entry, const RestoreStep *rs);
+extern void ag_q_check_column_type(int64 entry, Oid typid, const char *kept);
 
 /* ---- database.c: DROP DATABASE ---- */
 

@@ -40,6 +40,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic_ext.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -125,6 +126,16 @@ describe_moved(const ObjectAddress *a)
 		m->name = get_func_name(a->objectId);
 		m->args = pstrdup(strchr(signature, '('));
 	}
+	else if (a->classId == TypeRelationId)
+	{
+		HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(a->objectId));
+		Form_pg_type type = (Form_pg_type) GETSTRUCT(tuple);
+
+		m->sql_kind = type->typtype == TYPTYPE_DOMAIN ? "DOMAIN" : "TYPE";
+		m->schema = get_namespace_name(type->typnamespace);
+		m->name = pstrdup(NameStr(type->typname));
+		ReleaseSysCache(tuple);
+	}
 	else
 	{
 		HeapTuple	tuple = SearchSysCache1(STATEXTOID, ObjectIdGetDatum(a->objectId));
@@ -139,8 +150,8 @@ describe_moved(const ObjectAddress *a)
 }
 
 /* SQL that recreates an object living on a table that stays, and removes it */
-static void
-recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid *altered)
+void
+ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid *altered)
 {
 	switch (a->classId)
 	{
@@ -207,7 +218,7 @@ save_and_remove(int64 entry, int *step, const ObjectAddress *a)
 	char	   *remove_sql;
 	Oid			altered;
 
-	recreate_sql(a, &restore_sql, &remove_sql, &altered);
+	ag_q_recreate_sql(a, &restore_sql, &remove_sql, &altered);
 	ag_q_save_restore_step(entry, step, getObjectDescription(a, false), restore_sql, altered);
 	ag_q_run_sql(remove_sql);
 }
@@ -273,6 +284,13 @@ move_into_quarantine(int64 entry, int *position, const Moved *m, bool main_objec
 							   ag_q_qualified(m->schema, quarantined),
 							   AG_QUARANTINE_SCHEMA));
 	ag_q_save_member(entry, own_position, m, true, quarantined);
+}
+
+/* an object that moves by itself, at the next position of the entry */
+void
+ag_q_move(int64 entry, int *position, const ObjectAddress *a)
+{
+	move_into_quarantine(entry, position, describe_moved(a), false);
 }
 
 /* the parents a table inherits from, as OIDs */
@@ -455,6 +473,8 @@ ag_quarantine_covers(DropStmt *drop)
 		case OBJECT_MATVIEW:
 		case OBJECT_SEQUENCE:
 		case OBJECT_FOREIGN_TABLE:
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
 			return ag_quarantine_drops != AG_QUARANTINE_OFF;
 		default:
 			return false;
@@ -465,8 +485,8 @@ ag_quarantine_covers(DropStmt *drop)
  * The audit row and the log line of a quarantine: who, where, what (by its
  * name before the move) and the request code of the statement.
  */
-static void
-log_quarantine(const AgStatement *statement, const char *original, int64 entry,
+void
+ag_q_log_quarantine(const AgStatement *statement, const char *original, int64 entry,
 			   const char *quarantined_as, int objects, XLogRecPtr lsn)
 {
 	const char *code = statement->code;
@@ -519,18 +539,23 @@ refuse_what_cannot_be_kept(List *objects)
  * DROP SCHEMA it is NULL until move_schemas knows it.
  */
 static char *
-record_drop_entry(int64 entry, Oid first, List *schemas, const AgStatement *statement,
+record_drop_entry(int64 entry, const Moved *first, List *schemas, const AgStatement *statement,
 				  XLogRecPtr *lsn)
 {
 	char	   *quarantined_as = NULL;
 	char	   *schema;
+	const char *kind;
 
 	if (schemas == NIL)
-		quarantined_as = ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first)));
-	schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) :
-		get_namespace_name(get_rel_namespace(first));
-	*lsn = ag_q_record_entry(entry, schemas != NIL ? "schema" : entry_kind(first), schema,
-							 schemas != NIL ? schema : get_rel_name(first),
+		quarantined_as = ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, first->name));
+	schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) : first->schema;
+	if (schemas != NIL)
+		kind = "schema";
+	else if (first->address.classId == TypeRelationId)
+		kind = strcmp(first->sql_kind, "DOMAIN") == 0 ? "domain" : "type";
+	else
+		kind = entry_kind(first->address.objectId);
+	*lsn = ag_q_record_entry(entry, kind, schema, schemas != NIL ? schema : first->name,
 							 quarantined_as ? quarantined_as : "", statement);
 	return quarantined_as;
 }
@@ -574,7 +599,7 @@ remove_what_is_recreated(int64 entry, int *step, List *objects)
  * order, then what CASCADE takes.
  */
 static List *
-objects_to_move(List *targets, List *objects)
+objects_to_move(List *targets, Oid target_class, List *objects)
 {
 	List	   *moves = NIL;
 	ListCell   *lc;
@@ -583,7 +608,7 @@ objects_to_move(List *targets, List *objects)
 	{
 		ObjectAddress a;
 
-		ObjectAddressSet(a, RelationRelationId, lfirst_oid(lc));
+		ObjectAddressSet(a, target_class, lfirst_oid(lc));
 		moves = lappend(moves, describe_moved(&a));
 	}
 	foreach(lc, objects)
@@ -591,9 +616,8 @@ objects_to_move(List *targets, List *objects)
 		ObjectAddress *a = lfirst(lc);
 
 		if (ag_q_keeping_of(objects, a) != KEEP_MOVE ||
-			(a->classId == RelationRelationId &&
-			 (list_member_oid(targets, a->objectId) ||
-			  isAnyTempNamespace(get_rel_namespace(a->objectId)))))
+			(a->classId == target_class && list_member_oid(targets, a->objectId)) ||
+			(a->classId == RelationRelationId && isAnyTempNamespace(get_rel_namespace(a->objectId))))
 			continue;
 		moves = lappend(moves, describe_moved(a));
 	}
@@ -630,7 +654,9 @@ void
 ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 				   AgUtilityRunner run, void *run_arg)
 {
-	List	   *targets = ag_q_named_relations(drop, objects);
+	List	   *types = ag_q_named_types(drop, objects);
+	List	   *targets = types != NIL ? types : ag_q_named_relations(drop, objects);
+	Oid			target_class = types != NIL ? TypeRelationId : RelationRelationId;
 	List	   *schemas = ag_q_named_schemas(drop, objects);
 	List	   *moves;
 	AgOwnerSession ls;
@@ -639,9 +665,10 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	XLogRecPtr	lsn;
 	int			position;
 	int			step = 0;
-	Oid			first;
+	Moved	   *first;
 	char	   *quarantined_as;
 	char	   *original;
+	List	   *kept_columns;
 
 	if (targets == NIL && schemas == NIL)
 	{
@@ -659,11 +686,12 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	}
 
 	entry = ag_q_new_entry_id();
-	first = schemas != NIL ? InvalidOid : linitial_oid(targets);
+	moves = objects_to_move(targets, target_class, objects);
+	first = schemas != NIL ? NULL : linitial(moves);
 	quarantined_as = record_drop_entry(entry, first, schemas, statement, &lsn);
 	drop_temporary_relations(objects);
 	remove_what_is_recreated(entry, &step, objects);
-	moves = objects_to_move(targets, objects);
+	kept_columns = ag_q_keep_columns_of_drop(entry, &step, objects);
 	foreach(lc, moves)
 	{
 		Moved	   *m = lfirst(lc);
@@ -674,12 +702,13 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	detach_foreign_keys(entry, &step, objects);
 	/* named as it was, before anything is renamed */
 	original = schemas != NIL ? pstrdup(quote_identifier(get_namespace_name(linitial_oid(schemas)))) :
-		ag_q_relation_qualified(first);
+		ag_q_qualified(first->schema, first->name);
 	position = move_schemas(entry, schemas, &quarantined_as);
 	foreach(lc, moves)
 		move_into_quarantine(entry, &position, lfirst(lc), schemas == NIL && lc == list_head(moves));
-	log_quarantine(statement, original, entry, quarantined_as,
-				   list_length(moves) + list_length(schemas), lsn);
+	ag_q_record_kept_columns(entry, position + 1, kept_columns);
+	ag_q_log_quarantine(statement, original, entry, quarantined_as,
+						position + 1 + list_length(kept_columns), lsn);
 	ag_owner_close(&ls);
 }
 
@@ -741,7 +770,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 		m.args = "";
 		ag_q_save_member(entry, position++, &m, true, copy);
 	}
-	log_quarantine(statement, original, entry, NULL, list_length(tables), lsn);
+	ag_q_log_quarantine(statement, original, entry, NULL, list_length(tables), lsn);
 	ag_owner_close(&ls);
 	run(run_arg);
 }

@@ -22,10 +22,13 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -33,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "compat.h"
 #include "ledger.h"
@@ -43,16 +47,17 @@
 PG_FUNCTION_INFO_V1(agentguard_restore);
 
 /*
- * Run SQL as the owner of the table it changes, in a restricted operation,
- * and not as one of agentguard's own changes: the usual checks apply to
- * what it does.  Restore has checked that it runs no code an agent could
- * have planted (code.c); running it with the owner's rights rather than
- * agentguard's keeps what built-in code remains to the owner's own reach.
- * Its names resolve in pg_catalog first and the session's temporary schema
- * last, whatever the caller's search_path.
+ * Run SQL as the owner of the table it changes, in a restricted operation.
+ * Restore has checked that it runs no code an agent could have planted
+ * (code.c); running it with the owner's rights rather than agentguard's
+ * keeps what built-in code remains to the owner's own reach.  Its names
+ * resolve in pg_catalog first and the session's temporary schema last,
+ * whatever the caller's search_path.  judged: not as one of agentguard's own
+ * changes, so the usual checks apply to what it does (the saved steps);
+ * agentguard's own putting back of kept values is not judged again.
  */
-static void
-run_sql_as(Oid role, const char *sql)
+void
+ag_q_run_sql_as(Oid role, const char *sql, bool judged)
 {
 	Oid			saved_user;
 	int			saved_context;
@@ -63,9 +68,11 @@ run_sql_as(Oid role, const char *sql)
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	ag_internal_changes_end();
+	if (judged)
+		ag_internal_changes_end();
 	ag_q_run_sql(sql);
-	ag_internal_changes_begin();
+	if (judged)
+		ag_internal_changes_begin();
 	SetUserIdAndSecContext(saved_user, saved_context);
 	AtEOXact_GUC(true, nest_level);
 }
@@ -125,18 +132,18 @@ plan_rows(int64 entry, Member *m)
 }
 
 /*
- * Rows a TRUNCATE removed go back into their table, as its owner, every
- * column as it was (identity values too; generated columns are computed),
- * with no trigger or rule firing (see code.c).
+ * SQL that puts kept values into table, run as its owner, who may read
+ * kept only meanwhile, with none of the table's triggers and rules firing
+ * (see code.c); returns how many rows it wrote.
  */
-static void
-restore_rows(const Member *m)
+uint64
+ag_q_fill_as_owner(Oid table, const char *kept, const char *sql)
 {
-	Oid			owner = ag_q_relation_owner(m->table);
+	Oid			owner = ag_q_relation_owner(table);
 	bool		lend = !superuser_arg(owner);
 	const char *role = quote_identifier(GetUserNameFromId(owner, false));
-	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
 	int			nest_level;
+	uint64		written;
 
 	if (lend)
 	{
@@ -149,11 +156,27 @@ restore_rows(const Member *m)
 	/* a policy that would apply is an error, not code that runs */
 	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	run_sql_as(owner, ag_q_sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
-									ag_q_qualified(m->original_schema, m->original_name), m->columns, m->columns, kept));
+	ag_q_run_sql_as(owner, sql, false);
+	written = SPI_processed;
 	AtEOXact_GUC(true, nest_level);
 	if (lend)
 		ag_q_run_sql(ag_q_sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", AG_QUARANTINE_SCHEMA, role));
+	return written;
+}
+
+/*
+ * Rows a TRUNCATE removed go back into their table, every column as it was
+ * (identity values too; generated columns are computed).
+ */
+static void
+restore_rows(const Member *m)
+{
+	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
+
+	(void) ag_q_fill_as_owner(m->table, kept,
+							  ag_q_sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
+											ag_q_qualified(m->original_schema, m->original_name),
+											m->columns, m->columns, kept));
 }
 
 /*
@@ -285,6 +308,18 @@ schema_in_entry(Entry *e, const char *schema)
 	return false;
 }
 
+/* kept columns: of an ALTER TABLE, or taken from tables that stay by a DROP */
+static bool
+has_columns(const Entry *e)
+{
+	ListCell   *lc;
+
+	foreach(lc, e->members)
+		if (ag_q_is_column(lfirst(lc)))
+			return true;
+	return false;
+}
+
 /* the member at position 0: what the statement named first */
 static Member *
 main_member(Entry *e)
@@ -388,7 +423,7 @@ choose_names(Entry *e, Member *main, const char *new_name)
 	List	   *picked = NIL;
 	ListCell   *lc;
 
-	if (new_name == NULL || ag_q_is_schema(main))
+	if (new_name == NULL || ag_q_is_schema(main) || ag_q_is_column(main))
 		return;
 	main->restore_as = pstrdup(new_name);
 	picked = lappend(picked, main->restore_as);
@@ -416,6 +451,8 @@ static void
 check_may_restore(const Entry *e, const Member *main, Oid user)
 {
 	Oid			main_relid = ag_q_is_schema(main) ? InvalidOid :
+		ag_q_is_column(main) ? get_relname_relid(main->original_name,
+												 get_namespace_oid(main->original_schema, true)) :
 		get_relname_relid(main->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
 
 	if (!superuser_arg(user) && !ag_session_is_agent() &&
@@ -437,6 +474,11 @@ check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_
 	Oid			namespace = get_namespace_oid(m->original_schema, true);
 	const char *name = restored_name(m, main, new_name);
 
+	if (ag_q_is_column(m))
+	{
+		ag_q_check_column(id, m, m == main ? new_name : NULL);
+		return;
+	}
 	if (ag_q_is_rows(m))
 	{
 		if (new_name != NULL)
@@ -464,9 +506,12 @@ check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_
 				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": schema \"%s\" is gone",
 						id, m->original_schema),
 				 errhint("Create schema \"%s\" again, then restore.", m->original_schema)));
-	if (strcmp(m->sql_kind, "FUNCTION") != 0 && strcmp(m->sql_kind, "PROCEDURE") != 0 &&
-		strcmp(m->sql_kind, "AGGREGATE") != 0 && strcmp(m->sql_kind, "STATISTICS") != 0 &&
-		OidIsValid(get_relname_relid(name, namespace)))
+	if ((strcmp(m->sql_kind, "FUNCTION") != 0 && strcmp(m->sql_kind, "PROCEDURE") != 0 &&
+		 strcmp(m->sql_kind, "AGGREGATE") != 0 && strcmp(m->sql_kind, "STATISTICS") != 0 &&
+		 OidIsValid(get_relname_relid(name, namespace))) ||
+		((strcmp(m->sql_kind, "TYPE") == 0 || strcmp(m->sql_kind, "DOMAIN") == 0) &&
+		 OidIsValid(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, PointerGetDatum(name),
+									ObjectIdGetDatum(namespace)))))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
 				 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": \"%s.%s\" already exists",
@@ -490,7 +535,7 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
 		Member	   *m = lfirst(lc);
 		Oid			routine;
 
-		if (!m->alone)
+		if (!m->alone || ag_q_is_column(m))
 			continue;
 		if (ag_q_is_rows(m))
 		{
@@ -560,6 +605,28 @@ step_for_new_name(const char *sql, const Member *main, const char *new_name)
 }
 
 /*
+ * CREATE INDEX needs CREATE on the table's schema besides its ownership,
+ * and the owner may have made the index under a grant it no longer has (or
+ * a DBA made it).  The schema's CREATE is lent to the owner for that one
+ * step; returns the schema lent, or InvalidOid.
+ */
+static Oid
+lend_schema_for_index(const RestoreStep *rs, Oid role)
+{
+	RawStmt    *raw = linitial_node(RawStmt, raw_parser(rs->sql, RAW_PARSE_DEFAULT));
+	Oid			namespace;
+
+	if (!IsA(raw->stmt, IndexStmt))
+		return InvalidOid;
+	namespace = get_rel_namespace(RangeVarGetRelid(((IndexStmt *) raw->stmt)->relation, NoLock, false));
+	if (ag_namespace_aclcheck(namespace, role, ACL_CREATE) == ACLCHECK_OK)
+		return InvalidOid;
+	ag_q_run_sql(ag_q_sql_text("GRANT CREATE ON SCHEMA %s TO %s", quote_identifier(get_namespace_name(namespace)),
+							   quote_identifier(rs->run_as)));
+	return namespace;
+}
+
+/*
  * Once every member is back: the foreign keys of the rows (a TRUNCATE's
  * tables may refer to each other, so all rows go back first), then the
  * saved steps, each checked for planted code and run as the owner of the
@@ -580,11 +647,17 @@ finish_restore(int64 id, const Entry *e, const Member *main, const char *new_nam
 	foreach(lc, e->restore_steps)
 	{
 		RestoreStep *rs = lfirst(lc);
+		Oid			role = get_role_oid(rs->run_as, false);
+		Oid			lent;
 
-		if (new_name != NULL && !ag_q_is_schema(main))
+		if (new_name != NULL && !ag_q_is_schema(main) && !ag_q_is_column(main))
 			rs->sql = step_for_new_name(rs->sql, main, new_name);
 		ag_q_check_restore_step(id, rs);
-		run_sql_as(get_role_oid(rs->run_as, false), rs->sql);
+		lent = lend_schema_for_index(rs, role);
+		ag_q_run_sql_as(role, rs->sql, true);
+		if (OidIsValid(lent))
+			ag_q_run_sql(ag_q_sql_text("REVOKE CREATE ON SCHEMA %s FROM %s",
+									   quote_identifier(get_namespace_name(lent)), quote_identifier(rs->run_as)));
 	}
 }
 
@@ -600,6 +673,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	ErrorContextCallback context;
 	char	   *restored_as;
+	const char *rows_report;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *result;
 
@@ -633,20 +707,29 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 	put_back_members(e, main, new_name);
+	/* columns after their types are back, before the steps that need them */
+	rows_report = has_columns(e) ? ag_q_restore_columns(e) : "";
 	finish_restore(id, e, main, new_name);
+	if (has_columns(e))
+		ag_q_columns_done(e, main, ag_q_is_column(main) ? new_name : NULL);
 	/* after the steps: the foreign keys they add back are named after it too */
-	if (new_name != NULL && !ag_q_is_schema(main) && !ag_q_is_rows(main))
+	if (new_name != NULL && !ag_q_is_schema(main) && !ag_q_is_rows(main) && !ag_q_is_column(main))
 		rename_constraints(main, new_name);
 	error_context_stack = context.previous;
 
 	ag_q_forget_entry(id);
-	restored_as = ag_q_is_schema(main) ? pstrdup(quote_identifier(new_name ? new_name : main->original_name)) :
-		ag_q_qualified(main->original_schema, new_name ? new_name : main->original_name);
+	if (ag_q_is_schema(main))
+		restored_as = pstrdup(quote_identifier(new_name ? new_name : main->original_name));
+	else if (ag_q_is_column(main))
+		restored_as = psprintf("%s.%s", ag_q_qualified(main->original_schema, main->original_name),
+							   quote_identifier(new_name ? new_name : ag_q_column_name(main)));
+	else
+		restored_as = ag_q_qualified(main->original_schema, new_name ? new_name : main->original_name);
 	ag_ledger_audit("restore", e->kind, restored_as, NULL,
 					psprintf("entry " INT64_FORMAT ", %d objects", id, list_length(e->members)));
 	ag_q_log_done("restored", id, restored_as);
 	/* SPI's memory goes away at close: the answer is made in the caller's */
-	result = MemoryContextStrdup(caller, psprintf("restored %s", restored_as));
+	result = MemoryContextStrdup(caller, psprintf("restored %s%s", restored_as, rows_report));
 	ag_owner_close(&ls);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }

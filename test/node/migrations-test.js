@@ -198,7 +198,8 @@ async function knex(dba, publicKey) {
 	checkEqual('knex: orders is gone, customers keeps its rows without the column',
 		await rowCounts(db, ['customers', 'orders']),
 		'customers: 5; orders: absent');
-	checkEqual('knex: orders is in quarantine with its rows', await quarantined(db), 'table public.orders (8 rows)');
+	checkEqual('knex: orders is in quarantine with its rows, and the column with its values', await quarantined(db),
+		'table public.orders (8 rows); column public.customers.email (5 rows)');
 	checkEqual('knex: the lock is released', await lock(), '0');
 
 	await signAndConfirm(db, keyFile, dropCustomers);
@@ -207,8 +208,8 @@ async function knex(dba, publicKey) {
 	checkEqual('knex: the batch is gone', await bookkeeping(), null);
 	checkEqual('knex: both tables are gone', await snapshot(db, ['customers', 'orders']),
 		'customers: absent; orders: absent');
-	checkEqual('knex: both are in quarantine with their rows', await quarantined(db),
-		'table public.orders (8 rows); table public.customers (5 rows)');
+	checkEqual('knex: all three are in quarantine with their rows', await quarantined(db),
+		'table public.orders (8 rows); column public.customers.email (5 rows); table public.customers (5 rows)');
 	checkEqual('knex: every approval was used once', await count(db,
 		'SELECT count(*) FROM agentguard.confirmations WHERE used_at IS NOT NULL'), 3);
 	checkEqual('knex: the lock is released', await lock(), '0');
