@@ -91,7 +91,7 @@ suite() {
 	fi
 }
 
-m=(make -s PG_CONFIG="$PG_CONFIG")
+m=(make -s PG_CONFIG="$PG_CONFIG" AG_TEMP_INSTANCE=1)
 suite regress "${m[@]}" installcheck ISOLATION= TAP_TESTS=
 suite isolation "${m[@]}" installcheck REGRESS= TAP_TESTS=
 suite tap "${m[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v

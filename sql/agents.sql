@@ -15,7 +15,7 @@ CREATE TABLE labelled_table(i int);
 SECURITY LABEL FOR agentguard ON TABLE labelled_table IS 'agent';
 DROP TABLE labelled_table;
 SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
-WHERE l.provider = 'agentguard' ORDER BY 1;
+WHERE l.provider = 'agentguard' AND r.rolname LIKE 'ag\_%' ORDER BY 1;
 
 -- labelling needs a superuser, even for a CREATEROLE role with ADMIN on
 -- the role (the server's own check words it differently across versions)
@@ -145,7 +145,7 @@ SECURITY LABEL FOR agentguard ON ROLE ag_super IS NULL;
 SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'trusted';
 RESET SESSION AUTHORIZATION;
 SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
-WHERE l.provider = 'agentguard' ORDER BY 1;
+WHERE l.provider = 'agentguard' AND r.rolname LIKE 'ag\_%' ORDER BY 1;
 
 DROP ROLE ag_both, ag_own_trusted, ag_trusted_group;
 DROP FUNCTION whoami();
