@@ -3,6 +3,8 @@
 #   make && make install      build and install (PG_CONFIG=... picks the server)
 #   make test                 set up what is missing, install, run every suite
 #   make demo                 set up what is missing and walk through the story
+#   make installcheck         the regression suite against a running server
+#   make test-package         build, install and try the Debian package (root)
 #   make bench                benchmarks, printed as ratios to no extension
 #   make fuzz                 the codec fuzzer, FUZZ_SECONDS long
 
@@ -116,6 +118,11 @@ test:
 demo:
 	scripts/demo.sh
 
+# the Debian package built, installed, the demo run against it, and removed
+# (as root; not part of make test)
+test-package:
+	scripts/package-test.sh
+
 # side by side with and without agentguard, printed as ratios; needs the
 # extension installed (make install)
 bench: install
@@ -123,4 +130,4 @@ bench: install
 	bench/pgbench.sh
 	bench/quarantine.sh
 
-.PHONY: test demo bench installcheck-server install-docs uninstall-docs
+.PHONY: test test-package demo bench installcheck-server install-docs uninstall-docs
