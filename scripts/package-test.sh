@@ -34,7 +34,10 @@ cleanup() {
 	trap '' INT TERM
 	for pkg in "${installed[@]}"; do
 		echo "test-package: removing $pkg"
-		dpkg -r "$pkg" >/dev/null || status=1
+		dpkg -r "$pkg" >"$work/dpkg.log" 2>&1 || {
+			cat "$work/dpkg.log" >&2
+			status=1
+		}
 	done
 	# built anew from the copy of the tree: the tree's own objects may have
 	# been built for another server
@@ -84,8 +87,11 @@ for deb in "${debs[@]}"; do
 	fi
 
 	echo "test-package: installing $(basename "$deb")"
-	dpkg -i "$deb" >/dev/null
 	installed+=("$pkg")
+	dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || {
+		cat "$work/dpkg.log" >&2
+		die "dpkg -i failed"
+	}
 	for f in "$library" "$("$pg_config" --bindir)/agentguard" \
 		"$("$pg_config" --sharedir)/extension/agentguard.control" \
 		"$("$pg_config" --docdir)/extension/agentguard/web/index.html"; do
