@@ -27,7 +27,7 @@ pg_regress=$pgxs/test/regress/pg_regress
 
 if [ "$(id -u)" -eq 0 ]; then
 	id postgres >/dev/null 2>&1 || {
-		echo "installcheck: as root the suites run as the 'postgres' OS user, which does not exist" >&2
+		echo "installcheck: as root the suite runs as the 'postgres' OS user, which does not exist" >&2
 		exit 1
 	}
 	work=$(mktemp -d "${TMPDIR:-/tmp}/agentguard-installcheck.XXXXXX")

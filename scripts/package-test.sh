@@ -63,8 +63,10 @@ else
 	make -s -C "$work/src" clean >/dev/null
 fi
 
+# one package for each version this machine supports, which may be more
+# than debian/control names
 echo "test-package: building the package in $work"
-(cd "$work/src" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) || {
+(cd "$work/src" && pg_buildext updatecontrol && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1 || {
 	tail -n 40 "$work/build.log" >&2
 	die "dpkg-buildpackage failed"
 }
