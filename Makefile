@@ -34,9 +34,10 @@ AG_ISOLATION = labels double_use quarantine_race
 
 # make test (scripts/test.sh) sets AG_TEMP_INSTANCE=1: PGXS's installcheck
 # then runs every suite against throwaway servers.  Without it, installcheck
-# runs the regression and isolation suites against the running server that
-# PGHOST and PGPORT name, through scripts/installcheck.sh (see there), and
-# PGXS's own recipe is given nothing to run.
+# runs the regression suite against the running server that PGHOST and
+# PGPORT name, through scripts/installcheck.sh (see there, also for why the
+# isolation and TAP suites need throwaway servers), and PGXS's own recipe is
+# given nothing to run.
 ifdef AG_TEMP_INSTANCE
 REGRESS = $(AG_REGRESS)
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
