@@ -47,7 +47,7 @@ TAP_TESTS = 1
 endif
 
 EXTRA_CLEAN = tmp_regress tmp_isolation tmp_check results output_iso \
-	regression.diffs regression.out
+	regression.diffs regression.out .agentguard-server
 
 # On a fresh machine the server headers may not be there yet: "make test"
 # and "make demo" install them, so they must work without PGXS.
@@ -81,6 +81,16 @@ export PATH := $(shell $(PG_CONFIG) --bindir 2>/dev/null):$(PATH)
 
 # PGXS does not track headers: every object is rebuilt when any header changes
 $(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/quarantine/*.h)
+
+# Nor the server: objects built for one PostgreSQL do not load into another
+# (make install PG_CONFIG=... of another version would install them all the
+# same), so everything built depends on a stamp that names the server, which
+# is rewritten only when PG_CONFIG names another one.
+AG_SERVER_STAMP = .agentguard-server
+ag_server := $(shell $(PG_CONFIG) --version 2>/dev/null) $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+$(AG_SERVER_STAMP): ag-force
+	@[ "$$(cat $@ 2>/dev/null)" = '$(ag_server)' ] || echo '$(ag_server)' >$@
+$(OBJS) $(OBJS:.o=.bc) $(AG_CLI): $(AG_SERVER_STAMP)
 
 all: $(AG_CLI)
 install: install-cli install-docs
@@ -131,4 +141,4 @@ bench: install
 	bench/pgbench.sh
 	bench/quarantine.sh
 
-.PHONY: test test-package demo bench installcheck-server install-docs uninstall-docs
+.PHONY: test test-package demo bench installcheck-server install-docs uninstall-docs ag-force
