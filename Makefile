@@ -3,6 +3,8 @@
 #   make && make install      build and install (PG_CONFIG=... picks the server)
 #   make test                 set up what is missing, install, run every suite
 #   make demo                 set up what is missing and walk through the story
+#   make installcheck         the regression suite against a running server
+#   make test-package         build, install and try the Debian package (root)
 #   make bench                benchmarks, printed as ratios to no extension
 #   make fuzz                 the codec fuzzer, FUZZ_SECONDS long
 
@@ -29,14 +31,25 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns
+AG_REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns teardown
+AG_ISOLATION = labels double_use quarantine_race
+
+# make test (scripts/test.sh) sets AG_TEMP_INSTANCE=1: PGXS's installcheck
+# then runs every suite against throwaway servers.  Without it, installcheck
+# runs the regression suite against the running server that PGHOST and
+# PGPORT name, through scripts/installcheck.sh (see there, also for why the
+# isolation and TAP suites need throwaway servers), and PGXS's own recipe is
+# given nothing to run.
+ifdef AG_TEMP_INSTANCE
+REGRESS = $(AG_REGRESS)
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
-ISOLATION = labels double_use quarantine_race
+ISOLATION = $(AG_ISOLATION)
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf
 TAP_TESTS = 1
+endif
 
 EXTRA_CLEAN = tmp_regress tmp_isolation tmp_check results output_iso \
-	regression.diffs regression.out
+	regression.diffs regression.out .agentguard-server
 
 # On a fresh machine the server headers may not be there yet: "make test"
 # and "make demo" install them, so they must work without PGXS.
@@ -71,9 +84,44 @@ export PATH := $(shell $(PG_CONFIG) --bindir 2>/dev/null):$(PATH)
 # PGXS does not track headers: every object is rebuilt when any header changes
 $(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/quarantine/*.h)
 
+# Nor the server: objects built for one PostgreSQL do not load into another
+# (make install PG_CONFIG=... of another version would install them all the
+# same), so everything built depends on a stamp that names the server, which
+# is rewritten only when PG_CONFIG names another one.
+AG_SERVER_STAMP = .agentguard-server
+ag_server := $(shell $(PG_CONFIG) --version 2>/dev/null) $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+$(AG_SERVER_STAMP): ag-force
+	@[ "$$(cat $@ 2>/dev/null)" = '$(ag_server)' ] || echo '$(ag_server)' >$@
+$(OBJS) $(OBJS:.o=.bc) $(AG_CLI): $(AG_SERVER_STAMP)
+
 all: $(AG_CLI)
-install: install-cli
+install: install-cli install-docs
 clean: clean-cli
+
+ifndef AG_TEMP_INSTANCE
+installcheck: installcheck-server
+endif
+
+installcheck-server:
+	PG_CONFIG='$(PG_CONFIG)' scripts/installcheck.sh $(AG_REGRESS)
+
+# The documentation and the approval page go into a directory of their own
+# under the server's documentation directory (PGXS's DOCS would put README.md
+# and the pages of docs/ straight into the directory all extensions share),
+# laid out as in the tree so that their links work.
+AG_DOCDIR = $(docdir)/$(docmoduledir)/agentguard
+AG_DOCS = README.md CHANGELOG.md LICENSE
+AG_WEB = $(wildcard $(srcdir)/web/*.html $(srcdir)/web/*.css $(srcdir)/web/*.js)
+
+install-docs:
+	$(MKDIR_P) '$(DESTDIR)$(AG_DOCDIR)/docs' '$(DESTDIR)$(AG_DOCDIR)/web'
+	$(INSTALL_DATA) $(addprefix $(srcdir)/, $(AG_DOCS)) '$(DESTDIR)$(AG_DOCDIR)/'
+	$(INSTALL_DATA) $(wildcard $(srcdir)/docs/*.md) '$(DESTDIR)$(AG_DOCDIR)/docs/'
+	$(INSTALL_DATA) $(AG_WEB) '$(DESTDIR)$(AG_DOCDIR)/web/'
+
+uninstall: uninstall-docs
+uninstall-docs:
+	rm -rf '$(DESTDIR)$(AG_DOCDIR)'
 
 # Everything a fresh Debian machine needs, then every suite, run as an
 # unprivileged user (the server refuses to run as root).
@@ -83,6 +131,11 @@ test:
 demo:
 	scripts/demo.sh
 
+# the Debian package built, installed, the demo run against it, and removed
+# (as root; not part of make test)
+test-package:
+	scripts/package-test.sh
+
 # side by side with and without agentguard, printed as ratios; needs the
 # extension installed (make install)
 bench: install
@@ -90,4 +143,4 @@ bench: install
 	bench/pgbench.sh
 	bench/quarantine.sh
 
-.PHONY: test demo bench
+.PHONY: test test-package demo bench installcheck-server install-docs uninstall-docs ag-force

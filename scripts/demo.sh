@@ -28,15 +28,26 @@ die() {
 # ---------------------------------------------------------------------------
 # Build and install
 
-step "0. Preparing: packages, build, install, a throwaway cluster"
-scripts/setup.sh
+# AGENTGUARD_DEMO_INSTALLED=1 runs the demo with agentguard as PG_CONFIG's
+# server already has it installed, and builds and installs nothing (make
+# test-package runs it so against the Debian package).
 PG_CONFIG=${PG_CONFIG:-pg_config}
-command -v "$PG_CONFIG" >/dev/null || die "$PG_CONFIG not found after setup"
-if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
-"${sudo[@]}" make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
-bindir=$("$PG_CONFIG" --bindir)
-say "built and installed agentguard for $("$bindir/postgres" --version)"
+if [ -n "${AGENTGUARD_DEMO_INSTALLED:-}" ]; then
+	step "0. Preparing: agentguard as installed, a throwaway cluster"
+	bindir=$("$PG_CONFIG" --bindir) || die "$PG_CONFIG not found"
+	[ -x "$bindir/agentguard" ] || die "$bindir/agentguard is not installed"
+	[ -f "$("$PG_CONFIG" --pkglibdir)/agentguard.so" ] || die "agentguard.so is not installed for $PG_CONFIG"
+	say "using agentguard as installed for $("$bindir/postgres" --version)"
+else
+	step "0. Preparing: packages, build, install, a throwaway cluster"
+	scripts/setup.sh
+	command -v "$PG_CONFIG" >/dev/null || die "$PG_CONFIG not found after setup"
+	if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+	make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+	"${sudo[@]}" make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+	bindir=$("$PG_CONFIG" --bindir)
+	say "built and installed agentguard for $("$bindir/postgres" --version)"
+fi
 say "the agentguard program is $bindir/agentguard"
 
 # ---------------------------------------------------------------------------

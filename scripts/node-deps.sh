@@ -5,9 +5,11 @@
 # test/*/*.js, and the migration tools' command lines are in
 # test/node_modules/.bin).  Callers define cannot_run().
 
-command -v node >/dev/null || cannot_run "node is not installed (apt-get install nodejs npm)"
+# Debian 12's own nodejs is 18, too old: nothing is installed here, the line
+# says what is missing
+command -v node >/dev/null || cannot_run "Node.js 20 or later is needed and node is not installed (Debian 12's nodejs is 18: install Node.js 20 or later and npm)"
 major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[ "$major" -ge 20 ] || cannot_run "node $(node --version 2>/dev/null) is too old (the tests need 20 or later)"
+[ "$major" -ge 20 ] || cannot_run "Node.js 20 or later is needed and node $(node --version 2>/dev/null) is too old (Debian 12's nodejs is 18: install Node.js 20 or later and npm)"
 
 # every package test/package.json names must be there (a tree installed
 # before a package was added lacks it)

@@ -1,17 +1,25 @@
 #!/bin/bash
-# Installs what building and testing agentguard need on Debian 12, and
+# Installs what building agentguard and its demo need on Debian 12, and
 # nothing when it is all there already.  Works as root and, through sudo,
 # as a normal user.
+#
+#	scripts/setup.sh        for make, make install and make demo
+#	scripts/setup.sh test   also what make test's suites need: clang and its
+#	                        fuzzer runtime, IPC::Run for the TAP tests, and
+#	                        chromium for the web page's test (about 350 MB;
+#	                        not when AGENTGUARD_SKIP names web)
 set -euo pipefail
 
 PG_MAJOR=${PG_MAJOR:-15}
 packages=(
-	make gcc clang "libclang-rt-14-dev"
+	make gcc
 	libssl-dev libpq-dev
 	"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-	libipc-run-perl
-	chromium
 )
+if [ "${1:-}" = test ]; then
+	packages+=(clang "libclang-rt-14-dev" libipc-run-perl)
+	[[ " ${AGENTGUARD_SKIP:-} " == *" web "* ]] || packages+=(chromium)
+fi
 [ "${AGENTGUARD_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$AGENTGUARD_SETUP_EXTRA" && packages+=("${extra[@]}")
 
 missing=()

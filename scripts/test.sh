@@ -1,13 +1,26 @@
 #!/bin/bash
 # make test: set up what a fresh Debian machine lacks, build, install, and run
-# every suite (pg_regress, isolation, TAP, a short fuzz run) against
-# throwaway clusters.  The server will not run as root, so as root the suites
-# run as the unprivileged "postgres" user in a copy of the tree.
+# every suite (pg_regress, isolation, TAP, a short fuzz run, the web page's
+# and the Node.js clients' tests) against throwaway clusters.  The server
+# will not run as root, so as root the suites run as the unprivileged
+# "postgres" user in a copy of the tree.
+#
+# A suite that cannot run (Node.js 20 or chromium missing) fails, and the
+# summary says why.  AGENTGUARD_SKIP="web node" skips the suites it names on
+# purpose, and the summary names them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-scripts/setup.sh || exit 1
+all_suites="regress isolation tap fuzz web node"
+for s in ${AGENTGUARD_SKIP:-}; do
+	[[ " $all_suites " == *" $s "* ]] || {
+		echo "test: AGENTGUARD_SKIP names '$s', which is not a suite (the suites: $all_suites)" >&2
+		exit 1
+	}
+done
+
+scripts/setup.sh test || exit 1
 PG_CONFIG=${PG_CONFIG:-pg_config}
 export PG_CONFIG
 
@@ -41,6 +54,8 @@ fi
 passed=0
 failed=0
 failed_suites=()
+skipped_suites=()
+cannot_run=()
 
 # count_results SUITE LOG STATUS: adds the suite's test counts to the totals
 count_results() {
@@ -73,13 +88,21 @@ count_results() {
 }
 
 suite() {
-	local name=$1 status log
+	local name=$1 status log reason
 	shift
+	if [[ " ${AGENTGUARD_SKIP:-} " == *" $name "* ]]; then
+		echo "== $name: skipped (AGENTGUARD_SKIP)"
+		skipped_suites+=("$name")
+		return
+	fi
 	log=$(mktemp)
 	echo "== $name"
 	run "$@" 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
 	count_results "$name" "$log" "$status"
+	# the line a suite that cannot run says why with (scripts/node-deps.sh)
+	reason=$(grep -m 1 '^[a-z]* test cannot run: ' "$log")
+	[ -n "$reason" ] && cannot_run+=("$reason")
 	rm -f "$log"
 	if [ "$status" -ne 0 ]; then
 		for f in regression.diffs output_iso/regression.diffs; do
@@ -91,7 +114,7 @@ suite() {
 	fi
 }
 
-m=(make -s PG_CONFIG="$PG_CONFIG")
+m=(make -s PG_CONFIG="$PG_CONFIG" AG_TEMP_INSTANCE=1)
 suite regress "${m[@]}" installcheck ISOLATION= TAP_TESTS=
 suite isolation "${m[@]}" installcheck REGRESS= TAP_TESTS=
 suite tap "${m[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v
@@ -101,6 +124,10 @@ suite web scripts/web-test.sh
 suite node scripts/node-test.sh
 
 echo
+[ ${#skipped_suites[@]} -gt 0 ] && echo "skipped on purpose (AGENTGUARD_SKIP): ${skipped_suites[*]}"
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
+for reason in "${cannot_run[@]}"; do
+	echo "$reason (AGENTGUARD_SKIP=\"web node\" skips a suite on purpose)"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,7 +17,7 @@ cannot_run() {
 	exit 1
 }
 
-[ -x "$CHROMIUM" ] || cannot_run "$CHROMIUM is not installed (apt-get install chromium)"
+[ -x "$CHROMIUM" ] || cannot_run "$CHROMIUM is not installed (make test's scripts/setup.sh test installs it: apt-get install chromium)"
 . scripts/node-deps.sh
 
 node test/web/web-test.js

@@ -15,7 +15,7 @@ CREATE TABLE labelled_table(i int);
 SECURITY LABEL FOR agentguard ON TABLE labelled_table IS 'agent';
 DROP TABLE labelled_table;
 SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
-WHERE l.provider = 'agentguard' ORDER BY 1;
+WHERE l.provider = 'agentguard' AND r.rolname LIKE 'ag\_%' ORDER BY 1;
 
 -- labelling needs a superuser, even for a CREATEROLE role with ADMIN on
 -- the role (the server's own check words it differently across versions)
@@ -92,34 +92,51 @@ SET SESSION AUTHORIZATION ag_human;
 SELECT whoami();
 RESET SESSION AUTHORIZATION;
 
--- scope = all: everyone but trusted roles
+-- scope = all: everyone but trusted roles.  Only a session whose login role
+-- is labelled 'trusted' may set it, however it is set: a DBA whose login is
+-- not trusted would lock their own sessions out
+SELECT try($$SET agentguard.scope = 'all'$$);
+SELECT try($$SELECT set_config('agentguard.scope', 'all', false)$$);
+SELECT try($$ALTER ROLE ag_human SET agentguard.scope = 'all'$$);
+ALTER SYSTEM SET agentguard.scope = 'all';
+SELECT try($$CREATE FUNCTION scoped() RETURNS int LANGUAGE sql SET agentguard.scope = 'all' AS 'SELECT 1'$$);
+SELECT whoami();
+SET agentguard.scope = 'agents';
+CREATE ROLE ag_trusted_super LOGIN SUPERUSER;
+SECURITY LABEL FOR agentguard ON ROLE ag_trusted_super IS 'trusted';
+\c - ag_trusted_super
 SET agentguard.scope = 'all';
 SELECT whoami();
 SET SESSION AUTHORIZATION ag_human;
 SELECT whoami();
 RESET SESSION AUTHORIZATION;
+RESET agentguard.scope;
+-- set as role defaults by a trusted DBA, it applies when the roles log in
+ALTER ROLE :"dba" SET agentguard.scope = 'all';
+ALTER ROLE ag_dba SET agentguard.scope = 'all';
+ALTER ROLE ag_human SET agentguard.scope = 'all';
+\c - :dba
+SELECT whoami();
 -- the login role decides: a superuser cannot leave protection by becoming
 -- a trusted role with SET SESSION AUTHORIZATION
 SET SESSION AUTHORIZATION ag_dba;
 SELECT whoami();
 RESET SESSION AUTHORIZATION;
--- the DBA's session is now protected too, so it cannot even go back: a DBA
--- labels their own role trusted first, or opens a new session
+-- this session cannot go back: a trusted login is the way out
 RESET agentguard.scope;
 SELECT whoami();
-\c - :dba
-\set VERBOSITY terse
-SELECT whoami();
-ALTER ROLE ag_dba SET agentguard.scope = 'all';
-ALTER ROLE ag_human SET agentguard.scope = 'all';
 \c - ag_dba
 SELECT masked(session_user), agentguard.is_agent_session();
 \c - ag_human
 SELECT masked(session_user), agentguard.is_agent_session();
-\c - :dba
+\c - ag_trusted_super
+ALTER ROLE :"dba" RESET agentguard.scope;
 ALTER ROLE ag_dba RESET agentguard.scope;
 ALTER ROLE ag_human RESET agentguard.scope;
+\c - :dba
 \set VERBOSITY terse
+SELECT whoami();
+DROP ROLE ag_trusted_super;
 
 -- an agent session of a superuser cannot change labels
 SET SESSION AUTHORIZATION ag_super;
@@ -128,7 +145,7 @@ SECURITY LABEL FOR agentguard ON ROLE ag_super IS NULL;
 SECURITY LABEL FOR agentguard ON ROLE ag_human IS 'trusted';
 RESET SESSION AUTHORIZATION;
 SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
-WHERE l.provider = 'agentguard' ORDER BY 1;
+WHERE l.provider = 'agentguard' AND r.rolname LIKE 'ag\_%' ORDER BY 1;
 
 DROP ROLE ag_both, ag_own_trusted, ag_trusted_group;
 DROP FUNCTION whoami();

@@ -1,8 +1,11 @@
 -- agentguard.requests: the recent refusals of the whole cluster, newest
 -- first, each request once with the number of times it was refused; read by
 -- superusers and non-agent members of pg_monitor, never by agent sessions.
--- Other tests' refusals are in it too, so only this test's objects are read.
+-- Other tests' refusals are in it too, and so are those of earlier runs
+-- against the same server (make installcheck), so only this test's objects
+-- refused since it started are read.
 \set VERBOSITY terse
+SELECT clock_timestamp() AS started \gset
 CREATE SCHEMA reqs AUTHORIZATION ag_agent;
 CREATE ROLE ag_monitor LOGIN IN ROLE pg_monitor;
 SET SESSION AUTHORIZATION ag_agent;
@@ -22,8 +25,8 @@ RESET SESSION AUTHORIZATION;
 SELECT code = :'code_a' AS same_code, masked(role) AS role,
        database = current_database() AS this_database,
        action, objects, statement, times
-FROM agentguard.requests WHERE objects IN ('reqs.a', 'reqs.b');
-SELECT shown(code) FROM agentguard.requests WHERE objects = 'reqs.a';
+FROM agentguard.requests WHERE objects IN ('reqs.a', 'reqs.b') AND refused_at >= :'started';
+SELECT shown(code) FROM agentguard.requests WHERE objects = 'reqs.a' AND refused_at >= :'started';
 
 -- the whole view is newest first, by the time of the last refusal
 SELECT bool_and(refused_at >= next) AS newest_first,
@@ -37,7 +40,7 @@ SET SESSION AUTHORIZATION ag_agent;
 DELETE FROM reqs.b;
 RESET SESSION AUTHORIZATION;
 RESET agentguard.mode;
-SELECT count(*) AS observed_kept FROM agentguard.requests WHERE statement = 'DELETE FROM reqs.b';
+SELECT count(*) AS observed_kept FROM agentguard.requests WHERE statement = 'DELETE FROM reqs.b' AND refused_at >= :'started';
 
 -- a request too large to keep whole is kept without its code, its objects
 -- and statement cut, and counted all the same
@@ -57,12 +60,12 @@ SELECT code IS NULL AS no_code, masked(role) AS role, action,
        left(objects, 60) AS objects_start, objects LIKE '% [...]' AS objects_cut,
        statement LIKE 'DROP TABLE reqs.a_table_whose_long_name_makes_the_request_large_1, %' AS statement_start,
        statement LIKE '% [...]' AS statement_cut, times
-FROM agentguard.requests WHERE objects LIKE 'reqs.a_table_whose_long_name%';
+FROM agentguard.requests WHERE objects LIKE 'reqs.a_table_whose_long_name%' AND refused_at >= :'started';
 
 -- who may read it: superusers (above), members of pg_monitor; not a plain
 -- role, and no agent session, whatever its privileges
 SET SESSION AUTHORIZATION ag_monitor;
-SELECT count(*) AS monitor_reads FROM agentguard.requests WHERE objects IN ('reqs.a', 'reqs.b');
+SELECT count(*) AS monitor_reads FROM agentguard.requests WHERE objects IN ('reqs.a', 'reqs.b') AND refused_at >= :'started';
 SET SESSION AUTHORIZATION ag_human;
 SELECT try('SELECT count(*) FROM agentguard.requests');
 SELECT try('SELECT count(*) FROM agentguard._requests()');

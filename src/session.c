@@ -196,6 +196,19 @@ ag_role_is_agent(Oid roleid)
 	return effective_label(roleid) == AG_LABEL_AGENT;
 }
 
+/*
+ * Whether the role that logged in is labelled 'trusted', itself or through a
+ * group: the sessions that agentguard.scope = 'all' leaves alone.  Reads the
+ * labels, so only inside a transaction.
+ */
+bool
+ag_login_is_trusted(void)
+{
+	if (!labels_valid)
+		load_labels();
+	return effective_label(GetAuthenticatedUserId()) == AG_LABEL_TRUSTED;
+}
+
 AgSessionAnswer ag_session_answer = {false, false, InvalidOid, InvalidOid};
 
 /* the roles' labels decide: any of them an agent's, or scope 'all' unless the login is trusted */

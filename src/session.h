@@ -41,6 +41,7 @@ ag_session_is_agent(void)
 
 extern bool ag_role_labelled(Oid roleid);
 extern bool ag_role_is_agent(Oid roleid);
+extern bool ag_login_is_trusted(void);
 extern void ag_session_latch_switch(void);
 extern bool ag_session_switch_latched(void);
 extern void ag_session_set_scope_all(bool all);

@@ -9,10 +9,14 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "tcop/cmdtag.h"
+#include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/plancache.h"
+#include "utils/portal.h"
 #include "utils/timestamp.h"
 
 #include "names.h"
@@ -82,6 +86,59 @@ static bool
 check_enum_setting(int *newval pg_attribute_unused(), void **extra pg_attribute_unused(), GucSource source)
 {
 	return setting_change_allowed(source);
+}
+
+/*
+ * Whether a value comes from a statement or a connection of this session,
+ * rather than from the configuration a DBA keeps: SET, set_config() and
+ * function SET clauses, connection options, the validation of ALTER ROLE,
+ * ALTER DATABASE and CREATE FUNCTION ... SET, and ALTER SYSTEM, which
+ * validates its value as the configuration file will be read.  The file
+ * itself (at server start, where there is no session, and at every reload)
+ * and the role and database defaults are the DBA's, and always apply.
+ */
+static bool
+set_by_this_session(GucSource source)
+{
+	if (MyBackendType != B_BACKEND || !IsTransactionState())
+		return false;
+	switch (source)
+	{
+		case PGC_S_CLIENT:
+		case PGC_S_TEST:
+		case PGC_S_SESSION:
+			return true;
+		case PGC_S_FILE:
+			return ActivePortal != NULL && ActivePortal->commandTag == CMDTAG_ALTER_SYSTEM;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Under scope 'all' every session whose login role is not labelled
+ * 'trusted' is an agent session, which cannot change agentguard settings
+ * back: a DBA who sets it from such a session locks themselves out.  So
+ * only a trusted login may set it; the configuration file always may.
+ */
+static bool
+check_scope(int *newval, void **extra pg_attribute_unused(), GucSource source)
+{
+	if (!setting_change_allowed(source))
+		return false;
+	if (*newval == AG_SCOPE_ALL && set_by_this_session(source) && !ag_login_is_trusted())
+	{
+		const char *login = quote_identifier(GetUserNameFromId(GetAuthenticatedUserId(), false));
+
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("agentguard: agentguard.scope = 'all' can only be set from a session whose login role is labelled 'trusted'");
+		GUC_check_errdetail("Under scope 'all' every session whose login role is not labelled 'trusted' is an agent session, which cannot change agentguard settings; this session logged in as %s.",
+							login);
+		GUC_check_errhint("Label the DBAs' login roles first, for instance: SECURITY LABEL FOR agentguard ON ROLE %s IS 'trusted';",
+						  login);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -214,7 +271,7 @@ ag_settings_define(void)
 							 "agents protects agent sessions; all protects every session except roles labelled trusted.",
 							 &ag_scope, AG_SCOPE_AGENTS, scope_options,
 							 PGC_SUSET, 0,
-							 check_enum_setting, assign_scope, NULL);
+							 check_scope, assign_scope, NULL);
 
 	DefineCustomIntVariable("agentguard.max_rows",
 							"Most rows one DELETE, UPDATE or MERGE of an agent session may change without a confirmation.",

@@ -36,6 +36,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "names.h"
 #include "quarantine/internal.h"
 #include "settings.h"
 
@@ -234,6 +235,21 @@ ag_q_retention_window(TimestampTz *dropped_at, TimestampTz *expires_at)
 														  retention));
 }
 
+/*
+ * Whether the installed SQL objects record an entry's WAL position (1.2 and
+ * later).  After a new library is installed and before ALTER EXTENSION
+ * agentguard UPDATE, it serves the tables of an older script, and an entry
+ * there is kept all the same, without its position.
+ */
+static bool
+entries_record_lsn(void)
+{
+	Oid			entries = get_relname_relid("quarantine_entries",
+											get_namespace_oid(AG_SCHEMA, false));
+
+	return get_attnum(entries, "lsn") != InvalidAttrNumber;
+}
+
 /* the entry's row, kept for agentguard.retention from now */
 XLogRecPtr
 ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char *name,
@@ -244,6 +260,7 @@ ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char 
 	Datum		values[10];
 	TimestampTz dropped_at;
 	TimestampTz expires_at;
+	bool		with_lsn;
 
 	/* recorded before the statement's objects move: recovery stops here */
 	XLogRecPtr	lsn = GetXLogInsertRecPtr();
@@ -259,11 +276,13 @@ ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char 
 	values[7] = TimestampTzGetDatum(dropped_at);
 	values[8] = TimestampTzGetDatum(expires_at);
 	values[9] = LSNGetDatum(lsn);
-	if (SPI_execute_with_args("INSERT INTO agentguard.quarantine_entries "
-							  "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
-							  "dropped_at, expires_at, statement, lsn) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7, $10)",
-							  10, types, values, NULL, false, 0) != SPI_OK_INSERT)
+	with_lsn = entries_record_lsn();
+	if (SPI_execute_with_args(psprintf("INSERT INTO agentguard.quarantine_entries "
+									   "(id, kind, original_schema, original_name, quarantined_as, dropped_by, "
+									   "dropped_at, expires_at, statement%s) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7%s)",
+									   with_lsn ? ", lsn" : "", with_lsn ? ", $10" : ""),
+							  with_lsn ? 10 : 9, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not record the quarantine entry");
 	return lsn;
 }
