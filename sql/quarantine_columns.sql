@@ -319,3 +319,59 @@ DROP TYPE public.mood;
 DROP DOMAIN public.rating;
 DROP SCHEMA inventory CASCADE;
 DROP FUNCTION cars_state();
+
+-- DROP FUNCTION ... CASCADE: the functions move into quarantine; what used
+-- them on a table that stays (a trigger, a default) is made again on
+-- restore, and a view moves with them
+SET SESSION AUTHORIZATION ag_agent;
+CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := lower(NEW.note); RETURN NEW; END $$;
+CREATE TABLE public.notes (id int PRIMARY KEY, note text DEFAULT public.norm('NEW'));
+CREATE TRIGGER notes_stamp BEFORE INSERT ON public.notes FOR EACH ROW EXECUTE FUNCTION public.stamp();
+CREATE VIEW public.notes_view AS SELECT id, public.norm(note) AS n FROM public.notes;
+INSERT INTO public.notes (id, note) SELECT g, 'Note ' || g FROM generate_series(1, 20) g;
+RESET SESSION AUTHORIZATION;
+CREATE FUNCTION notes_state() RETURNS TABLE (item text, value text) LANGUAGE sql AS $$
+    SELECT 'rows', count(*) || ' ' || md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM public.notes
+    UNION ALL SELECT 'default', pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'public.notes'::regclass
+    UNION ALL SELECT 'trigger', pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'notes_stamp'
+    UNION ALL SELECT 'view', pg_get_viewdef('public.notes_view'::regclass) || (SELECT count(*) FROM public.notes_view)
+$$;
+CREATE TABLE notes_before AS SELECT * FROM notes_state();
+SET SESSION AUTHORIZATION ag_agent;
+SELECT request_of('DROP FUNCTION public.norm(text), public.stamp() CASCADE') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP FUNCTION public.norm(text), public.stamp() CASCADE;
+RESET SESSION AUTHORIZATION;
+SELECT max(id) AS entry FROM agentguard.quarantine WHERE kind = 'function' \gset
+SELECT kind, original_schema, original_name FROM agentguard.quarantine_objects WHERE id = :entry ORDER BY position;
+SELECT to_regprocedure('public.norm(text)') AS norm, to_regclass('public.notes_view') AS view,
+       (SELECT count(*) FROM pg_trigger WHERE tgname = 'notes_stamp') AS triggers,
+       (SELECT count(*) FROM pg_attrdef WHERE adrelid = 'public.notes'::regclass) AS defaults;
+SELECT agentguard.restore(:entry);
+SELECT * FROM (SELECT * FROM notes_state() EXCEPT SELECT * FROM notes_before) x ORDER BY 1;
+
+-- an index, a check and a generated column that call an agent's function
+-- would run it if restore made them again: restore refuses, changing
+-- nothing, and says what would run
+SET SESSION AUTHORIZATION ag_agent;
+CREATE TABLE public.tags (id int PRIMARY KEY, tag text CHECK (public.norm(tag) <> 'forbidden'),
+    lowered text GENERATED ALWAYS AS (public.norm(tag)) STORED);
+CREATE INDEX tags_norm ON public.tags (public.norm(tag));
+INSERT INTO public.tags (id, tag) SELECT g, 'Tag ' || g FROM generate_series(1, 10) g;
+SELECT request_of('DROP FUNCTION public.norm(text) CASCADE') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP FUNCTION public.norm(text) CASCADE;
+RESET SESSION AUTHORIZATION;
+SELECT max(id) AS entry FROM agentguard.quarantine WHERE kind = 'function' \gset
+SELECT kind, original_schema, original_name FROM agentguard.quarantine_objects WHERE id = :entry ORDER BY position;
+\set VERBOSITY default
+SELECT agentguard.restore(:entry);
+\set VERBOSITY terse
+SELECT to_regprocedure('public.norm(text)') AS norm, to_regclass('public.tags_norm') AS idx,
+       (SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.tags'::regclass AND attname = 'lowered') AS lowered;
+SELECT agentguard.purge(:entry);
+DROP TABLE public.notes, notes_before, public.tags CASCADE;
+DROP FUNCTION notes_state(), public.stamp();

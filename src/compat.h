@@ -29,6 +29,13 @@
 	pg_namespace_aclcheck((nspid), (roleid), (mode))
 #endif
 
+/* an identity column's sequence is looked up by its Relation from 17 */
+#if PG_VERSION_NUM >= 170000
+#define ag_identity_sequence(rel, attnum) getIdentitySequence((rel), (attnum), false)
+#else
+#define ag_identity_sequence(rel, attnum) getIdentitySequence(RelationGetRelid(rel), (attnum), false)
+#endif
+
 /* ExecutorRun lost its execute_once argument in 18 */
 #if PG_VERSION_NUM >= 180000
 #define AG_EXECUTOR_RUN_ARGS(qd, dir, count, once) (qd, dir, count)

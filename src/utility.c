@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -127,6 +128,7 @@ drop_worth_keeping(DropStmt *drop)
 	{
 		ObjectAddress address;
 		Oid			namespace;
+		Relation	relation = NULL;
 
 		if (drop->removeType == OBJECT_SCHEMA)
 		{
@@ -135,12 +137,14 @@ drop_worth_keeping(DropStmt *drop)
 		}
 		else
 		{
-			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
-
-			if (!OidIsValid(relid))
+			/* the lock the drop itself takes next, so no upgrade can deadlock */
+			address = get_object_address(drop->removeType, lfirst(lc), &relation,
+										 AccessExclusiveLock, true);
+			if (relation != NULL)
+				relation_close(relation, NoLock);
+			if (!OidIsValid(address.objectId))
 				continue;
-			namespace = get_rel_namespace(relid);
-			ObjectAddressSet(address, RelationRelationId, relid);
+			namespace = ag_object_namespace(address.classId, address.objectId);
 		}
 		if (OidIsValid(address.objectId) && !ag_object_exempt(&address) &&
 			!ag_namespace_protected(namespace))

@@ -40,6 +40,7 @@
 #include "rewrite/rewriteSupport.h"
 #include "utils/fmgroids.h"
 #include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "parser/parse_type.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -353,6 +354,33 @@ keeping_of_type(List *objects, Oid typid)
 	return keeping;
 }
 
+/* the column a default (pg_attrdef) belongs to */
+static AttrNumber
+default_column(Oid attrdef)
+{
+	HeapTuple	tuple = ag_q_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
+										 attrdef, NULL);
+
+	return HeapTupleIsValid(tuple) ? ((Form_pg_attrdef) GETSTRUCT(tuple))->adnum : InvalidAttrNumber;
+}
+
+/* a constraint a child has from its parent, or a partition from its parent's */
+static bool
+inherited_constraint(Oid constraint)
+{
+	HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(constraint));
+	bool		inherited = false;
+
+	if (HeapTupleIsValid(tuple))
+	{
+		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
+
+		inherited = form->coninhcount > 0 || OidIsValid(form->conparentid);
+		ReleaseSysCache(tuple);
+	}
+	return inherited;
+}
+
 /* how an object the trial dropped is kept */
 Keeping
 ag_q_keeping_of(List *objects, const ObjectAddress *a)
@@ -381,9 +409,19 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 					{
 						Oid			table = ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid);
 
-						/* the table's or its TOAST table's: either way it goes along */
-						return ag_q_relation_captured(objects, table) ? KEEP_GOES_ALONG :
-							on_kept_column(objects, table) ? KEEP_WITH_COLUMN : KEEP_NONE;
+						/*
+						 * The table's or its TOAST table's: either way it
+						 * goes along.  On a table that stays, one that uses
+						 * what the DROP takes (a function) is made again; a
+						 * constraint's comes with it, a partition's with its
+						 * parent's.
+						 */
+						if (ag_q_relation_captured(objects, table))
+							return KEEP_GOES_ALONG;
+						if (on_kept_column(objects, table))
+							return KEEP_WITH_COLUMN;
+						return OidIsValid(get_index_constraint(a->objectId)) ||
+							get_rel_relispartition(a->objectId) ? KEEP_GOES_ALONG : KEEP_RECREATE;
 					}
 				case RELKIND_TOASTVALUE:
 				case RELKIND_SEQUENCE:
@@ -400,8 +438,6 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 		case ConstraintRelationId:
 			{
 				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
-				HeapTuple	tuple;
-				char		contype = 0;
 
 				if (ag_q_relation_moves(objects, relid))
 					return KEEP_GOES_ALONG;
@@ -410,15 +446,13 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 					return captured_object(objects, TypeRelationId,
 										   ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_contypid)) ?
 						KEEP_GOES_ALONG : KEEP_NONE;
-				tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
-				if (HeapTupleIsValid(tuple))
-				{
-					contype = ((Form_pg_constraint) GETSTRUCT(tuple))->contype;
-					ReleaseSysCache(tuple);
-				}
-				/* a table that stays loses it, whatever its column: remade on restore */
-				return (contype == CONSTRAINT_FOREIGN && OidIsValid(relid)) || on_kept_column(objects, relid) ?
-					KEEP_RECREATE : KEEP_NONE;
+				/*
+				 * A table that stays loses it (a foreign key to a dropped
+				 * table, a check that calls a dropped function): it is made
+				 * again on restore; an inherited one comes back with its
+				 * parent's.
+				 */
+				return inherited_constraint(a->objectId) ? KEEP_GOES_ALONG : KEEP_RECREATE;
 			}
 		case TriggerRelationId:
 			{
@@ -427,10 +461,19 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 				Oid			constraint = ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
 														  a->objectId, Anum_pg_trigger_tgconstraint);
 
-				/* a foreign key's triggers come back with the foreign key */
-				return ag_q_relation_moves(objects, relid) ||
-					(OidIsValid(constraint) && captured_object(objects, ConstraintRelationId, constraint)) ?
-					KEEP_GOES_ALONG : on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_NONE;
+				/*
+				 * A foreign key's triggers come back with the foreign key, a
+				 * partition's clone with its parent's; another trigger of a
+				 * table that stays (its function is dropped) is made again.
+				 */
+				if (ag_q_relation_moves(objects, relid) ||
+					(OidIsValid(constraint) && captured_object(objects, ConstraintRelationId, constraint)))
+					return KEEP_GOES_ALONG;
+				if (on_kept_column(objects, relid))
+					return KEEP_WITH_COLUMN;
+				return OidIsValid(ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+												   a->objectId, Anum_pg_trigger_tgparentid)) ?
+					KEEP_GOES_ALONG : KEEP_RECREATE;
 			}
 		case RewriteRelationId:
 			{
@@ -447,8 +490,10 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 				Oid			relid = ag_q_scanned_oid(AttrDefaultRelationId, AttrDefaultOidIndexId,
 													 Anum_pg_attrdef_oid, a->objectId, Anum_pg_attrdef_adrelid);
 
+				/* a kept column's default comes back with it; another's is made again */
 				return ag_q_relation_moves(objects, relid) ? KEEP_GOES_ALONG :
-					on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_RECREATE;
+					ag_q_column_stays_kept(objects, relid, default_column(a->objectId)) ?
+					KEEP_WITH_COLUMN : KEEP_RECREATE;
 			}
 		case PolicyRelationId:
 			{
@@ -456,7 +501,7 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 													 a->objectId, Anum_pg_policy_polrelid);
 
 				return ag_q_relation_moves(objects, relid) ? KEEP_GOES_ALONG :
-					on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_NONE;
+					on_kept_column(objects, relid) ? KEEP_WITH_COLUMN : KEEP_RECREATE;
 			}
 		case StatisticExtRelationId:
 			return on_kept_column(objects, ag_q_syscache_oid(STATEXTOID, a->objectId,
@@ -488,23 +533,42 @@ ag_q_named_relations(DropStmt *drop, List *objects)
 	return relids;
 }
 
-/* the types and domains a DROP TYPE or DROP DOMAIN names, in its order */
+/*
+ * The types, domains or routines a DROP TYPE, DROP DOMAIN, DROP FUNCTION,
+ * PROCEDURE, ROUTINE or AGGREGATE names, in its order, that the trial
+ * dropped, with their catalog in *classId; NIL for any other DROP.
+ */
 List *
-ag_q_named_types(DropStmt *drop, List *objects)
+ag_q_named_objects(DropStmt *drop, List *objects, Oid *classId)
 {
-	List	   *types = NIL;
+	List	   *named = NIL;
 	ListCell   *lc;
 
-	if (drop->removeType != OBJECT_TYPE && drop->removeType != OBJECT_DOMAIN)
-		return NIL;
+	switch (drop->removeType)
+	{
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			*classId = TypeRelationId;
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			*classId = ProcedureRelationId;
+			break;
+		default:
+			return NIL;
+	}
 	foreach(lc, drop->objects)
 	{
-		Oid			typid = LookupTypeNameOid(NULL, lfirst_node(TypeName, lc), true);
+		Oid			oid = *classId == TypeRelationId ?
+			LookupTypeNameOid(NULL, lfirst_node(TypeName, lc), true) :
+			LookupFuncWithArgs(drop->removeType, lfirst_node(ObjectWithArgs, lc), true);
 
-		if (OidIsValid(typid) && captured_object(objects, TypeRelationId, typid))
-			types = lappend_oid(types, typid);
+		if (OidIsValid(oid) && captured_object(objects, *classId, oid))
+			named = lappend_oid(named, oid);
 	}
-	return types;
+	return named;
 }
 
 /* the schemas a DROP SCHEMA names, in its order, that the trial dropped */

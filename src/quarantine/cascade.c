@@ -162,6 +162,101 @@ disown_sequence(int64 entry, int *step, Oid sequence, Oid table, int32 column)
 						   sequence);
 }
 
+/* SQL that recreates an object living on a table that stays, and removes it */
+void
+ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid *altered)
+{
+	switch (a->classId)
+	{
+		case ConstraintRelationId:
+			{
+				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
+				char	   *name = get_constraint_name(a->objectId);
+				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
+																				  ObjectIdGetDatum(a->objectId)));
+
+				*altered = relid;
+				*restore_sql = ag_q_sql_text("ALTER TABLE %s ADD CONSTRAINT %s %s",
+											 ag_q_relation_qualified(relid), quote_identifier(name), definition);
+				*remove_sql = ag_q_sql_text("ALTER TABLE %s DROP CONSTRAINT %s",
+											ag_q_relation_qualified(relid), quote_identifier(name));
+				break;
+			}
+		case RewriteRelationId:
+			{
+				Oid			relid = ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+													 a->objectId, Anum_pg_rewrite_ev_class);
+				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_ruledef,
+																				  ObjectIdGetDatum(a->objectId)));
+				HeapTuple	tuple = ag_q_catalog_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+													 a->objectId, NULL);
+				char	   *name = pstrdup(NameStr(((Form_pg_rewrite) GETSTRUCT(tuple))->rulename));
+
+				*altered = relid;
+				*restore_sql = definition;
+				*remove_sql = ag_q_sql_text("DROP RULE %s ON %s", quote_identifier(name),
+											ag_q_relation_qualified(relid));
+				break;
+			}
+		case AttrDefaultRelationId:
+			{
+				TupleDesc	desc;
+				HeapTuple	tuple = ag_q_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId,
+													 Anum_pg_attrdef_oid, a->objectId, &desc);
+				Form_pg_attrdef def = (Form_pg_attrdef) GETSTRUCT(tuple);
+				Oid			relid = def->adrelid;
+				char	   *column = get_attname(relid, def->adnum, false);
+				bool		isnull;
+				Datum		expr = heap_getattr(tuple, Anum_pg_attrdef_adbin, desc, &isnull);
+				char	   *expression = TextDatumGetCString(DirectFunctionCall2(pg_get_expr, expr,
+																				 ObjectIdGetDatum(relid)));
+
+				*altered = relid;
+				*restore_sql = ag_q_sql_text("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+											 ag_q_relation_qualified(relid), quote_identifier(column), expression);
+				*remove_sql = ag_q_sql_text("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
+											ag_q_relation_qualified(relid), quote_identifier(column));
+				break;
+			}
+		case TriggerRelationId:
+			{
+				Oid			relid = ag_q_scanned_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+													 a->objectId, Anum_pg_trigger_tgrelid);
+				HeapTuple	tuple = ag_q_catalog_row(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+													 a->objectId, NULL);
+
+				*altered = relid;
+				*restore_sql = TextDatumGetCString(DirectFunctionCall1(pg_get_triggerdef,
+																	   ObjectIdGetDatum(a->objectId)));
+				*remove_sql = ag_q_sql_text("DROP TRIGGER %s ON %s",
+											quote_identifier(NameStr(((Form_pg_trigger) GETSTRUCT(tuple))->tgname)),
+											ag_q_relation_qualified(relid));
+				break;
+			}
+		case PolicyRelationId:
+			{
+				Oid			relid;
+				HeapTuple	tuple = ag_q_catalog_row(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+													 a->objectId, NULL);
+
+				*restore_sql = policy_sql(a->objectId, &relid);
+				*altered = relid;
+				*remove_sql = ag_q_sql_text("DROP POLICY %s ON %s",
+											quote_identifier(NameStr(((Form_pg_policy) GETSTRUCT(tuple))->polname)),
+											ag_q_relation_qualified(relid));
+				break;
+			}
+		case RelationRelationId:
+			/* an index */
+			*altered = ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid);
+			*restore_sql = TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef, ObjectIdGetDatum(a->objectId)));
+			*remove_sql = ag_q_sql_text("DROP INDEX %s", ag_q_relation_qualified(a->objectId));
+			break;
+		default:
+			elog(ERROR, "agentguard: cannot recreate objects of class %u", a->classId);
+	}
+}
+
 /*
  * One object the statement's CASCADE takes besides its columns, in the
  * pass it belongs to: saved as the SQL that recreates it, left to come back
@@ -367,6 +462,7 @@ List *
 ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects)
 {
 	List	   *doomed = NIL;
+	List	   *on_them = NIL;	/* what goes with them: judged before anything changes */
 	List	   *kept = NIL;
 	ListCell   *lc;
 	int			n = 0;
@@ -374,11 +470,15 @@ ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects)
 	foreach(lc, objects)
 	{
 		ObjectAddress *a = lfirst(lc);
-		DoomedColumn	   *d;
+		DoomedColumn *d;
 
-		if (a->classId != RelationRelationId || a->objectSubId <= 0 ||
-			ag_q_keeping_of(objects, a) != KEEP_WITH_COLUMN)
+		if (ag_q_keeping_of(objects, a) != KEEP_WITH_COLUMN)
 			continue;
+		if (a->classId != RelationRelationId || a->objectSubId <= 0)
+		{
+			on_them = lappend(on_them, a);
+			continue;
+		}
 		d = palloc0(sizeof(DoomedColumn));
 		d->relid = a->objectId;
 		d->attnum = a->objectSubId;
@@ -399,13 +499,12 @@ ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects)
 	}
 	for (DependentPass pass = PASS_TABLE_PARTS; pass <= PASS_ON_TOP; pass++)
 	{
-		for (int i = 0; i < list_length(objects); i++)
+		for (int i = 0; i < list_length(on_them); i++)
 		{
 			/* views are made again in the order opposite to the one they went in */
-			ObjectAddress *a = list_nth(objects, pass == PASS_VIEWS ? list_length(objects) - 1 - i : i);
+			ObjectAddress *a = list_nth(on_them, pass == PASS_VIEWS ? list_length(on_them) - 1 - i : i);
 
-			if (a->objectSubId == 0 && ag_q_keeping_of(objects, a) == KEEP_WITH_COLUMN)
-				(void) ag_q_keep_dependent(entry, NULL, step, a, objects, doomed, pass);
+			(void) ag_q_keep_dependent(entry, NULL, step, a, objects, doomed, pass);
 		}
 	}
 	/* a sequence a kept column owns moves into quarantine by itself (capture.c) */
@@ -421,17 +520,16 @@ ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects)
 			ag_q_doomed_column(doomed, table, column))
 			disown_sequence(entry, step, a->objectId, table, column);
 	}
-	foreach(lc, objects)
+	foreach(lc, on_them)
 	{
 		ObjectAddress *a = lfirst(lc);
 
-		if (ag_q_keeping_of(objects, a) == KEEP_WITH_COLUMN && a->objectSubId == 0 &&
-			goes_with_column(a) && getObjectDescription(a, true) != NULL)
+		if (getObjectDescription(a, true) != NULL && goes_with_column(a))
 			performDeletion(a, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
 	}
 	foreach(lc, doomed)
 	{
-		DoomedColumn	   *d = lfirst(lc);
+		DoomedColumn *d = lfirst(lc);
 		ObjectAddress column;
 
 		/* a child's column went with its parent's */

@@ -73,6 +73,7 @@ typedef struct CodeCheck
 	List	   *types;			/* types already looked at */
 	List	   *families;		/* operator families already looked at */
 	List	   *found;			/* char *: what would run, one line each */
+	bool		step;			/* found in a saved step, not the table's own */
 } CodeCheck;
 
 /* built-in code that runs code it is handed: SQL text, a type named at run time */
@@ -621,6 +622,8 @@ refuse_code(int64 entry, CodeCheck *cc, const char *kept)
 			 errmsg("agentguard: cannot restore quarantine entry " INT64_FORMAT ": it would run code that an agent could have planted",
 					entry),
 			 errdetail("%s", lines.data),
+			 cc->step ?
+			 errhint("A step makes again what the statement took (an index, a check, a generated column) and would call that code. Restore by hand what you trust (SELECT * FROM agentguard.quarantine_objects lists the entry; its saved steps are in agentguard.quarantine_saved), or purge the entry.") :
 			 errhint("Remove or change what is listed, then restore again: DROP TRIGGER, or ALTER TABLE ... ENABLE TRIGGER (an ordinary trigger does not fire during a restore); DROP RULE; ALTER TABLE ... NO FORCE ROW LEVEL SECURITY; ALTER TABLE ... DROP CONSTRAINT; DROP INDEX; ALTER TABLE ... ALTER COLUMN ... DROP DEFAULT.%s",
 					 kept ? psprintf(" Or read the kept rows in %s and put them back yourself.", kept) : "")));
 }
@@ -708,6 +711,7 @@ check_raw_expressions(CodeCheck *cc, Node *stmt)
 	cc->where = "a step of the restore";
 	foreach(lc, expressions)
 		(void) raw_code_walker(lfirst(lc), cc);
+	cc->step = cc->found != NIL;
 }
 
 /*

@@ -33,7 +33,9 @@
 #include "access/relation.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/comment.h"
@@ -41,6 +43,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -48,6 +51,7 @@
 #include "utils/typcache.h"
 
 #include "capture.h"
+#include "compat.h"
 #include "quarantine.h"
 #include "quarantine/internal.h"
 #include "scratch.h"
@@ -74,7 +78,7 @@ ag_q_doomed_column(List *doomed, Oid relid, AttrNumber attnum)
 
 	foreach(lc, doomed)
 	{
-		DoomedColumn	   *d = lfirst(lc);
+		DoomedColumn *d = lfirst(lc);
 
 		if (d->relid == relid && d->attnum == attnum)
 			return true;
@@ -97,7 +101,7 @@ doomed_columns(const AgStatement *statement, List *objects)
 	foreach(lc, objects)
 	{
 		ObjectAddress *a = lfirst(lc);
-		DoomedColumn	   *d;
+		DoomedColumn *d;
 
 		if (a->classId != RelationRelationId || a->objectSubId <= 0)
 			continue;
@@ -114,7 +118,7 @@ doomed_columns(const AgStatement *statement, List *objects)
 	foreach(lc, statement->objects)
 	{
 		ObjectAddress *a = lfirst(lc);
-		DoomedColumn	   *d;
+		DoomedColumn *d;
 
 		if (a->classId != RelationRelationId || a->objectSubId <= 0 ||
 			ag_q_doomed_column(doomed, a->objectId, a->objectSubId))
@@ -319,9 +323,9 @@ ag_q_save_comment(int64 entry, int *step, Oid classId, Oid objectId, int32 subId
 
 /* the value of an identity sequence, as restore sets it again */
 static char *
-identity_position(Oid relid, AttrNumber attnum, const char *table, const char *column)
+identity_position(Relation rel, AttrNumber attnum, const char *table, const char *column)
 {
-	Oid			sequence = getIdentitySequence(relid, attnum, false);
+	Oid			sequence = ag_identity_sequence(rel, attnum);
 
 	if (SPI_execute(ag_q_sql_text("SELECT last_value, is_called FROM %s", ag_q_relation_qualified(sequence)),
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -371,7 +375,7 @@ save_column_steps(int64 entry, int *step, Relation rel, Form_pg_attribute att, b
 												 att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS ? "ALWAYS" : "BY DEFAULT"),
 								   relid);
 			ag_q_save_restore_step(entry, step, "identity position",
-								   identity_position(relid, att->attnum, table, NameStr(att->attname)), relid);
+								   identity_position(rel, att->attnum, table, NameStr(att->attname)), relid);
 		}
 	}
 	if (retyped)
@@ -559,14 +563,14 @@ ag_quarantine_alter_table(const AgStatement *statement, List *objects,
 	XLogRecPtr	lsn;
 	int			position = 0;
 	int			step = 0;
-	DoomedColumn	   *first;
+	DoomedColumn *first;
 	char	   *original;
 	char	   *quarantined_as;
 
 	/* temporary tables, and columns of foreign tables, which hold no values here */
 	foreach(lc, doomed)
 	{
-		DoomedColumn	   *d = lfirst(lc);
+		DoomedColumn *d = lfirst(lc);
 		char		relkind = get_rel_relkind(d->relid);
 
 		if (isAnyTempNamespace(get_rel_namespace(d->relid)) ||

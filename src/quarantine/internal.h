@@ -152,7 +152,7 @@ extern bool ag_q_column_stays_kept(List *objects, Oid relid, AttrNumber attnum);
 /* what a DROP names, in its order, that the trial dropped: OIDs */
 extern List *ag_q_named_relations(DropStmt *drop, List *objects);
 extern List *ag_q_named_schemas(DropStmt *drop, List *objects);
-extern List *ag_q_named_types(DropStmt *drop, List *objects);
+extern List *ag_q_named_objects(DropStmt *drop, List *objects, Oid *classId);
 
 /* ---- move.c: what moves aside, and what is written down instead ---- */
 

@@ -47,6 +47,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/formatting.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
@@ -147,67 +148,6 @@ describe_moved(const ObjectAddress *a)
 		ReleaseSysCache(tuple);
 	}
 	return m;
-}
-
-/* SQL that recreates an object living on a table that stays, and removes it */
-void
-ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid *altered)
-{
-	switch (a->classId)
-	{
-		case ConstraintRelationId:
-			{
-				Oid			relid = ag_q_syscache_oid(CONSTROID, a->objectId, Anum_pg_constraint_conrelid);
-				char	   *name = get_constraint_name(a->objectId);
-				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_constraintdef,
-																				  ObjectIdGetDatum(a->objectId)));
-
-				*altered = relid;
-				*restore_sql = ag_q_sql_text("ALTER TABLE %s ADD CONSTRAINT %s %s",
-											 ag_q_relation_qualified(relid), quote_identifier(name), definition);
-				*remove_sql = ag_q_sql_text("ALTER TABLE %s DROP CONSTRAINT %s",
-											ag_q_relation_qualified(relid), quote_identifier(name));
-				break;
-			}
-		case RewriteRelationId:
-			{
-				Oid			relid = ag_q_scanned_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-													 a->objectId, Anum_pg_rewrite_ev_class);
-				char	   *definition = TextDatumGetCString(DirectFunctionCall1(pg_get_ruledef,
-																				  ObjectIdGetDatum(a->objectId)));
-				HeapTuple	tuple = ag_q_catalog_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-													 a->objectId, NULL);
-				char	   *name = pstrdup(NameStr(((Form_pg_rewrite) GETSTRUCT(tuple))->rulename));
-
-				*altered = relid;
-				*restore_sql = definition;
-				*remove_sql = ag_q_sql_text("DROP RULE %s ON %s", quote_identifier(name),
-											ag_q_relation_qualified(relid));
-				break;
-			}
-		case AttrDefaultRelationId:
-			{
-				TupleDesc	desc;
-				HeapTuple	tuple = ag_q_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId,
-													 Anum_pg_attrdef_oid, a->objectId, &desc);
-				Form_pg_attrdef def = (Form_pg_attrdef) GETSTRUCT(tuple);
-				Oid			relid = def->adrelid;
-				char	   *column = get_attname(relid, def->adnum, false);
-				bool		isnull;
-				Datum		expr = heap_getattr(tuple, Anum_pg_attrdef_adbin, desc, &isnull);
-				char	   *expression = TextDatumGetCString(DirectFunctionCall2(pg_get_expr, expr,
-																				 ObjectIdGetDatum(relid)));
-
-				*altered = relid;
-				*restore_sql = ag_q_sql_text("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
-											 ag_q_relation_qualified(relid), quote_identifier(column), expression);
-				*remove_sql = ag_q_sql_text("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
-											ag_q_relation_qualified(relid), quote_identifier(column));
-				break;
-			}
-		default:
-			elog(ERROR, "agentguard: cannot recreate objects of class %u", a->classId);
-	}
 }
 
 /* the SQL that recreates it becomes a restore step; then it goes */
@@ -475,6 +415,10 @@ ag_quarantine_covers(DropStmt *drop)
 		case OBJECT_FOREIGN_TABLE:
 		case OBJECT_TYPE:
 		case OBJECT_DOMAIN:
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
 			return ag_quarantine_drops != AG_QUARANTINE_OFF;
 		default:
 			return false;
@@ -553,6 +497,8 @@ record_drop_entry(int64 entry, const Moved *first, List *schemas, const AgStatem
 		kind = "schema";
 	else if (first->address.classId == TypeRelationId)
 		kind = strcmp(first->sql_kind, "DOMAIN") == 0 ? "domain" : "type";
+	else if (first->address.classId == ProcedureRelationId)
+		kind = asc_tolower(first->sql_kind, strlen(first->sql_kind));
 	else
 		kind = entry_kind(first->address.objectId);
 	*lsn = ag_q_record_entry(entry, kind, schema, schemas != NIL ? schema : first->name,
@@ -654,9 +600,9 @@ void
 ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 				   AgUtilityRunner run, void *run_arg)
 {
-	List	   *types = ag_q_named_types(drop, objects);
-	List	   *targets = types != NIL ? types : ag_q_named_relations(drop, objects);
-	Oid			target_class = types != NIL ? TypeRelationId : RelationRelationId;
+	Oid			target_class;
+	List	   *named = ag_q_named_objects(drop, objects, &target_class);
+	List	   *targets = named != NIL ? named : ag_q_named_relations(drop, objects);
 	List	   *schemas = ag_q_named_schemas(drop, objects);
 	List	   *moves;
 	AgOwnerSession ls;
@@ -670,6 +616,8 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	char	   *original;
 	List	   *kept_columns;
 
+	if (named == NIL)
+		target_class = RelationRelationId;
 	if (targets == NIL && schemas == NIL)
 	{
 		run(run_arg);
