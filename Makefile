@@ -27,7 +27,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code
+REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code signatures
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/test/agentguard.conf --encoding=UTF8 --no-locale
 ISOLATION = labels double_use quarantine_race
 ISOLATION_OPTS = --temp-instance=./tmp_isolation --temp-config=$(srcdir)/test/agentguard.conf

@@ -406,10 +406,11 @@ short_detail(const SignerCount *sc)
 {
 	int			missing = ag_required_signatures - sc->counted;
 
-	return psprintf("agentguard.required_signatures is %d: %d more distinct trusted signer%s must sign it.%s%s%s",
+	return psprintf("agentguard.required_signatures is %d: %d more distinct trusted signer%s must sign it.%s%s%s%s",
 					ag_required_signatures, missing, missing == 1 ? "" : "s",
 					sc->counted > 0 ? " Signed by: " : "",
 					sc->counted > 0 ? sc->names.data : "",
+					sc->counted > 0 ? "." : "",
 					sc->not_counted.data);
 }
 
