@@ -319,22 +319,10 @@ typedef struct SignerCount
 	StringInfoData names;		/* theirs, separated by ", " */
 	StringInfoData log_names;	/* quoted for a log line, by "," */
 	bool		forged;			/* a trusted signer's signature fails */
-	const char *problem;		/* why the first signature that does not
-								 * count does not, or NULL */
+	const char *problem;		/* why the first that does not count does not */
 	char	   *problem_detail;
-	StringInfoData not_counted; /* why each of the others does not count */
+	StringInfoData not_counted; /* why each that does not count does not */
 } SignerCount;
-
-static void
-note_not_counted(SignerCount *sc, const char *problem, char *detail)
-{
-	if (sc->problem == NULL)
-	{
-		sc->problem = problem;
-		sc->problem_detail = detail;
-	}
-	appendStringInfo(&sc->not_counted, " %s", detail);
-}
 
 static void
 count_signers(const AgToken *token, SignerCount *sc)
@@ -350,28 +338,37 @@ count_signers(const AgToken *token, SignerCount *sc)
 	{
 		const uint8 *key_id = token->signatures[i].key_id;
 		uint8		key[AG_PUBKEY_LEN];
-		char	   *signer;
+		char	   *signer = NULL;
 		char	   *public_key;
-		char	   *removed_at;
+		char	   *removed_at = NULL;
+		char	   *detail = NULL;
 
 		values[0] = bytea_datum(key_id, AG_KEY_ID_LEN);
 		ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $1",
 					1, types, values, SPI_OK_SELECT);
 		if (SPI_processed == 0)
+			detail = psprintf("No signer with key id %s is trusted in this database.",
+							  hex(key_id, AG_KEY_ID_LEN));
+		else
 		{
-			note_not_counted(sc, "unknown signer",
-							 psprintf("No signer with key id %s is trusted in this database.",
-									  hex(key_id, AG_KEY_ID_LEN)));
+			signer = result_text(0, 1);
+			removed_at = result_text(0, 3);
+			if (removed_at != NULL)
+				detail = psprintf("Signer \"%s\" was removed at %s.", signer, removed_at);
+		}
+		if (detail)
+		{
+			if (sc->problem == NULL)
+			{
+				sc->problem = removed_at ? "removed signer" : "unknown signer";
+				sc->problem_detail = detail;
+			}
+			appendStringInfo(&sc->not_counted, " %s", detail);
 			continue;
 		}
-		signer = result_text(0, 1);
 		public_key = result_text(0, 2);
-		removed_at = result_text(0, 3);
-		if (removed_at != NULL)
-			note_not_counted(sc, "removed signer",
-							 psprintf("Signer \"%s\" was removed at %s.", signer, removed_at));
-		else if (!ag_pubkey_parse(public_key, strlen(public_key), key, NULL) ||
-				 !ag_token_verify(token, i, key))
+		if (!ag_pubkey_parse(public_key, strlen(public_key), key, NULL) ||
+			!ag_token_verify(token, i, key))
 		{
 			/* not a signature that merely does not count: the token is forged */
 			sc->forged = true;
@@ -380,7 +377,7 @@ count_signers(const AgToken *token, SignerCount *sc)
 										  signer);
 			return;
 		}
-		else if (ag_token_find_signer(token, key_id) < i)
+		if (ag_token_find_signer(token, key_id) < i)
 			appendStringInfo(&sc->not_counted, " Signer \"%s\" signed more than once and counts once.",
 							 signer);
 		else
@@ -391,8 +388,7 @@ count_signers(const AgToken *token, SignerCount *sc)
 				appendStringInfoChar(&sc->log_names, ',');
 			}
 			appendStringInfoString(&sc->names, signer);
-			appendStringInfoString(&sc->log_names,
-								   ag_log_text(quote_identifier(signer)));
+			appendStringInfoString(&sc->log_names, ag_log_text(quote_identifier(signer)));
 		}
 	}
 }
@@ -526,11 +522,10 @@ check_token_acceptable(const AgToken *token, SignerCount *sc)
 }
 
 /*
- * Confirming a token that is waiting already changes nothing, unless it
- * comes back with other signatures over the same bytes (same nonce, same
- * request): a token confirmed with one signature that a raised
- * agentguard.required_signatures no longer lets run can be co-signed and
- * confirmed again.  A used one stays used.
+ * Confirming a waiting token again changes nothing, unless it comes back
+ * with other signatures over the same request and nonce: one that a raised
+ * agentguard.required_signatures holds back is co-signed and confirmed
+ * again.  A used one stays used.
  */
 #define CONFIRMATION_UPGRADE \
 	"ON CONFLICT (nonce) DO UPDATE SET token = EXCLUDED.token, signer = EXCLUDED.signer, " \
@@ -793,11 +788,9 @@ agentguard_inspect(PG_FUNCTION_ARGS)
 		appendStringInfo(&out, "token approving:\n%ssignatures:  %d\n",
 						 describe_request(&token->request), token->nsignatures);
 		for (int i = 0; i < token->nsignatures; i++)
-			appendStringInfo(&out, "signer key id: %s\n",
-							 hex(token->signatures[i].key_id, AG_KEY_ID_LEN));
+			appendStringInfo(&out, "signer key id: %s\n", hex(token->signatures[i].key_id, AG_KEY_ID_LEN));
 		appendStringInfo(&out, "issued at:   %s\nexpires at:  %s\n",
-						 show_unix_time(token->issued_at),
-						 show_unix_time(token->expires_at));
+						 show_unix_time(token->issued_at), show_unix_time(token->expires_at));
 		PG_RETURN_TEXT_P(cstring_to_text(out.data));
 	}
 	else

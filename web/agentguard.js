@@ -581,6 +581,7 @@
 		if (!state.key && !state.keyLoading)
 			missing.push('your key file');
 		/* a co-signer keeps the lifetime the first signer chose */
+		el.ttl.disabled = state.token !== null;
 		if (!state.token && parseDuration(el.ttl.value).error)
 			missing.push('a valid lifetime');
 		el.sign.classList.toggle('not-ready', missing.length > 0);
