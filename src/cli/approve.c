@@ -350,7 +350,12 @@ cmd_approve(int argc, char **argv)
 		fprintf(stderr, "request%s%s:\n", heading ? " " : "", heading ? heading : "");
 	print_block(stderr, describe(ap.req));
 	if (ap.token)
+	{
+		char		when[AG_TIME_TEXT_LEN];
+
 		print_signatures(stderr, ap.token);
+		fprintf(stderr, "valid until %s\n", format_utc(ap.token->expires_at, when));
+	}
 	if (required > 1)
 		fprintf(stderr, "this database needs the signatures of %d distinct trusted signers (agentguard.required_signatures)\n",
 				required);
