@@ -10,6 +10,10 @@
  * the properties the rest of agentguard relies on:
  *	- a body that decodes re-encodes to exactly the same bytes, so one
  *	  request has one code and a code cannot be altered without changing it;
+ *	  a token of either version is the bytes of its layout, and the
+ *	  signatures of a version 2 token, in any order and with one repeated,
+ *	  make a token over the same signed bytes that counts the same distinct
+ *	  signers;
  *	  its binding hash is the SHA-256 of the binding part of those bytes, the
  *	  same for the re-encoded request, and changes with any binding;
  *	- a code or token that parses is exactly the canonical text of its body
@@ -438,6 +442,88 @@ check_canonical_text(const char *prefix, const char *text, size_t len,
 }
 
 /*
+ * A version 1 token, written here byte by byte from request.h rather than
+ * by the codec (which no longer writes them), so that the decoder's reading
+ * of the old layout is checked against the layout itself.
+ */
+static size_t
+write_single(const AgToken *t, uint8_t *out)
+{
+	size_t		pos = 0;
+
+	out[pos++] = AG_TOKEN_VERSION_SINGLE;
+	ag_put_be16(out + pos, (uint16_t) t->request_len);
+	pos += 2;
+	memcpy(out + pos, t->request_body, t->request_len);
+	pos += t->request_len;
+	memcpy(out + pos, t->signatures[0].key_id, AG_KEY_ID_LEN);
+	pos += AG_KEY_ID_LEN;
+	ag_put_be64(out + pos, (uint64_t) t->issued_at);
+	pos += 8;
+	ag_put_be64(out + pos, (uint64_t) t->expires_at);
+	pos += 8;
+	memcpy(out + pos, t->nonce, AG_NONCE_LEN);
+	pos += AG_NONCE_LEN;
+	memcpy(out + pos, t->signatures[0].signature, AG_SIGNATURE_LEN);
+	return pos + AG_SIGNATURE_LEN;
+}
+
+/*
+ * The signatures of a version 2 token: any of them, in any order, make a
+ * token over the same signed bytes, and the distinct signers counted are
+ * the distinct key ids, however often one repeats.
+ */
+static void
+check_signatures(const AgToken *t)
+{
+	AgSignature sigs[AG_MAX_SIGNATURES];
+	uint8_t    *out = xmalloc(AG_TOKEN_MAX_BYTES);
+	AgToken    *again = xmalloc(sizeof(AgToken));
+	const char *err = NULL;
+	int			distinct = ag_token_distinct_signers(t);
+	int			n = t->nsignatures;
+	size_t		len;
+
+	check(distinct >= 1 && distinct <= n, "distinct signers out of range");
+	for (int i = 0; i < n; i++)
+	{
+		int			first = ag_token_find_signer(t, t->signatures[i].key_id);
+
+		check(first >= 0 && first <= i, "a signer is not found where it signs");
+		sigs[n - 1 - i] = t->signatures[i];
+	}
+
+	len = ag_token_assemble(t->signed_part, t->signed_len, sigs, n, out,
+							AG_TOKEN_MAX_BYTES, &err);
+	check(len == t->len, "reordered signatures make a token of another length");
+	check(ag_token_decode(out, len, again, &err), "reordered signatures do not decode");
+	check(again->signed_len == t->signed_len &&
+		  memcmp(again->signed_part, t->signed_part, t->signed_len) == 0,
+		  "reordered signatures sign other bytes");
+	check(ag_token_distinct_signers(again) == distinct,
+		  "reordering signatures changed how many signers count");
+
+	/* one signature repeated, as a co-signer who signs twice would */
+	if (n < AG_MAX_SIGNATURES)
+	{
+		sigs[n] = t->signatures[0];
+		len = ag_token_assemble(t->signed_part, t->signed_len, sigs, n + 1,
+								out, AG_TOKEN_MAX_BYTES, &err);
+		check(len == t->len + AG_KEY_ID_LEN + AG_SIGNATURE_LEN &&
+			  ag_token_decode(out, len, again, &err),
+			  "a repeated signature does not make a token");
+		check(ag_token_distinct_signers(again) == distinct,
+			  "a repeated signer counted twice");
+	}
+	else
+		check(ag_token_assemble(t->signed_part, t->signed_len, sigs, n + 1,
+								out, AG_TOKEN_MAX_BYTES, &err) == 0,
+			  "a token took more signatures than it may carry");
+	free(again);
+	free(out);
+}
+
+/*
  * A token re-encodes to its own bytes, its request is handled like any
  * other, and its times format, as the server shows them in its messages.
  */
@@ -449,24 +535,45 @@ check_token(const AgToken *t, const uint8_t *body, size_t len)
 	const char *err = NULL;
 	size_t		n;
 
+	check(t->len == len, "token length misread");
 	check(t->request_body == body + 3, "token request body misplaced");
 	check(t->signed_part == body, "token signed part misplaced");
-	check(t->signed_len + AG_SIGNATURE_LEN == len,
-		  "token signed part has the wrong length");
+	check(t->nsignatures >= 1 && t->nsignatures <= AG_MAX_SIGNATURES,
+		  "token signatures out of range");
 	check(t->issued_at >= 0 && t->expires_at > t->issued_at && t->expires_at <= AG_TIME_MAX,
 		  "token times out of order or out of range");
-	n = ag_token_encode(t->request_body, t->request_len, t->key_id,
-						t->issued_at, t->expires_at, t->nonce, out,
-						AG_TOKEN_MAX_BYTES, &err);
-	check(n == t->signed_len && memcmp(out, body, n) == 0,
-		  "a decoded token re-encodes to other bytes");
+	if (t->version == AG_TOKEN_VERSION_SINGLE)
+	{
+		check(t->nsignatures == 1 && t->signed_len + AG_SIGNATURE_LEN == len,
+			  "a version 1 token has the wrong signed part");
+		n = write_single(t, out);
+		check(n == len && memcmp(out, body, n) == 0,
+			  "a decoded version 1 token is not the bytes it was read from");
+	}
+	else
+	{
+		check(t->version == AG_TOKEN_VERSION, "token of an unknown version decoded");
+		n = ag_token_encode(t->request_body, t->request_len, t->issued_at,
+							t->expires_at, t->nonce, out, AG_TOKEN_MAX_BYTES,
+							&err);
+		check(n == t->signed_len && memcmp(out, body, n) == 0,
+			  "a decoded token's signed part re-encodes to other bytes");
+		n = ag_token_assemble(out, n, t->signatures, t->nsignatures, out,
+							  AG_TOKEN_MAX_BYTES, &err);
+		check(n == len && memcmp(out, body, n) == 0,
+			  "a decoded token re-assembles to other bytes");
+		check_signatures(t);
+	}
 	check_request(t->request_body, t->request_len, &t->request);
 	check_time(t->issued_at);
 	check_time(t->expires_at);
 	check_time(t->expires_at - t->issued_at);
 
 	/* fuzzed bytes carry no valid signature; exercise the path anyway */
-	check(!ag_token_verify(t, zero_key), "a fuzzed token verified");
+	for (int i = 0; i < t->nsignatures; i++)
+		check(!ag_token_verify(t, i, zero_key), "a fuzzed token verified");
+	check(!ag_token_verify(t, t->nsignatures, zero_key),
+		  "a signature past the last one verified");
 	free(out);
 }
 
@@ -522,9 +629,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = NULL;
 	if (ag_token_parse(text, size, buf, AG_TOKEN_MAX_BYTES, t, &err))
 	{
-		check_token(t, buf, t->signed_len + AG_SIGNATURE_LEN);
-		check_canonical_text(AG_TOKEN_PREFIX, text, size, buf,
-							 t->signed_len + AG_SIGNATURE_LEN);
+		check_token(t, buf, t->len);
+		check_canonical_text(AG_TOKEN_PREFIX, text, size, buf, t->len);
 	}
 	else
 		check(err != NULL, "token parse failed without a reason");

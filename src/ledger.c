@@ -309,45 +309,105 @@ agentguard_remove_signer(PG_FUNCTION_ARGS)
 }
 
 /*
- * Why a token's signature cannot be trusted in this database, or NULL when
- * it can; *detail gives the facts.  *signer is the signer's name when one
- * is known.
+ * Which of a token's signatures count in this database.  A signature counts
+ * when its key id belongs to a signer trusted here (not removed) and it
+ * verifies with that signer's key; a key id that signs twice counts once.
  */
-static const char *
-signature_problem(const AgToken *token, char **signer, char **detail)
+typedef struct SignerCount
+{
+	int			counted;		/* distinct trusted signers, verified */
+	StringInfoData names;		/* theirs, separated by ", " */
+	StringInfoData log_names;	/* quoted for a log line, by "," */
+	bool		forged;			/* a trusted signer's signature fails */
+	const char *problem;		/* why the first that does not count does not */
+	char	   *problem_detail;
+	StringInfoData not_counted; /* why each that does not count does not */
+} SignerCount;
+
+static void
+count_signers(const AgToken *token, SignerCount *sc)
 {
 	Oid			types[1] = {BYTEAOID};
 	Datum		values[1];
-	uint8		key[AG_PUBKEY_LEN];
-	char	   *public_key;
-	char	   *removed_at;
 
-	*signer = NULL;
-	values[0] = bytea_datum(token->key_id, AG_KEY_ID_LEN);
-	ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $1",
-				1, types, values, SPI_OK_SELECT);
-	if (SPI_processed == 0)
+	memset(sc, 0, sizeof(*sc));
+	initStringInfo(&sc->names);
+	initStringInfo(&sc->log_names);
+	initStringInfo(&sc->not_counted);
+	for (int i = 0; i < token->nsignatures; i++)
 	{
-		*detail = psprintf("No signer with key id %s is trusted in this database.",
-						   hex(token->key_id, AG_KEY_ID_LEN));
-		return "unknown signer";
+		const uint8 *key_id = token->signatures[i].key_id;
+		uint8		key[AG_PUBKEY_LEN];
+		char	   *signer = NULL;
+		char	   *public_key;
+		char	   *removed_at = NULL;
+		char	   *detail = NULL;
+
+		values[0] = bytea_datum(key_id, AG_KEY_ID_LEN);
+		ledger_exec("SELECT name, public_key, " SQL_UTC_TIME("removed_at") " FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $1",
+					1, types, values, SPI_OK_SELECT);
+		if (SPI_processed == 0)
+			detail = psprintf("No signer with key id %s is trusted in this database.",
+							  hex(key_id, AG_KEY_ID_LEN));
+		else
+		{
+			signer = result_text(0, 1);
+			removed_at = result_text(0, 3);
+			if (removed_at != NULL)
+				detail = psprintf("Signer \"%s\" was removed at %s.", signer, removed_at);
+		}
+		if (detail)
+		{
+			if (sc->problem == NULL)
+			{
+				sc->problem = removed_at ? "removed signer" : "unknown signer";
+				sc->problem_detail = detail;
+			}
+			appendStringInfo(&sc->not_counted, " %s", detail);
+			continue;
+		}
+		public_key = result_text(0, 2);
+		if (!ag_pubkey_parse(public_key, strlen(public_key), key, NULL) ||
+			!ag_token_verify(token, i, key))
+		{
+			/* not a signature that merely does not count: the token is forged */
+			sc->forged = true;
+			sc->problem = "bad signature";
+			sc->problem_detail = psprintf("The token does not verify with the public key of signer \"%s\": it was altered, or signed with another key.",
+										  signer);
+			return;
+		}
+		if (ag_token_find_signer(token, key_id) < i)
+			appendStringInfo(&sc->not_counted, " Signer \"%s\" signed more than once and counts once.",
+							 signer);
+		else
+		{
+			if (sc->counted++ > 0)
+			{
+				appendStringInfoString(&sc->names, ", ");
+				appendStringInfoChar(&sc->log_names, ',');
+			}
+			appendStringInfoString(&sc->names, signer);
+			appendStringInfoString(&sc->log_names, ag_log_text(quote_identifier(signer)));
+		}
 	}
-	*signer = result_text(0, 1);
-	public_key = result_text(0, 2);
-	removed_at = result_text(0, 3);
-	if (removed_at != NULL)
-	{
-		*detail = psprintf("Signer \"%s\" was removed at %s.", *signer, removed_at);
-		return "removed signer";
-	}
-	if (!ag_pubkey_parse(public_key, strlen(public_key), key, NULL) ||
-		!ag_token_verify(token, key))
-	{
-		*detail = psprintf("The token does not verify with the public key of signer \"%s\": it was altered, or signed with another key.",
-						   *signer);
-		return "bad signature";
-	}
-	return NULL;
+}
+
+/*
+ * The DETAIL of a token short of signers: how many more must sign, and why
+ * the signatures it has that do not count do not.
+ */
+static char *
+short_detail(const SignerCount *sc)
+{
+	int			missing = ag_required_signatures - sc->counted;
+
+	return psprintf("agentguard.required_signatures is %d: %d more distinct trusted signer%s must sign it.%s%s%s%s",
+					ag_required_signatures, missing, missing == 1 ? "" : "s",
+					sc->counted > 0 ? " Signed by: " : "",
+					sc->counted > 0 ? sc->names.data : "",
+					sc->counted > 0 ? "." : "",
+					sc->not_counted.data);
 }
 
 static void
@@ -384,27 +444,25 @@ agstr_cstring(AgStr s)
 }
 
 /*
- * Refuses the token unless it may be accepted here and now: signed by a
- * trusted signer, within agentguard.max_token_ttl, for this cluster,
- * environment and database, issued and not expired, and not used before.
- * Returns the signer's name.  Runs inside the caller's owner session.
+ * Refuses the token unless it may be accepted here and now: signed by as
+ * many distinct trusted signers as agentguard.required_signatures asks for,
+ * within agentguard.max_token_ttl, for this cluster, environment and
+ * database, issued and not expired, and not used before.  *sc says who
+ * signed it.  Runs inside the caller's owner session.
  */
-static char *
-check_token_acceptable(const AgToken *token)
+static void
+check_token_acceptable(const AgToken *token, SignerCount *sc)
 {
 	const AgRequest *request = &token->request;
-	const char *problem;
-	char	   *problem_detail;
-	char	   *signer;
 	char	   *database = get_database_name(MyDatabaseId);
 	int64		now = (int64) timestamptz_to_time_t(GetCurrentTimestamp());
 	uint64		sysid = GetSystemIdentifier();
 	Oid			nonce_type = BYTEAOID;
 	Datum		nonce;
 
-	problem = signature_problem(token, &signer, &problem_detail);
-	if (problem)
-		refuse_token(problem, problem_detail,
+	count_signers(token, sc);
+	if (sc->forged || sc->counted == 0)
+		refuse_token(sc->problem, sc->problem_detail,
 					 "A superuser trusts a DBA's key with agentguard.add_signer; the token must be signed with it.");
 	if (token->expires_at - token->issued_at > ag_max_token_ttl)
 		refuse_token("its lifetime is longer than agentguard.max_token_ttl allows",
@@ -448,8 +506,33 @@ check_token_acceptable(const AgToken *token)
 					 psprintf("It was used at %s; a token lets its statement run once.",
 							  result_text(0, 1)),
 					 "Ask the DBA to sign the request code again if the statement must run again.");
-	return signer;
+
+	/*
+	 * Last, so that what no further signature could mend is said first.
+	 * The token is not recorded, so the same token with more signatures
+	 * is still good.
+	 */
+	if (sc->counted < ag_required_signatures)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agentguard: token refused: it has %d of the %d distinct trusted signers this cluster requires",
+						sc->counted, ag_required_signatures),
+				 errdetail("%s", short_detail(sc)),
+				 errhint("Another DBA adds a signature with agentguard sign --key FILE TOKEN (or on the approval page); then confirm the token it prints.")));
 }
+
+/*
+ * Confirming a waiting token again changes nothing, unless it comes back
+ * with other signatures over the same request and nonce: one that a raised
+ * agentguard.required_signatures holds back is co-signed and confirmed
+ * again.  A used one stays used.
+ */
+#define CONFIRMATION_UPGRADE \
+	"ON CONFLICT (nonce) DO UPDATE SET token = EXCLUDED.token, signer = EXCLUDED.signer, " \
+	"confirmed_at = EXCLUDED.confirmed_at, confirmed_by = EXCLUDED.confirmed_by " \
+	"WHERE confirmations.used_at IS NULL " \
+	"AND confirmations.request_hash OPERATOR(pg_catalog.=) EXCLUDED.request_hash " \
+	"AND confirmations.token OPERATOR(pg_catalog.<>) EXCLUDED.token"
 
 /* agentguard.confirm(token): verify it and let its statement run once */
 Datum
@@ -460,7 +543,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	AgToken    *token = palloc(sizeof(AgToken));
 	AgRequest  *request = &token->request;
 	const char *err = NULL;
-	char	   *signer;
+	SignerCount sc;
 	char	   *database = get_database_name(MyDatabaseId);
 	char	   *code;
 	char	   *objects;
@@ -488,7 +571,7 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 				 errmsg("agentguard: the token is malformed: its request is too large")));
 
 	ag_owner_open(&ls);
-	signer = check_token_acceptable(token);
+	check_token_acceptable(token, &sc);
 
 	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
 	values[1] = bytea_datum(binding, AG_HASH_LEN);
@@ -498,24 +581,25 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 	values[4] = agstr_datum(request->role);
 	values[5] = agstr_datum(request->action);
 	values[6] = text_datum(objects);
-	values[7] = text_datum(signer);
+	values[7] = text_datum(sc.names.data);
 	values[8] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->issued_at));
 	values[9] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->expires_at));
 	if (ledger_exec("INSERT INTO agentguard.confirmations (nonce, request_hash, request, token, role, "
 					"action, objects, signer, issued_at, expires_at) "
 					"VALUES ($1, $2, $3, pg_catalog.btrim($4), $5, $6, $7, $8, $9, $10) "
-					"ON CONFLICT (nonce) DO NOTHING",
+					CONFIRMATION_UPGRADE,
 					10, types, values, SPI_OK_INSERT) > 0)
 		ag_ledger_audit("confirm", agstr_cstring(request->action), objects, code,
-					 psprintf("role %s, signer %s, expires %s",
-							  agstr_cstring(request->role), signer,
+					 psprintf("role %s, %s %s, expires %s",
+							  agstr_cstring(request->role),
+							  sc.counted == 1 ? "signer" : "signers", sc.names.data,
 							  show_unix_time(token->expires_at)));
 	ereport(LOG,
 			(errmsg("agentguard: confirmed role=%s database=%s action=\"%s\" objects=\"%s\" request=%s signer=%s expires=\"%s\"",
 					ag_log_text(quote_identifier(agstr_cstring(request->role))),
 					ag_log_text(quote_identifier(database)),
 					ag_log_text(agstr_cstring(request->action)),
-					ag_log_text(objects), code, ag_log_text(quote_identifier(signer)),
+					ag_log_text(objects), code, sc.log_names.data,
 					show_unix_time(token->expires_at)),
 			 errhidestmt(true)));
 	ag_owner_close(&ls);
@@ -620,10 +704,8 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 			uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
 			AgToken    *token = palloc(sizeof(AgToken));
 			uint8		token_binding[AG_HASH_LEN];
-			char	   *signer;
+			SignerCount sc;
 			char	   *this_problem = NULL;
-			const char *signature;
-			char	   *signature_detail;
 
 			if (used_at != NULL)
 				this_problem = psprintf("The confirmation for this statement was already used at %s.", used_at);
@@ -638,9 +720,12 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 			else if (token->expires_at - token->issued_at > ag_max_token_ttl)
 				this_problem = psprintf("The confirmation for this statement lives longer than agentguard.max_token_ttl (%s) now allows.",
 										show_duration(ag_max_token_ttl));
-			else if ((signature = signature_problem(token, &signer, &signature_detail)) != NULL)
+			else if (count_signers(token, &sc), sc.forged || sc.counted == 0)
 				this_problem = psprintf("The confirmation for this statement is no longer valid (%s): %s",
-										signature, signature_detail);
+										sc.problem, sc.problem_detail);
+			else if (sc.counted < ag_required_signatures)
+				this_problem = psprintf("The confirmation for this statement has %d of the %d distinct trusted signers this cluster now requires: %s",
+										sc.counted, ag_required_signatures, short_detail(&sc));
 			else
 			{
 				values[0] = nonce;
@@ -655,7 +740,8 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 					ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, approved);
 					ag_ledger_audit("use", agstr_cstring(request->action),
 									ag_request_objects(&token->request), approved,
-									psprintf("role %s, signer %s", agstr_cstring(request->role), signer));
+									psprintf("role %s, %s %s", agstr_cstring(request->role),
+											 sc.counted == 1 ? "signer" : "signers", sc.names.data));
 					fill_approval(&token->request, approval, caller);
 					used = true;
 				}
@@ -692,16 +778,20 @@ agentguard_inspect(PG_FUNCTION_ARGS)
 	if (len >= AG_PREFIX_LEN && memcmp(code, AG_TOKEN_PREFIX, AG_PREFIX_LEN) == 0)
 	{
 		AgToken    *token = palloc(sizeof(AgToken));
+		StringInfoData out;
 
 		if (!ag_token_parse(code, len, buf, AG_TOKEN_MAX_BYTES, token, &err))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("agentguard: the token is malformed: %s", err)));
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("token approving:\n%ssigner key id: %s\nissued at:   %s\nexpires at:  %s\n",
-												  describe_request(&token->request),
-												  hex(token->key_id, AG_KEY_ID_LEN),
-												  show_unix_time(token->issued_at),
-												  show_unix_time(token->expires_at))));
+		initStringInfo(&out);
+		appendStringInfo(&out, "token approving:\n%ssignatures:  %d\n",
+						 describe_request(&token->request), token->nsignatures);
+		for (int i = 0; i < token->nsignatures; i++)
+			appendStringInfo(&out, "signer key id: %s\n", hex(token->signatures[i].key_id, AG_KEY_ID_LEN));
+		appendStringInfo(&out, "issued at:   %s\nexpires at:  %s\n",
+						 show_unix_time(token->issued_at), show_unix_time(token->expires_at));
+		PG_RETURN_TEXT_P(cstring_to_text(out.data));
 	}
 	else
 	{

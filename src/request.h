@@ -37,13 +37,30 @@
  *				the approval
  * The same statement from the same role always gives the same code.
  *
- * Token, text form: "agt1." base64url(body).  Body:
- *		u8		version (1)
+ * Token, text form: "agt1." base64url(body).  Body of version 2, which
+ * several DBAs can sign (agentguard.required_signatures):
+ *		u8		version (2)
  *		u16		length of the request body, then the request body
- *		u8[8]	signer key id (first 8 bytes of SHA-256 of the public key)
  *		i64		issued at, i64 expires at (Unix seconds)
  *		u8[16]	random nonce
- *		u8[64]	Ed25519 signature over AG_TOKEN_CONTEXT then all of the above
+ *		u8		number of signatures, 1 to AG_MAX_SIGNATURES, then for each:
+ *		u8[8]	signer key id (first 8 bytes of SHA-256 of the public key)
+ *		u8[64]	Ed25519 signature over AG_TOKEN_CONTEXT then everything
+ *				before the number of signatures
+ * Every signature covers the same bytes, so a second signer adds one
+ * without the first signing again.  A key id that is there twice is one
+ * signer; the server counts distinct trusted signers.
+ *
+ * Version 1, written before there could be more signers, is still read;
+ * it has one signature, and its signer's key id is among what it signs:
+ *		u8		version (1)
+ *		u16		length of the request body, then the request body
+ *		u8[8]	signer key id
+ *		i64		issued at, i64 expires at
+ *		u8[16]	random nonce
+ *		u8[64]	Ed25519 signature over AG_TOKEN_CONTEXT_V1 then all of the above
+ * Each version signs under its own context string, so no signature of one
+ * can be read as one of the other.
  *
  * Public key text form: "agk1." base64url(32 raw bytes).  Private keys are
  * PKCS#8 PEM files, as OpenSSL and WebCrypto both read them.
@@ -61,8 +78,11 @@
 #define AG_PREFIX_LEN			5
 
 #define AG_REQUEST_VERSION		2
-#define AG_TOKEN_VERSION		1
-#define AG_TOKEN_CONTEXT		"agentguard token v1"
+#define AG_TOKEN_VERSION		2
+#define AG_TOKEN_VERSION_SINGLE	1	/* one signature; still accepted */
+#define AG_TOKEN_CONTEXT		"agentguard token v2"
+#define AG_TOKEN_CONTEXT_V1		"agentguard token v1"
+#define AG_MAX_SIGNATURES		5
 
 #define AG_MAX_TARGETS			256
 #define AG_STATEMENT_SHOWN_MAX	2048
@@ -71,7 +91,8 @@
 #define AG_MAX_LIMIT_TABLES		256
 /* largest request body accepted; keeps every code well under 100 kB */
 #define AG_REQUEST_MAX_BYTES	32768
-#define AG_TOKEN_MAX_BYTES		(AG_REQUEST_MAX_BYTES + 128)
+/* room for the largest request, its times, nonce and five signatures */
+#define AG_TOKEN_MAX_BYTES	(AG_REQUEST_MAX_BYTES + 512)
 
 #define AG_HASH_LEN				32
 #define AG_KEY_ID_LEN			8
@@ -129,18 +150,26 @@ typedef struct AgRequest
 	uint32_t	limit_tables[AG_MAX_LIMIT_TABLES];
 } AgRequest;
 
+typedef struct AgSignature
+{
+	uint8_t		key_id[AG_KEY_ID_LEN];
+	uint8_t		signature[AG_SIGNATURE_LEN];
+} AgSignature;
+
 typedef struct AgToken
 {
+	int			version;		/* AG_TOKEN_VERSION or _SINGLE */
 	AgRequest	request;
 	const uint8_t *request_body;	/* the request's canonical bytes */
 	size_t		request_len;
-	uint8_t		key_id[AG_KEY_ID_LEN];
 	int64_t		issued_at;
 	int64_t		expires_at;
 	uint8_t		nonce[AG_NONCE_LEN];
-	uint8_t		signature[AG_SIGNATURE_LEN];
-	const uint8_t *signed_part;		/* everything the signature covers */
+	int			nsignatures;	/* 1 to AG_MAX_SIGNATURES, in token order */
+	AgSignature signatures[AG_MAX_SIGNATURES];
+	const uint8_t *signed_part;		/* what every signature covers */
 	size_t		signed_len;
+	size_t		len;			/* the whole body */
 } AgToken;
 
 /* Which part of a request a token was not issued for, in binding order. */
@@ -270,32 +299,50 @@ extern void ag_sha256(const void *data, size_t len, uint8_t out[AG_HASH_LEN]);
 /* ---- token.c: tokens, keys, Ed25519 ---- */
 
 /*
- * The signed part of a token (everything but the signature) into out, which
- * must have room for the signature after it: cap at least reqlen + 3 +
- * AG_KEY_ID_LEN + 16 + AG_NONCE_LEN + AG_SIGNATURE_LEN bytes.  Times follow
- * the decoder's rules (issued at 1970 or later, expiring after that and by
- * AG_TIME_MAX).  Returns the length, or 0 and *err.
+ * The signed part of a new token (version 2, everything its signatures
+ * cover) into out, cap bytes.  Times follow the decoder's rules (issued at
+ * 1970 or later, expiring after that and by AG_TIME_MAX).  Returns the
+ * length, or 0 and *err.
  */
 extern size_t ag_token_encode(const uint8_t *request, size_t reqlen,
-							  const uint8_t key_id[AG_KEY_ID_LEN],
 							  int64_t issued_at, int64_t expires_at,
 							  const uint8_t nonce[AG_NONCE_LEN],
 							  uint8_t *out, size_t cap, const char **err);
 
 /*
- * What the signature of a token covers: AG_TOKEN_CONTEXT with its NUL, then
- * the signed part.  out needs AG_TOKEN_MESSAGE_MAX bytes; returns the length.
+ * A whole version 2 token body into out (cap bytes): the signed part, then
+ * the n signatures, 1 to AG_MAX_SIGNATURES.  signed_part may lie at the
+ * start of out.  Returns the length, or 0 and *err.
+ */
+extern size_t ag_token_assemble(const uint8_t *signed_part, size_t signed_len,
+								const AgSignature *signatures, int n,
+								uint8_t *out, size_t cap, const char **err);
+
+/*
+ * What a token's signatures cover: the context string of the version that
+ * signed_part begins with, NUL included, then signed_part.  out needs
+ * AG_TOKEN_MESSAGE_MAX bytes; returns the length.
  */
 #define AG_TOKEN_MESSAGE_MAX	(sizeof(AG_TOKEN_CONTEXT) + AG_TOKEN_MAX_BYTES)
 extern size_t ag_token_message(const uint8_t *signed_part, size_t len,
 							   uint8_t *out);
 
+/* Either version; what t holds points into body. */
 extern bool ag_token_decode(const uint8_t *body, size_t len, AgToken *t,
 							const char **err);
 extern bool ag_token_parse(const char *text, size_t textlen, uint8_t *buf,
 						   size_t cap, AgToken *t, const char **err);
-extern bool ag_token_verify(const AgToken *t,
+
+/* whether signature i of t is valid for public_key, whose key id it names */
+extern bool ag_token_verify(const AgToken *t, int i,
 							const uint8_t public_key[AG_PUBKEY_LEN]);
+
+/* index of the first signature with this key id, or -1 */
+extern int	ag_token_find_signer(const AgToken *t,
+								 const uint8_t key_id[AG_KEY_ID_LEN]);
+
+/* how many distinct key ids sign t: the most it can count for */
+extern int	ag_token_distinct_signers(const AgToken *t);
 
 extern bool ag_pubkey_parse(const char *text, size_t len,
 							uint8_t out[AG_PUBKEY_LEN], const char **err);

@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "names.h"
+#include "request.h"
 #include "session.h"
 #include "settings.h"
 
@@ -27,6 +28,7 @@ int			ag_mode = AG_MODE_ENFORCE;
 int			ag_scope = AG_SCOPE_AGENTS;
 int			ag_max_rows = 1000;
 int			ag_max_token_ttl = 3600;
+int			ag_required_signatures = 1;
 int			ag_quarantine_drops = AG_QUARANTINE_AGENTS;
 char	   *ag_retention = NULL;
 int			ag_max_requests = 1000;
@@ -285,6 +287,17 @@ ag_settings_define(void)
 							NULL,
 							&ag_max_token_ttl, 3600, 1, 7 * 24 * 3600,
 							PGC_SUSET, GUC_UNIT_S,
+							check_int_setting, NULL, NULL);
+
+	/*
+	 * Read when a token is confirmed and again when it is used, so raising
+	 * it holds back confirmations that are waiting too.
+	 */
+	DefineCustomIntVariable("agentguard.required_signatures",
+							"How many distinct trusted signers a confirmation token needs.",
+							"2 or more: one DBA signs, others add their signatures with agentguard sign --key FILE TOKEN.",
+							&ag_required_signatures, 1, 1, AG_MAX_SIGNATURES,
+							PGC_SUSET, 0,
 							check_int_setting, NULL, NULL);
 
 	DefineCustomEnumVariable("agentguard.quarantine_drops",

@@ -32,6 +32,7 @@ extern int	ag_mode;
 extern int	ag_scope;
 extern int	ag_max_rows;
 extern int	ag_max_token_ttl;
+extern int	ag_required_signatures;
 extern int	ag_quarantine_drops;
 extern char *ag_retention;
 extern int	ag_max_requests;

@@ -2,12 +2,13 @@
  * token.c
  *		Confirmation tokens and signer keys: encode, decode, check, verify.
  *
- * A token is a request body wrapped with who signed it, when, a nonce and an
- * Ed25519 signature; request.h gives the layout, and this file is the only
- * code that writes or reads it.  Signing itself needs the private key, which
- * lives with the DBA: the command-line tool signs what ag_token_message
- * returns, and the server, which links this file too, never holds a private
- * key and has no code that signs.
+ * A token is a request body wrapped with when it was issued and expires, a
+ * nonce, and the Ed25519 signatures of one or more DBAs over all of that;
+ * request.h gives the layout of both versions, and this file is the only
+ * code that writes or reads them.  Signing itself needs the private key,
+ * which lives with the DBA: the command-line tool signs what
+ * ag_token_message returns, and the server, which links this file too,
+ * never holds a private key and has no code that signs.
  *
  * Like request.c this includes no PostgreSQL headers, so the server, the
  * command-line tool and the fuzzer all share it.  The decoders never
@@ -23,11 +24,16 @@
 #include "request.h"
 #include "text.h"
 
-/* bytes after the request body: key id, two times, nonce, signature */
-#define TOKEN_TAIL_LEN	(AG_KEY_ID_LEN + 8 + 8 + AG_NONCE_LEN + AG_SIGNATURE_LEN)
-
 /* version byte and the request length in front of the request body */
 #define TOKEN_HEAD_LEN	(1 + 2)
+
+/* after the request body (and in version 1 the key id): times and nonce */
+#define TOKEN_TIMES_NONCE_LEN	(8 + 8 + AG_NONCE_LEN)
+#define SIGNATURE_ENTRY_LEN		(AG_KEY_ID_LEN + AG_SIGNATURE_LEN)
+
+/* AG_TOKEN_MESSAGE_MAX is counted with one context string for both */
+_Static_assert(sizeof(AG_TOKEN_CONTEXT_V1) == sizeof(AG_TOKEN_CONTEXT),
+			   "the context strings of both versions have one length");
 
 static bool
 fail(const char **err, const char *reason)
@@ -101,8 +107,7 @@ times_defect(int64_t issued_at, int64_t expires_at)
 }
 
 size_t
-ag_token_encode(const uint8_t *request, size_t reqlen,
-				const uint8_t key_id[AG_KEY_ID_LEN], int64_t issued_at,
+ag_token_encode(const uint8_t *request, size_t reqlen, int64_t issued_at,
 				int64_t expires_at, const uint8_t nonce[AG_NONCE_LEN],
 				uint8_t *out, size_t cap, const char **err)
 {
@@ -111,7 +116,7 @@ ag_token_encode(const uint8_t *request, size_t reqlen,
 
 	if (reqlen == 0 || reqlen > AG_REQUEST_MAX_BYTES)
 		defect = "the request is too large to sign";
-	else if (cap < TOKEN_HEAD_LEN + reqlen + TOKEN_TAIL_LEN)
+	else if (cap < TOKEN_HEAD_LEN + reqlen + TOKEN_TIMES_NONCE_LEN)
 		defect = "the buffer is too small for the token";
 	if (defect)
 	{
@@ -124,8 +129,6 @@ ag_token_encode(const uint8_t *request, size_t reqlen,
 	pos += 2;
 	memcpy(out + pos, request, reqlen);
 	pos += reqlen;
-	memcpy(out + pos, key_id, AG_KEY_ID_LEN);
-	pos += AG_KEY_ID_LEN;
 	ag_put_be64(out + pos, (uint64_t) issued_at);
 	pos += 8;
 	ag_put_be64(out + pos, (uint64_t) expires_at);
@@ -135,25 +138,129 @@ ag_token_encode(const uint8_t *request, size_t reqlen,
 	return pos;
 }
 
+size_t
+ag_token_assemble(const uint8_t *signed_part, size_t signed_len,
+				  const AgSignature *signatures, int n, uint8_t *out,
+				  size_t cap, const char **err)
+{
+	size_t		pos = signed_len;
+
+	if (n < 1 || n > AG_MAX_SIGNATURES)
+	{
+		fail(err, "a token carries 1 to 5 signatures");
+		return 0;
+	}
+	if (signed_len == 0 || signed_part[0] != AG_TOKEN_VERSION)
+	{
+		fail(err, "only a version 2 token takes more signatures");
+		return 0;
+	}
+	if (cap < signed_len + 1 + (size_t) n * SIGNATURE_ENTRY_LEN)
+	{
+		fail(err, "the buffer is too small for the token");
+		return 0;
+	}
+	if (out != signed_part)
+		memmove(out, signed_part, signed_len);
+	out[pos++] = (uint8_t) n;
+	for (int i = 0; i < n; i++)
+	{
+		memcpy(out + pos, signatures[i].key_id, AG_KEY_ID_LEN);
+		pos += AG_KEY_ID_LEN;
+		memcpy(out + pos, signatures[i].signature, AG_SIGNATURE_LEN);
+		pos += AG_SIGNATURE_LEN;
+	}
+	return pos;
+}
+
 /*
  * The context string, NUL included, keeps a token signature from being valid
- * for anything else the same key might ever sign.
+ * for anything else the same key might ever sign, and the version's own
+ * string keeps a signature of one layout from being read in the other.
  */
 size_t
 ag_token_message(const uint8_t *signed_part, size_t len, uint8_t *out)
 {
-	memcpy(out, AG_TOKEN_CONTEXT, sizeof(AG_TOKEN_CONTEXT));
+	const char *context = (len > 0 && signed_part[0] == AG_TOKEN_VERSION_SINGLE) ?
+		AG_TOKEN_CONTEXT_V1 : AG_TOKEN_CONTEXT;
+	memcpy(out, context, sizeof(AG_TOKEN_CONTEXT));
 	memcpy(out + sizeof(AG_TOKEN_CONTEXT), signed_part, len);
 	return sizeof(AG_TOKEN_CONTEXT) + len;
+}
+
+/* the times and nonce at body + pos, checked */
+static bool
+decode_times_nonce(const uint8_t *body, size_t pos, AgToken *t,
+				   const char **err)
+{
+	const char *defect;
+
+	t->issued_at = ag_get_be64_signed(body + pos);
+	t->expires_at = ag_get_be64_signed(body + pos + 8);
+	memcpy(t->nonce, body + pos + 16, AG_NONCE_LEN);
+	if ((defect = times_defect(t->issued_at, t->expires_at)) != NULL)
+		return fail(err, defect);
+	return true;
+}
+
+/* version 1: key id, times, nonce, one signature over all before it */
+static bool
+decode_single(const uint8_t *body, size_t len, size_t pos, AgToken *t,
+			  const char **err)
+{
+	if (len - pos < AG_KEY_ID_LEN + TOKEN_TIMES_NONCE_LEN + AG_SIGNATURE_LEN)
+		return fail(err, "token is truncated");
+	if (len - pos > AG_KEY_ID_LEN + TOKEN_TIMES_NONCE_LEN + AG_SIGNATURE_LEN)
+		return fail(err, "token has trailing bytes");
+	memcpy(t->signatures[0].key_id, body + pos, AG_KEY_ID_LEN);
+	pos += AG_KEY_ID_LEN;
+	if (!decode_times_nonce(body, pos, t, err))
+		return false;
+	pos += TOKEN_TIMES_NONCE_LEN;
+	t->signed_len = pos;
+	memcpy(t->signatures[0].signature, body + pos, AG_SIGNATURE_LEN);
+	t->nsignatures = 1;
+	return true;
+}
+
+/* version 2: times, nonce, then 1 to 5 key ids with their signatures */
+static bool
+decode_multiple(const uint8_t *body, size_t len, size_t pos, AgToken *t,
+				const char **err)
+{
+	int			n;
+
+	if (len - pos < TOKEN_TIMES_NONCE_LEN + 1)
+		return fail(err, "token is truncated");
+	if (!decode_times_nonce(body, pos, t, err))
+		return false;
+	pos += TOKEN_TIMES_NONCE_LEN;
+	t->signed_len = pos;
+	n = body[pos++];
+	if (n == 0)
+		return fail(err, "token carries no signature");
+	if (n > AG_MAX_SIGNATURES)
+		return fail(err, "token carries more than 5 signatures");
+	if (len - pos < (size_t) n * SIGNATURE_ENTRY_LEN)
+		return fail(err, "token is truncated");
+	if (len - pos > (size_t) n * SIGNATURE_ENTRY_LEN)
+		return fail(err, "token has trailing bytes");
+	for (int i = 0; i < n; i++)
+	{
+		memcpy(t->signatures[i].key_id, body + pos, AG_KEY_ID_LEN);
+		pos += AG_KEY_ID_LEN;
+		memcpy(t->signatures[i].signature, body + pos, AG_SIGNATURE_LEN);
+		pos += AG_SIGNATURE_LEN;
+	}
+	t->nsignatures = n;
+	return true;
 }
 
 bool
 ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 {
-	const char *defect;
-
 	size_t		reqlen;
-	size_t		pos;
+	bool		ok;
 
 	memset(t, 0, sizeof(*t));
 
@@ -161,7 +268,7 @@ ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 		return fail(err, "token is empty");
 	if (len > AG_TOKEN_MAX_BYTES)
 		return fail(err, "token is too long");
-	if (body[0] != AG_TOKEN_VERSION)
+	if (body[0] != AG_TOKEN_VERSION && body[0] != AG_TOKEN_VERSION_SINGLE)
 		return fail(err, "token version is not supported");
 	if (len < TOKEN_HEAD_LEN)
 		return fail(err, "token is truncated");
@@ -174,37 +281,23 @@ ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 
 	/*
 	 * The request keeps its own canonical bytes: the server compares the
-	 * decoded request with the statement at hand, and the signature covers
+	 * decoded request with the statement at hand, and the signatures cover
 	 * these exact bytes.
 	 */
 	if (!ag_request_decode(body + TOKEN_HEAD_LEN, reqlen, &t->request, err))
 		return false;
 	t->request_body = body + TOKEN_HEAD_LEN;
 	t->request_len = reqlen;
-
-	pos = TOKEN_HEAD_LEN + reqlen;
-	if (len - pos < TOKEN_TAIL_LEN)
-		return fail(err, "token is truncated");
-	if (len - pos > TOKEN_TAIL_LEN)
-		return fail(err, "token has trailing bytes");
-
-	memcpy(t->key_id, body + pos, AG_KEY_ID_LEN);
-	pos += AG_KEY_ID_LEN;
-	t->issued_at = ag_get_be64_signed(body + pos);
-	pos += 8;
-	t->expires_at = ag_get_be64_signed(body + pos);
-	pos += 8;
-	memcpy(t->nonce, body + pos, AG_NONCE_LEN);
-	pos += AG_NONCE_LEN;
-
-	if ((defect = times_defect(t->issued_at, t->expires_at)) != NULL)
-		return fail(err, defect);
-
+	t->version = body[0];
 	t->signed_part = body;
-	t->signed_len = pos;
-	memcpy(t->signature, body + pos, AG_SIGNATURE_LEN);
 
-	return true;
+	if (t->version == AG_TOKEN_VERSION_SINGLE)
+		ok = decode_single(body, len, TOKEN_HEAD_LEN + reqlen, t, err);
+	else
+		ok = decode_multiple(body, len, TOKEN_HEAD_LEN + reqlen, t, err);
+	if (ok)
+		t->len = len;
+	return ok;
 }
 
 bool
@@ -255,7 +348,7 @@ ag_token_parse(const char *text, size_t textlen, uint8_t *buf, size_t cap,
 }
 
 bool
-ag_token_verify(const AgToken *t, const uint8_t public_key[AG_PUBKEY_LEN])
+ag_token_verify(const AgToken *t, int i, const uint8_t public_key[AG_PUBKEY_LEN])
 {
 	/* Ed25519 in OpenSSL signs in one shot, so the message is built whole */
 	uint8_t		msg[AG_TOKEN_MESSAGE_MAX];
@@ -266,16 +359,17 @@ ag_token_verify(const AgToken *t, const uint8_t public_key[AG_PUBKEY_LEN])
 	bool		ok = false;
 
 	if (t == NULL || public_key == NULL || t->signed_part == NULL ||
-		t->signed_len == 0 || t->signed_len > AG_TOKEN_MAX_BYTES)
+		t->signed_len == 0 || t->signed_len > AG_TOKEN_MAX_BYTES ||
+		i < 0 || i >= t->nsignatures)
 		return false;
 
 	/*
-	 * The key id is signed too, so a mismatch could not forge anything; but
-	 * a token that names one signer and verifies with another is not what
-	 * its signer produced, and should not be accepted as theirs.
+	 * A signature that names one signer and verifies with another is not
+	 * what its signer produced, and is not accepted as theirs: the server
+	 * counts signers by the key ids a token names.
 	 */
 	ag_key_id(public_key, kid);
-	if (CRYPTO_memcmp(kid, t->key_id, AG_KEY_ID_LEN) != 0)
+	if (CRYPTO_memcmp(kid, t->signatures[i].key_id, AG_KEY_ID_LEN) != 0)
 		return false;
 
 	msglen = ag_token_message(t->signed_part, t->signed_len, msg);
@@ -289,7 +383,7 @@ ag_token_verify(const AgToken *t, const uint8_t public_key[AG_PUBKEY_LEN])
 		goto done;
 	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1)
 		goto done;
-	ok = (EVP_DigestVerify(ctx, t->signature, AG_SIGNATURE_LEN,
+	ok = (EVP_DigestVerify(ctx, t->signatures[i].signature, AG_SIGNATURE_LEN,
 						   msg, msglen) == 1);
 
 done:
@@ -303,6 +397,26 @@ done:
 	 */
 	ERR_clear_error();
 	return ok;
+}
+
+int
+ag_token_find_signer(const AgToken *t, const uint8_t key_id[AG_KEY_ID_LEN])
+{
+	for (int i = 0; i < t->nsignatures; i++)
+		if (memcmp(t->signatures[i].key_id, key_id, AG_KEY_ID_LEN) == 0)
+			return i;
+	return -1;
+}
+
+int
+ag_token_distinct_signers(const AgToken *t)
+{
+	int			n = 0;
+
+	for (int i = 0; i < t->nsignatures; i++)
+		if (ag_token_find_signer(t, t->signatures[i].key_id) == i)
+			n++;
+	return n;
 }
 
 /*

@@ -210,9 +210,11 @@ is($ret, 1, 'a malformed code fails');
 like($stderr, qr/\Aagentguard: [^\n]+\n\z/, 'in one line');
 unlike($stderr, qr/connect/, 'before any connection is tried');
 
-($ret, $stdout, $stderr) = approve('', '--yes', '--key', $key, $connstr, 'agt1.AAAA');
-is($ret, 1, 'a token in place of a request code fails');
-like($stderr, qr/this is already a token/, 'and says so');
+# a token is taken to add a signature to; a malformed one fails at once
+($ret, $stdout, $stderr) = approve('', '--yes', '--key', $key, $nowhere, 'agt1.AAAA');
+is($ret, 1, 'a malformed token fails');
+like($stderr, qr/\Aagentguard: token version is not supported\n\z/,
+	'in one line, before any connection is tried');
 
 ($ret, $stdout, $stderr) = approve('', '--yes', '--key', $key, $node->connstr('other'));
 is($ret, 1, 'a database without refusals has nothing to approve');

@@ -61,7 +61,8 @@ sub token_with_times
 	my ($token, $issued, $expires) = @_;
 	my $body = b64url_decode(substr($token, 5));
 	my $request_len = unpack('n', substr($body, 1, 2));
-	my $times = 3 + $request_len + 8;
+	# version 2: the times follow the request body (src/request.h)
+	my $times = 3 + $request_len;
 	substr($body, $times, 16) = pack('q>q>', $issued, $expires);
 	return 'agt1.' . b64url_encode($body);
 }

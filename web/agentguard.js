@@ -1,7 +1,9 @@
 /*
  * agentguard.js: the approval page.  Decodes request codes (agr1...) and
- * tokens (agt1...) and signs a request with the DBA's Ed25519 key, in this
- * browser tab only.
+ * tokens (agt1...), signs a request with the DBA's Ed25519 key, and adds
+ * that key's signature to a token another DBA signed (for a database whose
+ * agentguard.required_signatures asks for more than one), in this browser
+ * tab only.
  *
  * The codes and tokens themselves are codec.js's business, which mirrors the
  * server's codec; this file reads the key file, signs with Web Crypto the
@@ -17,9 +19,10 @@
 (function () {
 	const {
 		TOKEN_PREFIX, PUBKEY_PREFIX, KEY_ID_LEN, NONCE_LEN, SIGNATURE_LEN, PUBKEY_LEN, INDENT,
+		TOKEN_VERSION, MAX_SIGNATURES,
 		base64urlEncode, base64urlDecode, hex, trimSpace, parseRequest, decodeToken, parseToken,
-		parsePublicKey, encodeToken, tokenMessage, describeFields, describeText, formatUtc,
-		formatDuration, parseDuration,
+		parsePublicKey, encodeToken, assembleToken, tokenMessage, findSigner, distinctSigners,
+		describeFields, describeText, formatUtc, formatDuration, parseDuration,
 	} = window.agentguardCodec;
 	const DEFAULT_TTL = '15m';
 	const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -220,36 +223,69 @@
 		}
 	}
 
-	/* ---- signing (the CLI's mint_token, with Web Crypto) ---- */
+	/* ---- signing (the CLI's sign_request and cosign_token, with Web Crypto) ---- */
 
-	async function verifyToken(t, publicKey) {
+	/* whether signature i of t is valid for publicKey, whose key id it names */
+	async function verifyToken(t, i, publicKey) {
 		const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', publicKey));
-		if (hex(digest.slice(0, KEY_ID_LEN)) !== hex(t.keyId))
+		if (hex(digest.slice(0, KEY_ID_LEN)) !== hex(t.signatures[i].keyId))
 			return false;
 		const pub = await crypto.subtle.importKey('raw', publicKey, {name: 'Ed25519'}, false, ['verify']);
-		return crypto.subtle.verify('Ed25519', pub, t.signature, tokenMessage(t.signedPart));
+		return crypto.subtle.verify('Ed25519', pub, t.signatures[i].signature, tokenMessage(t.signedPart));
+	}
+
+	async function signatureOf(key, signedPart) {
+		const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey,
+			tokenMessage(signedPart)));
+		if (signature.length !== SIGNATURE_LEN)
+			throw new Error('signing failed');
+		return {keyId: key.keyId, signature};
+	}
+
+	/*
+	 * Read a new token back the way the server will, as agentguard sign
+	 * does: it names the request and signature i, this key's, verifies.
+	 */
+	async function checkedToken(key, body, requestBody, i) {
+		const check = decodeToken(body);
+		if (check.error)
+			throw new Error('internal error: the new token does not decode: ' + check.error);
+		if (hex(check.token.request.body) !== hex(requestBody))
+			throw new Error('internal error: the new token names another request');
+		if (!(await verifyToken(check.token, i, key.publicKey)))
+			throw new Error('internal error: the new token does not verify');
+		return check.token;
 	}
 
 	async function mintToken(key, requestBody, ttlSeconds) {
 		const issuedAt = Math.floor(Date.now() / 1000);
 		const expiresAt = issuedAt + ttlSeconds;
 		const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LEN));
-		const {body, signedLen} = encodeToken(requestBody, key.keyId, issuedAt, expiresAt, nonce);
-		const message = tokenMessage(body.subarray(0, signedLen));
-		const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, message));
-		if (signature.length !== SIGNATURE_LEN)
-			throw new Error('signing failed');
-		body.set(signature, signedLen);
+		const signedPart = encodeToken(requestBody, issuedAt, expiresAt, nonce);
+		const body = assembleToken(signedPart, [await signatureOf(key, signedPart)]);
+		const token = await checkedToken(key, body, requestBody, 0);
+		return {text: TOKEN_PREFIX + base64urlEncode(body), token};
+	}
 
-		/* read it back the way the server will, as agentguard sign does */
-		const check = decodeToken(body);
-		if (check.error)
-			throw new Error('internal error: the new token does not decode: ' + check.error);
-		if (hex(check.token.request.body) !== hex(requestBody))
-			throw new Error('internal error: the new token names another request');
-		if (!(await verifyToken(check.token, key.publicKey)))
-			throw new Error('internal error: the new token does not verify');
-		return {text: TOKEN_PREFIX + base64urlEncode(body), issuedAt, expiresAt};
+	/*
+	 * One more signature on a token another DBA signed.  Its first signer
+	 * chose what it approves and until when; this adds a signature over the
+	 * same bytes.  Returns {text, token, again}: again when this key had
+	 * signed already, which the server counts once.
+	 */
+	async function cosignToken(key, t) {
+		if (t.version !== TOKEN_VERSION)
+			throw new Error('this token is of version ' + t.version +
+				', which carries one signature only; sign the request code instead');
+		if (t.signatures.length >= MAX_SIGNATURES)
+			throw new Error('this token already carries ' + MAX_SIGNATURES + ' signatures, the most a token can carry');
+		if (t.expiresAt <= BigInt(Math.floor(Date.now() / 1000)))
+			throw new Error('this token expired at ' + formatUtc(t.expiresAt) +
+				'; ask for the request to be signed again');
+		const again = findSigner(t, key.keyId) >= 0;
+		const body = assembleToken(t.signedPart, [...t.signatures, await signatureOf(key, t.signedPart)]);
+		const token = await checkedToken(key, body, t.request.body, t.signatures.length);
+		return {text: TOKEN_PREFIX + base64urlEncode(body), token, again};
 	}
 
 	/* ---- the page ---- */
@@ -278,6 +314,7 @@
 		tables: $('f-tables'),
 		plain: $('f-plain'),
 		tokenFacts: $('token-facts'),
+		signatures: $('t-signatures'),
 		keyId: $('t-keyid'),
 		issued: $('t-issued'),
 		expires: $('t-expires'),
@@ -345,10 +382,23 @@
 		el.decoded.hidden = false;
 	}
 
+	/* "N (M distinct signers)", as agentguard inspect says it */
+	function signatureCount(t) {
+		const distinct = distinctSigners(t);
+		return t.signatures.length + ' (' + distinct + ' distinct signer' + (distinct === 1 ? '' : 's') + ')';
+	}
+
+	/* each signature's key id, " (again)" after a repeated one */
+	function signerKeyIds(t) {
+		return t.signatures.map((sig, i) =>
+			hex(sig.keyId) + (findSigner(t, sig.keyId) < i ? ' (again)' : ''));
+	}
+
 	function plainToken(t, verdict) {
 		const now = BigInt(Math.floor(Date.now() / 1000));
 		return 'token approving:\n' + describeText(t.request) +
-			'signer key id: ' + hex(t.keyId) + '\n' +
+			'signatures:    ' + signatureCount(t) + '\n' +
+			signerKeyIds(t).map(k => 'signer key id: ' + k + '\n').join('') +
 			'issued:        ' + formatUtc(t.issuedAt) + '\n' +
 			'expires:       ' + formatUtc(t.expiresAt) + (t.expiresAt <= now ? ' EXPIRED' : '') + '\n' +
 			'valid for:     ' + formatDuration(t.expiresAt - t.issuedAt) + '\n' +
@@ -359,7 +409,8 @@
 	function showToken(t) {
 		const now = BigInt(Math.floor(Date.now() / 1000));
 		showRequest(t.request, true);
-		el.keyId.textContent = hex(t.keyId);
+		el.signatures.textContent = signatureCount(t);
+		el.keyId.textContent = signerKeyIds(t).join(', ');
 		el.issued.textContent = formatUtc(t.issuedAt);
 		const local = formatLocal(t.expiresAt);
 		el.expires.textContent = formatUtc(t.expiresAt) + (local ? ' (' + local + ' here)' : '') +
@@ -390,9 +441,13 @@
 				verdict = 'not checked: ' + NO_WEBCRYPTO;
 				cls = 'bad';
 			} else {
-				let ok;
+				/* as inspect --public-key: valid if a signature of that key verifies */
+				let ok = 'none';
 				try {
-					ok = await verifyToken(t, k.key);
+					const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', k.key));
+					for (let i = 0; i < t.signatures.length && ok !== true; i++)
+						if (hex(t.signatures[i].keyId) === hex(digest.slice(0, KEY_ID_LEN)))
+							ok = await verifyToken(t, i, k.key);
 				} catch (e) {
 					ok = null;
 				}
@@ -402,9 +457,12 @@
 				if (ok === null) {
 					verdict = 'not checked: ' + NO_ED25519;
 					cls = 'bad';
-				} else if (ok) {
+				} else if (ok === true) {
 					verdict = 'valid for ' + pub;
 					cls = 'good';
+				} else if (ok === 'none') {
+					verdict = 'none by ' + pub;
+					cls = 'bad';
 				} else {
 					verdict = 'DOES NOT VERIFY with ' + pub;
 					cls = 'bad';
@@ -449,8 +507,9 @@
 				return fail(t.error);
 			state.token = t.token;
 			showToken(t.token);
-			setText(el.codeNote, 'This is a token, not a request code: below is what it approves. ' +
-				'To sign, paste the request code (agr1...) from the refusal instead.');
+			setText(el.codeNote, 'This is a token: below is what it approves and who signed it. ' +
+				'Sign adds your signature to it, for a database whose agentguard.required_signatures ' +
+				'asks for more than one signer. To sign a new token, paste the request code (agr1...) instead.');
 			updateSignButton();
 			return;
 		}
@@ -517,22 +576,23 @@
 	 */
 	function updateSignButton() {
 		const missing = [];
-		if (!state.request)
-			missing.push(state.token ? 'a request code (a token is pasted)' : 'a request code');
+		if (!state.request && !state.token)
+			missing.push('a request code or a token');
 		if (!state.key && !state.keyLoading)
 			missing.push('your key file');
-		if (parseDuration(el.ttl.value).error)
+		/* a co-signer keeps the lifetime the first signer chose */
+		el.ttl.disabled = state.token !== null;
+		if (!state.token && parseDuration(el.ttl.value).error)
 			missing.push('a valid lifetime');
 		el.sign.classList.toggle('not-ready', missing.length > 0);
-		el.signReady.textContent = missing.length ? 'needs ' + missing.join(', ') : 'ready to sign';
+		el.signReady.textContent = missing.length ? 'needs ' + missing.join(', ') :
+			state.token ? 'ready to add your signature to the token' : 'ready to sign';
 	}
 
 	async function onSign() {
 		clearResult();
-		if (!state.request) {
-			setText(el.signError, state.token ?
-				'a token is already signed: paste the request code (agr1...) to sign a new one' :
-				'paste a request code (agr1...) first');
+		if (!state.request && !state.token) {
+			setText(el.signError, 'paste a request code (agr1...), or a token (agt1...) to add your signature to, first');
 			return;
 		}
 		if (state.keyLoading) {
@@ -549,6 +609,8 @@
 				el.keyFile.focus();
 			return;
 		}
+		if (state.token)
+			return cosign(state.token);
 		const d = parseDuration(el.ttl.value);
 		if (d.error) {
 			setText(el.signError, 'time to live "' + trimSpace(el.ttl.value) + '" ' + d.error);
@@ -566,16 +628,40 @@
 		}
 		if (state.request !== request)
 			return;		/* the code changed while signing */
-		el.token.value = minted.text;
-		el.sql.value = "SELECT agentguard.confirm('" + minted.text + "');";
-		/* tall enough to show it all in most windows, without a scrollbar */
-		el.token.rows = el.sql.rows = Math.min(12, Math.ceil(el.sql.value.length / 80) + 1);
-		const local = formatLocal(minted.expiresAt);
-		el.validity.textContent = 'valid for ' + formatDuration(d.seconds) + ', until ' +
-			formatUtc(minted.expiresAt) + (local ? ' (' + local + ' here)' : '') +
-			', for environment ' + describeFields(request).environment;
+		const local = formatLocal(minted.token.expiresAt);
+		showResult(minted.text, 'valid for ' + formatDuration(d.seconds) + ', until ' +
+			formatUtc(minted.token.expiresAt) + (local ? ' (' + local + ' here)' : '') +
+			', for environment ' + describeFields(request).environment);
 		setText(el.ttlNote, d.seconds > 3600 ?
 			'note: the server refuses tokens valid for longer than agentguard.max_token_ttl (1h unless changed)' : '');
+	}
+
+	async function cosign(t) {
+		let signed;
+		try {
+			signed = await cosignToken(state.key, t);
+		} catch (e) {
+			setText(el.signError, e && e.name === 'NotSupportedError' ? NO_ED25519 :
+				(e && e.message ? e.message : String(e)));
+			return;
+		}
+		if (state.token !== t)
+			return;		/* the token changed while signing */
+		const local = formatLocal(t.expiresAt);
+		showResult(signed.text, 'your signature is added: the token now has ' + signatureCount(signed.token) +
+			', valid until ' + formatUtc(t.expiresAt) + (local ? ' (' + local + ' here)' : '') +
+			'. The database confirms it once it has as many distinct signers as its ' +
+			'agentguard.required_signatures asks for (this page cannot read that setting: it talks to no server).');
+		setText(el.ttlNote, signed.again ?
+			'note: this key had signed this token already; the server counts a signer once, so another signer is needed' : '');
+	}
+
+	function showResult(text, validity) {
+		el.token.value = text;
+		el.sql.value = "SELECT agentguard.confirm('" + text + "');";
+		/* tall enough to show it all in most windows, without a scrollbar */
+		el.token.rows = el.sql.rows = Math.min(12, Math.ceil(el.sql.value.length / 80) + 1);
+		el.validity.textContent = validity;
 		el.result.hidden = false;
 		el.token.focus();
 		el.token.select();

@@ -18,15 +18,18 @@
 	const PUBKEY_PREFIX = 'agk1.';
 	const PREFIX_LEN = 5;
 	const REQUEST_VERSION = 2;
-	const TOKEN_VERSION = 1;
-	const TOKEN_CONTEXT = 'agentguard token v1';	/* signed with its NUL */
+	const TOKEN_VERSION = 2;
+	const TOKEN_VERSION_SINGLE = 1;	/* one signature; still read */
+	const TOKEN_CONTEXT = 'agentguard token v2';	/* signed with its NUL */
+	const TOKEN_CONTEXT_V1 = 'agentguard token v1';
+	const MAX_SIGNATURES = 5;
 	const MAX_TARGETS = 256;
 	const STATEMENT_SHOWN_MAX = 2048;
 	const MAX_PARAMS = 100;
 	const PARAM_SHOWN_MAX = 256;
 	const MAX_LIMIT_TABLES = 256;
 	const REQUEST_MAX_BYTES = 32768;
-	const TOKEN_MAX_BYTES = REQUEST_MAX_BYTES + 128;
+	const TOKEN_MAX_BYTES = REQUEST_MAX_BYTES + 512;
 	const HASH_LEN = 32;
 	const KEY_ID_LEN = 8;
 	const NONCE_LEN = 16;
@@ -38,7 +41,8 @@
 	const REQ_FLAGS = 0x07;
 	const TIME_MAX = 253402300799n;	/* 9999-12-31 23:59:59 UTC */
 	const TIME_MIN = -62135596800n;	/* 0001-01-01 00:00:00 UTC */
-	const TOKEN_TAIL_LEN = KEY_ID_LEN + 8 + 8 + NONCE_LEN + SIGNATURE_LEN;
+	const TIMES_NONCE_LEN = 8 + 8 + NONCE_LEN;
+	const SIGNATURE_ENTRY_LEN = KEY_ID_LEN + SIGNATURE_LEN;
 
 	/* ---- bytes and base64url (strict, as ag_base64url_decode) ---- */
 
@@ -301,49 +305,74 @@
 	}
 
 	/*
-	 * ag_token_encode: the signed part of a token (everything but the
-	 * signature), at the start of a buffer with room for the signature.
-	 * Returns {body, signedLen}.
+	 * ag_token_encode: the signed part of a new (version 2) token, what
+	 * every signature covers.
 	 */
-	function encodeToken(requestBody, keyId, issuedAt, expiresAt, nonce) {
+	function encodeToken(requestBody, issuedAt, expiresAt, nonce) {
 		const reqlen = requestBody.length;
 		const defect = timesDefect(BigInt(issuedAt), BigInt(expiresAt));
 		if (defect)
 			throw new Error(defect);
 		if (reqlen === 0 || reqlen > REQUEST_MAX_BYTES)
 			throw new Error('the request is too large to sign');
-		const body = new Uint8Array(3 + reqlen + TOKEN_TAIL_LEN);
+		const body = new Uint8Array(3 + reqlen + TIMES_NONCE_LEN);
 		let pos = 0;
 		body[pos++] = TOKEN_VERSION;
 		putBigEndian(body, pos, reqlen, 2);
 		pos += 2;
 		body.set(requestBody, pos);
 		pos += reqlen;
-		body.set(keyId, pos);
-		pos += KEY_ID_LEN;
 		putBigEndian(body, pos, issuedAt, 8);
 		pos += 8;
 		putBigEndian(body, pos, expiresAt, 8);
 		pos += 8;
 		body.set(nonce, pos);
-		pos += NONCE_LEN;
-		return {body, signedLen: pos};
+		return body;
+	}
+
+	/* ag_token_assemble: the signed part, then [{keyId, signature}] */
+	function assembleToken(signedPart, signatures) {
+		if (signatures.length < 1 || signatures.length > MAX_SIGNATURES)
+			throw new Error('a token carries 1 to 5 signatures');
+		if (signedPart[0] !== TOKEN_VERSION)
+			throw new Error('only a version 2 token takes more signatures');
+		return concat(signedPart, new Uint8Array([signatures.length]),
+			...signatures.flatMap(s => [s.keyId, s.signature]));
 	}
 
 	const CONTEXT_BYTES = concat(new TextEncoder().encode(TOKEN_CONTEXT), new Uint8Array([0]));
+	const CONTEXT_V1_BYTES = concat(new TextEncoder().encode(TOKEN_CONTEXT_V1), new Uint8Array([0]));
 
-	/* ag_token_message: what a token's signature covers */
+	/* ag_token_message: what a token's signatures cover, by its version */
 	function tokenMessage(signedPart) {
-		return concat(CONTEXT_BYTES, signedPart);
+		return concat(signedPart[0] === TOKEN_VERSION_SINGLE ? CONTEXT_V1_BYTES : CONTEXT_BYTES, signedPart);
 	}
 
+	/* ag_token_find_signer: the first signature with this key id, or -1 */
+	function findSigner(t, keyId) {
+		const want = hex(keyId);
+		return t.signatures.findIndex(s => hex(s.keyId) === want);
+	}
 
+	/* ag_token_distinct_signers */
+	function distinctSigners(t) {
+		return new Set(t.signatures.map(s => hex(s.keyId))).size;
+	}
+
+	function decodeTimesNonce(view, body, pos, t) {
+		t.issuedAt = view.getBigInt64(pos);
+		t.expiresAt = view.getBigInt64(pos + 8);
+		t.nonce = body.subarray(pos + 16, pos + 16 + NONCE_LEN);
+		return timesDefect(t.issuedAt, t.expiresAt);
+	}
+
+	/* ag_token_decode, both versions */
 	function decodeToken(body) {
 		if (body.length === 0)
 			return {error: 'token is empty'};
 		if (body.length > TOKEN_MAX_BYTES)
 			return {error: 'token is too long'};
-		if (body[0] !== TOKEN_VERSION)
+		if (body[0] !== TOKEN_VERSION && body[0] !== TOKEN_VERSION_SINGLE)
 			return {error: 'token version is not supported'};
 		if (body.length < 3)
 			return {error: 'token is truncated'};
@@ -356,25 +385,45 @@
 		if (req.error)
 			return req;
 		let pos = 3 + reqlen;
-		if (body.length - pos < TOKEN_TAIL_LEN)
-			return {error: 'token is truncated'};
-		if (body.length - pos > TOKEN_TAIL_LEN)
-			return {error: 'token has trailing bytes'};
 		const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-		const t = {request: req.request};
-		t.keyId = body.subarray(pos, pos + KEY_ID_LEN);
-		pos += KEY_ID_LEN;
-		t.issuedAt = view.getBigInt64(pos);
-		pos += 8;
-		t.expiresAt = view.getBigInt64(pos);
-		pos += 8;
-		t.nonce = body.subarray(pos, pos + NONCE_LEN);
-		pos += NONCE_LEN;
-		const defect = timesDefect(t.issuedAt, t.expiresAt);
+		const t = {request: req.request, version: body[0], signatures: []};
+		if (t.version === TOKEN_VERSION_SINGLE) {
+			const tail = KEY_ID_LEN + TIMES_NONCE_LEN + SIGNATURE_LEN;
+			if (body.length - pos < tail)
+				return {error: 'token is truncated'};
+			if (body.length - pos > tail)
+				return {error: 'token has trailing bytes'};
+			const keyId = body.subarray(pos, pos + KEY_ID_LEN);
+			pos += KEY_ID_LEN;
+			const defect = decodeTimesNonce(view, body, pos, t);
+			if (defect)
+				return {error: defect};
+			pos += TIMES_NONCE_LEN;
+			t.signedPart = body.subarray(0, pos);
+			t.signatures.push({keyId, signature: body.subarray(pos, pos + SIGNATURE_LEN)});
+			return {token: t};
+		}
+		if (body.length - pos < TIMES_NONCE_LEN + 1)
+			return {error: 'token is truncated'};
+		const defect = decodeTimesNonce(view, body, pos, t);
 		if (defect)
 			return {error: defect};
+		pos += TIMES_NONCE_LEN;
 		t.signedPart = body.subarray(0, pos);
-		t.signature = body.subarray(pos, pos + SIGNATURE_LEN);
+		const n = body[pos++];
+		if (n === 0)
+			return {error: 'token carries no signature'};
+		if (n > MAX_SIGNATURES)
+			return {error: 'token carries more than 5 signatures'};
+		if (body.length - pos < n * SIGNATURE_ENTRY_LEN)
+			return {error: 'token is truncated'};
+		if (body.length - pos > n * SIGNATURE_ENTRY_LEN)
+			return {error: 'token has trailing bytes'};
+		for (let i = 0; i < n; i++, pos += SIGNATURE_ENTRY_LEN)
+			t.signatures.push({
+				keyId: body.subarray(pos, pos + KEY_ID_LEN),
+				signature: body.subarray(pos + KEY_ID_LEN, pos + SIGNATURE_ENTRY_LEN),
+			});
 		return {token: t};
 	}
 
@@ -612,8 +661,9 @@
 
 	window.agentguardCodec = Object.freeze({
 		TOKEN_PREFIX, PUBKEY_PREFIX, KEY_ID_LEN, NONCE_LEN, SIGNATURE_LEN, PUBKEY_LEN, INDENT,
+		TOKEN_VERSION, MAX_SIGNATURES,
 		base64urlEncode, base64urlDecode, hex, trimSpace, parseRequest, decodeToken, parseToken,
-		parsePublicKey, encodeToken, tokenMessage, describeFields, describeText, formatUtc,
-		formatDuration, parseDuration,
+		parsePublicKey, encodeToken, assembleToken, tokenMessage, findSigner, distinctSigners,
+		describeFields, describeText, formatUtc, formatDuration, parseDuration,
 	});
 })();

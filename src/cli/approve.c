@@ -1,8 +1,9 @@
 /*
  * approve.c
  *		The commands that work against a running server: approve (show a
- *		refused request, sign it, confirm it in the database), requests (list
- *		the refusals waiting) and watch (print them as they happen).
+ *		refused request, sign it, confirm it in the database; or add a
+ *		signature to a token that needs more signers), requests (list the
+ *		refusals waiting) and watch (print them as they happen).
  *
  * The refusals come from the view agentguard.requests, which superusers and
  * non-agent members of pg_monitor may read.  Each is shown by decoding its
@@ -124,10 +125,16 @@ static void
 help_approve(void)
 {
 	printf("Usage: agentguard approve --key FILE [--ttl DURATION] [--yes] [CONNINFO] [CODE]\n"
+		   "       agentguard approve --key FILE [--yes] [CONNINFO] TOKEN\n"
 		   "\n"
 		   "Approve a refused statement in one step: show the request in plain\n"
 		   "words, ask \"approve? [y/N]\", sign it and confirm the token in the\n"
 		   "database, so that the agent only has to run the statement again.\n"
+		   "\n"
+		   "Where agentguard.required_signatures asks for more signers than the\n"
+		   "token has, it is printed instead of confirmed; the next DBA approves\n"
+		   "that TOKEN (agt1...), which adds a signature, and the last one's\n"
+		   "approve confirms it.\n"
 		   "\n"
 		   "CONNINFO is a connection string, a URI or a database name, as psql\n"
 		   "takes it; the PG* environment variables fill in the rest, and a\n"
@@ -195,6 +202,7 @@ typedef struct ApproveArgs
 	const char *conninfo;
 	const char *code;
 	int64_t		ttl;
+	bool		ttl_given;
 	bool		yes;
 	bool		may_prompt;
 } ApproveArgs;
@@ -227,6 +235,8 @@ approve_options(int argc, char **argv, ApproveArgs *a)
 			a->keyfile = optarg;
 		else if (c == 't' && (reason = parse_duration(optarg, &a->ttl)) != NULL)
 			usage_error("approve", "--ttl \"%s\" %s", optarg, reason);
+		else if (c == 't')
+			a->ttl_given = true;
 		else if (c == 'y')
 			a->yes = true;
 		else if (c == 'w')
@@ -249,18 +259,61 @@ approve_options(int argc, char **argv, ApproveArgs *a)
 		usage_error("approve", "CODE \"-\" needs --yes, since the answer to \"approve?\" is read from stdin too");
 }
 
+/*
+ * agentguard.required_signatures as the server says it, or 0 when it does
+ * not (a server whose agentguard predates the setting): then the server's
+ * answer to confirm is the only word on it.
+ */
+static int
+required_signatures(PGconn *conn)
+{
+	PGresult   *res = PQexec(conn, "SELECT pg_catalog.current_setting('agentguard.required_signatures', true)");
+	int			required = 0;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		!PQgetisnull(res, 0, 0))
+		required = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return required;
+}
+
+/*
+ * What approve signs: a request code from the refusal, or a token another
+ * DBA signed, to add this key's signature to.
+ */
+typedef struct Approval
+{
+	AgRequest  *req;
+	AgToken    *token;			/* NULL for a request code */
+	uint8_t    *reqbuf;
+	size_t		reqlen;
+} Approval;
+
+static void
+read_approval(const char *code, size_t codelen, Approval *ap)
+{
+	memset(ap, 0, sizeof(*ap));
+	if (ag_has_prefix(code, codelen, AG_TOKEN_PREFIX))
+	{
+		ap->token = parse_token(code, codelen);
+		ap->req = &ap->token->request;
+	}
+	else
+		ap->req = parse_request_code(code, codelen, &ap->reqbuf, &ap->reqlen);
+}
+
 int
 cmd_approve(int argc, char **argv)
 {
 	ApproveArgs a;
+	Approval	ap;
 	const char *params[1];
 	int64_t		expires_at;
 	char	   *code = NULL;
 	size_t		codelen;
 	char	   *heading = NULL;
-	uint8_t    *reqbuf;
-	size_t		reqlen = 0;
-	AgRequest  *req = NULL;
+	AgToken    *signed_by;
+	int			required;
 	EVP_PKEY   *pkey;
 	PGconn	   *conn;
 	PGresult   *res;
@@ -271,25 +324,41 @@ cmd_approve(int argc, char **argv)
 	if (a.code != NULL)
 	{
 		code = read_code(a.code, &codelen);
-		req = parse_request_code(code, codelen, &reqbuf, &reqlen);
+		read_approval(code, codelen, &ap);
+		if (ap.token && a.ttl_given)
+			usage_error("approve", "--ttl does not apply to a token: its first signer chose how long it is valid");
 	}
 	pkey = load_private_key(a.keyfile);
 
 	conn = connect_server(a.conninfo, a.may_prompt);
 	require_extension(conn);
-	if (req == NULL)
+	if (a.code == NULL)
 	{
 		code = newest_request(conn, &heading);
-		req = parse_request_code(code, strlen(code), &reqbuf, &reqlen);
+		read_approval(code, strlen(code), &ap);
 	}
-	if (req->database.len != strlen(PQdb(conn)) ||
-		memcmp(req->database.ptr, PQdb(conn), req->database.len) != 0)
+	if (ap.req->database.len != strlen(PQdb(conn)) ||
+		memcmp(ap.req->database.ptr, PQdb(conn), ap.req->database.len) != 0)
 		fatal("the request is for database \"%.*s\", but the connection is to \"%s\" (connect to \"%.*s\" to approve it)",
-			  (int) req->database.len, req->database.ptr, PQdb(conn),
-			  (int) req->database.len, req->database.ptr);
+			  (int) ap.req->database.len, ap.req->database.ptr, PQdb(conn),
+			  (int) ap.req->database.len, ap.req->database.ptr);
+	required = required_signatures(conn);
 
-	fprintf(stderr, "request%s%s:\n", heading ? " " : "", heading ? heading : "");
-	print_block(stderr, describe(req));
+	if (ap.token)
+		fputs("token approving:\n", stderr);
+	else
+		fprintf(stderr, "request%s%s:\n", heading ? " " : "", heading ? heading : "");
+	print_block(stderr, describe(ap.req));
+	if (ap.token)
+	{
+		char		when[AG_TIME_TEXT_LEN];
+
+		print_signatures(stderr, ap.token);
+		fprintf(stderr, "valid until %s\n", format_utc(ap.token->expires_at, when));
+	}
+	if (required > 1)
+		fprintf(stderr, "this database needs the signatures of %d distinct trusted signers (agentguard.required_signatures)\n",
+				required);
 	if (!a.yes && !answered_yes())
 	{
 		fflush(stdout);
@@ -298,9 +367,33 @@ cmd_approve(int argc, char **argv)
 		exit(EXIT_BAD_INPUT);
 	}
 
-	params[0] = sign_request(pkey, reqbuf, reqlen, a.ttl, &expires_at);
+	if (ap.token)
+		params[0] = cosign_token(pkey, ap.token);
+	else
+	{
+		params[0] = sign_request(pkey, ap.reqbuf, ap.reqlen, a.ttl, &expires_at);
+		print_validity(stderr, a.ttl, expires_at);
+	}
 	EVP_PKEY_free(pkey);
-	print_validity(stderr, a.ttl, expires_at);
+	signed_by = parse_token(params[0], strlen(params[0]));
+
+	/*
+	 * Short of signers, confirm would only refuse it: the token goes to the
+	 * next signer instead, and the agent's statement waits for them.
+	 */
+	if (ag_token_distinct_signers(signed_by) < required)
+	{
+		fprintf(stderr, "signed: the token has %d of the %d distinct signers this database needs, so it is not confirmed yet; another DBA adds a signature with\n"
+				"  agentguard approve --key FILE [CONNINFO] TOKEN\n"
+				"or agentguard sign --key FILE TOKEN, or on the approval page; here is the token:\n",
+				ag_token_distinct_signers(signed_by), required);
+		printf("%s\n", params[0]);
+		if (fflush(stdout) != 0)
+			fatal("could not write the token: %s", strerror(errno));
+		PQfinish(conn);
+		return 0;
+	}
+
 	res = PQexecParams(conn, "SELECT agentguard.confirm($1)", 1, NULL, params,
 					   NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)

@@ -4,8 +4,8 @@
  *
  * main.c: the commands, errors, escaping of what is shown, codes read from
  *		the command line, times and durations;
- * keys.c: keygen, pubkey, sign, and the private key and signing that
- *		approve uses too;
+ * keys.c: keygen, pubkey, sign (a request, or one more signature on a
+ *		token), and the private key and signing that approve uses too;
  * inspect.c: inspect;
  * server.c: connecting like psql, and the server's answers;
  * approve.c: approve, requests, watch.
@@ -70,6 +70,9 @@ extern AgRequest *parse_request_code(const char *code, size_t codelen,
 									 uint8_t **body, size_t *bodylen);
 extern char *sign_request(EVP_PKEY *pkey, const uint8_t *body, size_t bodylen,
 						  int64_t ttl, int64_t *expires_at);
+extern AgToken *parse_token(const char *text, size_t len);
+extern char *cosign_token(EVP_PKEY *pkey, const AgToken *t);
+extern void print_signatures(FILE *f, const AgToken *t);
 extern void print_validity(FILE *f, int64_t ttl, int64_t expires_at);
 extern int	cmd_keygen(int argc, char **argv);
 extern int	cmd_pubkey(int argc, char **argv);

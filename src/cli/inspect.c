@@ -23,10 +23,40 @@ help_inspect(void)
 		   "reads stdin.  Nothing is contacted and nothing is changed.\n"
 		   "\n"
 		   "Options:\n"
-		   "  -p, --public-key KEY   also check a token's signature against this\n"
-		   "                         public key (agk1...); exit status 1 if it does\n"
-		   "                         not verify\n"
+		   "  -p, --public-key KEY   also check that this public key (agk1...) signed\n"
+		   "                         the token; exit status 1 if no signature of it\n"
+		   "                         verifies\n"
 		   "  -h, --help             show this help\n");
+}
+
+/*
+ * What --public-key says of a token's signatures: valid when a signature
+ * of that key verifies, and status 1 when none does.
+ */
+static int
+check_public_key(const AgToken *t, const uint8_t pub[AG_PUBKEY_LEN],
+				 const char *pubcanon)
+{
+	uint8_t		kid[AG_KEY_ID_LEN];
+	bool		named = false;
+
+	ag_key_id(pub, kid);
+	for (int i = 0; i < t->nsignatures; i++)
+	{
+		if (memcmp(t->signatures[i].key_id, kid, AG_KEY_ID_LEN) != 0)
+			continue;
+		named = true;
+		if (ag_token_verify(t, i, pub))
+		{
+			printf("signature:     valid for %s\n", pubcanon);
+			return 0;
+		}
+	}
+	if (named)
+		printf("signature:     DOES NOT VERIFY with %s\n", pubcanon);
+	else
+		printf("signature:     none by %s\n", pubcanon);
+	return EXIT_BAD_INPUT;
 }
 
 static int
@@ -35,7 +65,6 @@ inspect_token(const char *code, size_t codelen, const char *pubtext)
 	uint8_t    *buf = xmalloc(AG_TOKEN_MAX_BYTES);
 	AgToken    *t = xmalloc(sizeof(AgToken));
 	const char *err = NULL;
-	char		kid[2 * AG_KEY_ID_LEN + 1];
 	char		nonce[2 * AG_NONCE_LEN + 1];
 	char		when[AG_TIME_TEXT_LEN];
 	char		dur[32];
@@ -51,11 +80,10 @@ inspect_token(const char *code, size_t codelen, const char *pubtext)
 	if (!ag_token_parse(code, codelen, buf, AG_TOKEN_MAX_BYTES, t, &err))
 		fatal("%s", err);
 
-	ag_hex(t->key_id, AG_KEY_ID_LEN, kid);
 	ag_hex(t->nonce, AG_NONCE_LEN, nonce);
 	printf("token approving:\n");
 	print_block(stdout, describe(&t->request));
-	printf("signer key id: %s\n", kid);
+	print_signatures(stdout, t);
 	printf("issued:        %s\n", format_utc(t->issued_at, when));
 	printf("expires:       %s%s\n", format_utc(t->expires_at, when),
 		   t->expires_at <= now ? " EXPIRED" : "");
@@ -64,13 +92,8 @@ inspect_token(const char *code, size_t codelen, const char *pubtext)
 	printf("nonce:         %s\n", nonce);
 	if (pubtext == NULL)
 		printf("signature:     not checked (give --public-key to check it)\n");
-	else if (ag_token_verify(t, pub))
-		printf("signature:     valid for %s\n", pubcanon);
 	else
-	{
-		printf("signature:     DOES NOT VERIFY with %s\n", pubcanon);
-		status = EXIT_BAD_INPUT;
-	}
+		status = check_public_key(t, pub, pubcanon);
 	free(t);
 	free(buf);
 	return status;

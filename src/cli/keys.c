@@ -4,9 +4,10 @@
  *		key and token minting that approve uses too.
  *
  * The private key is read only from a file the DBA names, and only here.
- * token.c lays a token out (ag_token_encode) and says what its signature
- * covers (ag_token_message); this file adds the one part that needs the
- * private key, the signature.
+ * token.c lays a token out (ag_token_encode, ag_token_assemble) and says
+ * what its signatures cover (ag_token_message); this file adds the one part
+ * that needs the private key, a signature: the first one of a new token, or
+ * one more on a token that other DBAs signed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,43 +130,52 @@ public_key_of(EVP_PKEY *pkey, uint8_t out[AG_PUBKEY_LEN])
 
 /* ---- tokens ---- */
 
-/*
- * Sign a request body into a token body in out (AG_TOKEN_MAX_BYTES) and
- * return its length.
- */
-static size_t
-mint_token(EVP_PKEY *pkey, const uint8_t *req, size_t reqlen,
-		   int64_t issued_at, int64_t expires_at, uint8_t *out)
+/* this key's signature over a token's signed part */
+static void
+sign_signed_part(EVP_PKEY *pkey, const uint8_t *signed_part, size_t len,
+				 AgSignature *sig)
 {
 	uint8_t		msg[AG_TOKEN_MESSAGE_MAX];
 	uint8_t		pub[AG_PUBKEY_LEN];
-	uint8_t		kid[AG_KEY_ID_LEN];
-	uint8_t		nonce[AG_NONCE_LEN];
-	const char *err = NULL;
 	EVP_MD_CTX *ctx;
-	size_t		len;
 	size_t		msglen;
 	size_t		siglen = AG_SIGNATURE_LEN;
 
 	public_key_of(pkey, pub);
-	ag_key_id(pub, kid);
-	if (RAND_bytes(nonce, AG_NONCE_LEN) != 1)
-		fatal("could not get random bytes for the token nonce");
-	len = ag_token_encode(req, reqlen, kid, issued_at, expires_at, nonce,
-						  out, AG_TOKEN_MAX_BYTES, &err);
-	if (len == 0)
-		fatal("%s", err);
-	msglen = ag_token_message(out, len, msg);
-
+	ag_key_id(pub, sig->key_id);
+	msglen = ag_token_message(signed_part, len, msg);
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL ||
 		EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) != 1 ||
-		EVP_DigestSign(ctx, out + len, &siglen, msg, msglen) != 1 ||
+		EVP_DigestSign(ctx, sig->signature, &siglen, msg, msglen) != 1 ||
 		siglen != AG_SIGNATURE_LEN)
 		fatal("signing failed");
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(msg, sizeof(msg));
-	return len + AG_SIGNATURE_LEN;
+}
+
+/*
+ * Read a token body back the way the server will and check that signature
+ * i is this key's and verifies, so a token this tool hands out is one the
+ * server can accept; returns its text form.
+ */
+static char *
+checked_token_text(EVP_PKEY *pkey, const uint8_t *token, size_t toklen, int i)
+{
+	AgToken    *check = xmalloc(sizeof(AgToken));
+	uint8_t		pub[AG_PUBKEY_LEN];
+	const char *err = NULL;
+	char	   *text;
+
+	public_key_of(pkey, pub);
+	if (!ag_token_decode(token, toklen, check, &err))
+		fatal("internal error: the new token does not decode: %s", err);
+	if (!ag_token_verify(check, i, pub))
+		fatal("internal error: the new token does not verify");
+	text = xmalloc(ag_code_length(toklen) + 1);
+	ag_code_format(AG_TOKEN_PREFIX, token, toklen, text);
+	free(check);
+	return text;
 }
 
 /*
@@ -189,39 +199,117 @@ parse_request_code(const char *code, size_t codelen, uint8_t **body,
 }
 
 /*
- * Sign a request body into a token valid for ttl seconds from now; returns
- * the token's text form and sets *expires_at.
+ * Sign a request body into a token valid for ttl seconds from now, with
+ * this key's signature alone; returns the token's text form and sets
+ * *expires_at.
  */
 char *
 sign_request(EVP_PKEY *pkey, const uint8_t *body, size_t bodylen,
 			 int64_t ttl, int64_t *expires_at)
 {
 	uint8_t    *token = xmalloc(AG_TOKEN_MAX_BYTES);
-	AgToken    *check = xmalloc(sizeof(AgToken));
-	uint8_t		pub[AG_PUBKEY_LEN];
+	uint8_t		nonce[AG_NONCE_LEN];
+	AgSignature sig;
 	const char *err = NULL;
 	int64_t		now = (int64_t) time(NULL);
-	size_t		toklen;
+	size_t		len;
 	char	   *text;
 
-	toklen = mint_token(pkey, body, bodylen, now, now + ttl, token);
-
-	/*
-	 * Read the token back the way the server will, so a token this tool
-	 * hands out is one the server can accept.
-	 */
-	public_key_of(pkey, pub);
-	if (!ag_token_decode(token, toklen, check, &err))
-		fatal("internal error: the new token does not decode: %s", err);
-	if (!ag_token_verify(check, pub))
-		fatal("internal error: the new token does not verify");
-
-	text = xmalloc(ag_code_length(toklen) + 1);
-	ag_code_format(AG_TOKEN_PREFIX, token, toklen, text);
-	free(check);
+	if (RAND_bytes(nonce, AG_NONCE_LEN) != 1)
+		fatal("could not get random bytes for the token nonce");
+	len = ag_token_encode(body, bodylen, now, now + ttl, nonce,
+						  token, AG_TOKEN_MAX_BYTES, &err);
+	if (len == 0)
+		fatal("%s", err);
+	sign_signed_part(pkey, token, len, &sig);
+	len = ag_token_assemble(token, len, &sig, 1, token, AG_TOKEN_MAX_BYTES, &err);
+	if (len == 0)
+		fatal("%s", err);
+	text = checked_token_text(pkey, token, len, 0);
 	free(token);
 	*expires_at = now + ttl;
 	return text;
+}
+
+/*
+ * A token as sign and approve take it to add a signature: parsed into a
+ * fresh buffer, with what it approves and who signed it.
+ */
+AgToken *
+parse_token(const char *text, size_t len)
+{
+	AgToken    *t = xmalloc(sizeof(AgToken));
+	uint8_t    *buf = xmalloc(AG_TOKEN_MAX_BYTES);
+	const char *err = NULL;
+
+	if (!ag_token_parse(text, len, buf, AG_TOKEN_MAX_BYTES, t, &err))
+		fatal("%s", err);
+	return t;
+}
+
+/*
+ * Add this key's signature to a token another signer made; returns the new
+ * token's text form.  The first signer chose what it approves and for how
+ * long; a co-signer only adds a signature over those same bytes.  A key
+ * that signed already is added again with a warning, since the server
+ * counts it once: the DBA learns here, not at confirm, that another signer
+ * is needed.
+ */
+char *
+cosign_token(EVP_PKEY *pkey, const AgToken *t)
+{
+	AgSignature sigs[AG_MAX_SIGNATURES];
+	uint8_t    *token = xmalloc(AG_TOKEN_MAX_BYTES);
+	const char *err = NULL;
+	size_t		len;
+	char	   *text;
+	int			n = t->nsignatures;
+
+	if (t->version != AG_TOKEN_VERSION)
+		fatal("this token is of version %d, which carries one signature only; sign the request code again with agentguard sign",
+			  t->version);
+	if (n >= AG_MAX_SIGNATURES)
+		fatal("this token already carries %d signatures, the most a token can carry",
+			  AG_MAX_SIGNATURES);
+	if (t->expires_at <= (int64_t) time(NULL))
+	{
+		char		when[AG_TIME_TEXT_LEN];
+
+		fatal("this token expired at %s; ask for the request to be signed again",
+			  format_utc(t->expires_at, when));
+	}
+	memcpy(sigs, t->signatures, sizeof(AgSignature) * n);
+	sign_signed_part(pkey, t->signed_part, t->signed_len, &sigs[n]);
+	if (ag_token_find_signer(t, sigs[n].key_id) >= 0)
+		warning("this key has signed this token already; the server counts a signer once, so another signer is needed");
+	len = ag_token_assemble(t->signed_part, t->signed_len, sigs, n + 1,
+							token, AG_TOKEN_MAX_BYTES, &err);
+	if (len == 0)
+		fatal("%s", err);
+	text = checked_token_text(pkey, token, len, n);
+	free(token);
+	return text;
+}
+
+/*
+ * "signatures:" and the key id of each, as inspect, sign and approve show
+ * them.
+ */
+void
+print_signatures(FILE *f, const AgToken *t)
+{
+	int			distinct = ag_token_distinct_signers(t);
+
+	fprintf(f, "signatures:    %d (%d distinct signer%s)\n", t->nsignatures,
+			distinct, distinct == 1 ? "" : "s");
+	for (int i = 0; i < t->nsignatures; i++)
+	{
+		char		kid[2 * AG_KEY_ID_LEN + 1];
+
+		ag_hex(t->signatures[i].key_id, AG_KEY_ID_LEN, kid);
+		fprintf(f, "signer key id: %s%s\n", kid,
+				ag_token_find_signer(t, t->signatures[i].key_id) < i ? " (again)" : "");
+	}
 }
 
 void
@@ -411,14 +499,47 @@ static void
 help_sign(void)
 {
 	printf("Usage: agentguard sign --key FILE [--ttl DURATION] CODE\n"
+		   "       agentguard sign --key FILE TOKEN\n"
 		   "\n"
 		   "Sign a request code (agr1..., from the \"request:\" line of a refusal)\n"
 		   "and print the confirmation token (agt1...) as one line.  What the\n"
 		   "request asks for is shown on stderr first.  CODE \"-\" reads stdin.\n"
 		   "\n"
+		   "Given a token another DBA signed, add this key's signature to it, for\n"
+		   "a database whose agentguard.required_signatures asks for more than\n"
+		   "one signer; the token keeps its lifetime.\n"
+		   "\n"
 		   "Options:\n"
 		   HELP_KEY_TTL
 		   "  -h, --help           show this help\n");
+}
+
+/* sign --key FILE TOKEN: one more signature on what another DBA signed */
+static int
+cosign(const char *keyfile, const char *text, size_t len)
+{
+	AgToken    *t = parse_token(text, len);
+	AgToken    *signed_by;
+	char		when[AG_TIME_TEXT_LEN];
+	char	   *token;
+	EVP_PKEY   *pkey;
+
+	fputs("adding your signature to this token:\n", stderr);
+	print_block(stderr, describe(&t->request));
+	print_signatures(stderr, t);
+	fprintf(stderr, "valid until %s\n", format_utc(t->expires_at, when));
+
+	pkey = load_private_key(keyfile);
+	token = cosign_token(pkey, t);
+	EVP_PKEY_free(pkey);
+	signed_by = parse_token(token, strlen(token));
+	fprintf(stderr, "the token now has %d distinct signers; confirm it once it has as many as agentguard.required_signatures asks for\n",
+			ag_token_distinct_signers(signed_by));
+
+	printf("%s\n", token);
+	if (fflush(stdout) != 0)
+		fatal("could not write the token: %s", strerror(errno));
+	return 0;
 }
 
 int
@@ -467,6 +588,12 @@ cmd_sign(int argc, char **argv)
 
 	/* read and check the code before touching the key */
 	code = read_code(argv[optind], &codelen);
+	if (ag_has_prefix(code, codelen, AG_TOKEN_PREFIX))
+	{
+		if (ttltext != NULL)
+			usage_error("sign", "--ttl does not apply to a token: its first signer chose how long it is valid");
+		return cosign(keyfile, code, codelen);
+	}
 	req = parse_request_code(code, codelen, &reqbuf, &reqlen);
 
 	pkey = load_private_key(keyfile);

@@ -47,7 +47,7 @@ typedef struct Command
 static const Command commands[] = {
 	{"keygen", cmd_keygen, "make a new Ed25519 signing key"},
 	{"pubkey", cmd_pubkey, "print the public key of a private key file"},
-	{"sign", cmd_sign, "sign a request code into a confirmation token"},
+	{"sign", cmd_sign, "sign a request code into a token, or add a signature to a token"},
 	{"inspect", cmd_inspect, "show in plain words what a request code or token says"},
 	{"approve", cmd_approve, "show a refused request, sign it and confirm it in the database"},
 	{"requests", cmd_requests, "list the refused statements waiting for a DBA"},

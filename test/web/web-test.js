@@ -209,7 +209,8 @@ async function craftedCodes(page, cli, publicKey) {
 		/* the key field emptied first, so the verdict waited for is this token's */
 		await page.fill('#verify-key', '');
 		await page.fill('#verify-key', publicKey);
-		await waitText(page, '#verify-result', /^DOES NOT VERIFY/);
+		/* the hand-made token names a key id of its own, not this key's */
+		await waitText(page, '#verify-result', /^none by /);
 		checkEqual(`a token issued ${issuedAt}, expiring ${expiresAt} reads alike on the page and in the terminal`,
 			await textOf(page, '#f-plain'), out.stdout);
 	}
@@ -226,6 +227,78 @@ async function craftedCodes(page, cli, publicKey) {
 		'out of range (-62135596801 seconds)', '9999-12-31 23:59:59 UTC',
 		'out of range (253402300800 seconds)', 'out of range (-9223372036854775808 seconds)',
 		'out of range (9223372036854775807 seconds)'].join('|'));
+}
+
+/*
+ * Two-person approval: with agentguard.required_signatures = 2, a token one
+ * DBA signed with the CLI is pasted, a second DBA's key adds its signature on
+ * the page, exactly as agentguard sign --key FILE TOKEN adds it, and the
+ * co-signed token confirms like the CLI's, where the one-signature token was
+ * refused without being used up.
+ */
+async function coSigning({page, cli, dba, bot, code, keyFile, otherKey, other}) {
+	await dba.query('SELECT agentguard.add_signer($1, $2)', ['second', other]);
+	await dba.query('ALTER SYSTEM SET agentguard.required_signatures = 2');
+	await dba.query('SELECT pg_reload_conf()');
+	for (let i = 0; i < 100; i++) {
+		if ((await dba.query("SELECT current_setting('agentguard.required_signatures') AS v")).rows[0].v === '2')
+			break;
+		await sleep(100);
+	}
+	await bot.query('INSERT INTO t SELECT generate_series(1, 10)');
+	const refusal = await errorOf(bot, 'TRUNCATE t');
+	const refused = requestCode(refusal);
+	check('the TRUNCATE is refused again, with a code', refused !== null, refusal && refusal.message);
+	const first = cli(['sign', '--key', keyFile, refused]).stdout.trim();
+	const short = await errorOf(dba, `SELECT agentguard.confirm('${first}')`);
+	check('one signature of two is refused, saying one more is needed',
+		short && /has 1 of the 2/.test(short.message) && /1 more distinct trusted signer/.test(short.detail),
+		short && short.message + ' / ' + short.detail);
+
+	await pasteCode(page, first);
+	check('the page shows the token\'s one signature', await waitText(page, '#t-signatures', /^1 \(1 distinct signer\)$/));
+	await page.setInputFiles('#key', otherKey);
+	await waitText(page, '#key-status', /key loaded/);
+	await page.click('#sign');
+	const cosigned = await waitValue(page, '#token');
+	check('the page adds a signature', /^agt1\./.test(cosigned) && cosigned !== first,
+		cosigned || await textOf(page, '#sign-error'));
+	check('and says the token now has two signers',
+		await waitText(page, '#validity', /now has 2 \(2 distinct signers\).*required_signatures/),
+		await textOf(page, '#validity'));
+	await page.screenshot({path: path.join(shotDir, 'cosigned.png'), fullPage: true});
+	checkEqual('the page co-signs exactly as agentguard sign --key FILE TOKEN does',
+		cosigned, cli(['sign', '--key', otherKey, first]).stdout.trim());
+	const inspected = cli(['inspect', '--public-key', other, cosigned]);
+	check('agentguard inspect finds the second signer\'s signature valid',
+		inspected.status === 0 && /^signatures: +2 \(2 distinct signers\)$/m.test(inspected.stdout) &&
+		/^signature: +valid for /m.test(inspected.stdout), inspected.stdout + inspected.stderr);
+	await pasteCode(page, cosigned);
+	await page.fill('#verify-key', other);
+	await waitText(page, '#verify-result', /^valid for agk1\./);
+	checkEqual('the co-signed token reads alike on the page and in the terminal',
+		await textOf(page, '#f-plain'), inspected.stdout);
+
+	/* the same key again: added, said, and counted once */
+	await page.click('#sign');
+	const twice = await waitValue(page, '#token');
+	check('signing twice with one key is said to count once',
+		await waitText(page, '#ttl-note', /counts a signer once/));
+	const once = await errorOf(dba, `SELECT agentguard.confirm('${cli(['sign', '--key', keyFile, first]).stdout.trim()}')`);
+	check('the same signer twice counts once at confirm', once && /has 1 of the 2/.test(once.message),
+		once && once.message);
+	check('the twice-signed page token has three signatures of two signers',
+		/^signatures: +3 \(2 distinct signers\)$/m.test(cli(['inspect', twice]).stdout));
+
+	checkEqual('the co-signed token confirms',
+		await errorOf(dba, `SELECT agentguard.confirm('${cosigned}')`), null);
+	checkEqual('and the agent\'s TRUNCATE runs', await errorOf(bot, 'TRUNCATE t'), null);
+	checkEqual('the table is empty again', (await bot.query('SELECT count(*)::int AS n FROM t')).rows[0].n, 0);
+
+	await dba.query('ALTER SYSTEM RESET agentguard.required_signatures');
+	await dba.query('SELECT pg_reload_conf()');
+	await page.setInputFiles('#key', keyFile);
+	await waitText(page, '#key-status', /key loaded/);
 }
 
 /* ---- the test ---- */
@@ -432,7 +505,7 @@ async function main() {
 		/* the page reads tokens back, like agentguard inspect */
 		await pasteCode(page, token);
 		check('a pasted token is decoded, not signed',
-			await waitText(page, '#code-note', /token, not a request code/) &&
+			await waitText(page, '#code-note', /^This is a token: below is what it approves/) &&
 			(await textOf(page, '#decoded-heading')) === 'This token approves');
 		await page.fill('#verify-key', publicKey);
 		check('the page verifies the token\'s signature', await waitText(page, '#verify-result', /^valid for agk1\./));
@@ -440,13 +513,16 @@ async function main() {
 		await page.screenshot({path: path.join(shotDir, 'token.png'), fullPage: true});
 		checkEqual('token plain text matches agentguard inspect --public-key',
 			await textOf(page, '#f-plain'), inspected.stdout);
-		await page.click('#sign');
-		check('Sign with a token pasted explains itself',
-			await waitText(page, '#sign-error', /request code/) && !(await visible(page, '#result')));
+		check('a pasted token can take another signature',
+			await waitText(page, '#sign-ready', /add your signature/));
 		const otherKey = path.join(tmp, 'other.pem');
 		const other = cli(['keygen', '--out', otherKey]).stdout.trim();
 		await page.fill('#verify-key', other);
-		check('a wrong public key does not verify', await waitText(page, '#verify-result', /^DOES NOT VERIFY/));
+		check('a public key that did not sign is said so', await waitText(page, '#verify-result', /^none by agk1\./));
+		const altered = token.slice(0, -40) + (token[token.length - 40] === 'A' ? 'B' : 'A') + token.slice(-39);
+		await pasteCode(page, altered);
+		await page.fill('#verify-key', publicKey);
+		check('a signature altered does not verify', await waitText(page, '#verify-result', /^DOES NOT VERIFY with agk1\./));
 
 		/* the database accepts the page's token, once */
 		const before = await errorOf(bot, 'TRUNCATE t');
@@ -470,6 +546,8 @@ async function main() {
 			again ? again.message : 'it ran');
 		const reuse = await errorOf(dba, `SELECT agentguard.confirm('${token}')`);
 		check('the used token is not accepted again', reuse !== null);
+
+		await coSigning({page, cli, dba, bot, code, keyFile, otherKey, other});
 
 		/* keyboard only, another lifetime: Tab from the TTL to Sign, Enter */
 		await pasteCode(page, code);
