@@ -375,3 +375,42 @@ SELECT to_regprocedure('public.norm(text)') AS norm, to_regclass('public.tags_no
 SELECT agentguard.purge(:entry);
 DROP TABLE public.notes, notes_before, public.tags CASCADE;
 DROP FUNCTION notes_state(), public.stamp();
+
+-- DROP INDEX keeps the index's definition: restore builds it again, with
+-- its comment and the foreign key its CASCADE took; CONCURRENTLY too
+SET SESSION AUTHORIZATION ag_agent;
+CREATE TABLE public.accounts (id int PRIMARY KEY, email text NOT NULL, city text);
+CREATE UNIQUE INDEX accounts_email ON public.accounts (lower(email)) WHERE email <> '' ;
+CREATE UNIQUE INDEX accounts_email_key ON public.accounts (email);
+COMMENT ON INDEX public.accounts_email IS 'one account per address';
+CREATE INDEX accounts_city ON public.accounts (city) WITH (fillfactor = 70);
+CREATE TABLE public.logins (id int PRIMARY KEY, email text REFERENCES public.accounts (email));
+INSERT INTO public.accounts SELECT g, 'a' || g || '@example.com', 'city ' || g % 4 FROM generate_series(1, 30) g;
+INSERT INTO public.logins SELECT g, 'a' || g || '@example.com' FROM generate_series(1, 10) g;
+RESET SESSION AUTHORIZATION;
+CREATE FUNCTION accounts_state() RETURNS TABLE (item text, value text) LANGUAGE sql AS $$
+    SELECT 'indexes', string_agg(pg_get_indexdef(indexrelid) || coalesce(' -- ' || obj_description(indexrelid, 'pg_class'), ''),
+                                 '; ' ORDER BY indexrelid::regclass::text)
+    FROM pg_index WHERE indrelid = 'public.accounts'::regclass
+    UNION ALL SELECT 'fk', string_agg(conname || ' ' || pg_get_constraintdef(oid), '; ')
+    FROM pg_constraint WHERE conrelid = 'public.logins'::regclass AND contype = 'f'
+$$;
+CREATE TABLE accounts_before AS SELECT * FROM accounts_state();
+SET SESSION AUTHORIZATION ag_agent;
+SELECT request_of('DROP INDEX public.accounts_email, public.accounts_email_key CASCADE') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP INDEX public.accounts_email, public.accounts_email_key CASCADE;
+SELECT request_of('DROP INDEX CONCURRENTLY public.accounts_city') AS code \gset
+\set token `:sign :'code' 2>/dev/null`
+SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
+DROP INDEX CONCURRENTLY public.accounts_city;
+RESET SESSION AUTHORIZATION;
+SELECT kind, original_schema, original_name FROM agentguard.quarantine WHERE kind = 'index' ORDER BY id;
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'public.accounts'::regclass;
+SELECT count(*) AS fks FROM pg_constraint WHERE conrelid = 'public.logins'::regclass AND contype = 'f';
+SELECT why(format('SELECT agentguard.restore(%s, %L)', max(id), 'other')) FROM agentguard.quarantine WHERE kind = 'index';
+SELECT agentguard.restore(id) FROM agentguard.quarantine WHERE kind = 'index' ORDER BY id;
+SELECT * FROM (SELECT * FROM accounts_state() EXCEPT SELECT * FROM accounts_before) x ORDER BY 1;
+DROP TABLE public.logins, public.accounts, accounts_before;
+DROP FUNCTION accounts_state();

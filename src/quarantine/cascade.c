@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
 #include "quarantine/internal.h"
@@ -162,6 +163,17 @@ disown_sequence(int64 entry, int *step, Oid sequence, Oid table, int32 column)
 						   sequence);
 }
 
+/* text with the first occurrence of from made to */
+static char *
+renamed_once(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+
+	if (at == NULL)
+		return pstrdup(text);
+	return psprintf("%.*s%s%s", (int) (at - text), text, to, at + strlen(from));
+}
+
 /* SQL that recreates an object living on a table that stays, and removes it */
 void
 ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql, Oid *altered)
@@ -249,7 +261,10 @@ ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql,
 		case RelationRelationId:
 			/* an index */
 			*altered = ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid);
-			*restore_sql = TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef, ObjectIdGetDatum(a->objectId)));
+			*restore_sql = pg_get_indexdef_string(a->objectId);
+			/* a partitioned table's index is built on its partitions again too */
+			if (get_rel_relkind(a->objectId) == RELKIND_PARTITIONED_INDEX)
+				*restore_sql = renamed_once(*restore_sql, " ON ONLY ", " ON ");
 			*remove_sql = ag_q_sql_text("DROP INDEX %s", ag_q_relation_qualified(a->objectId));
 			break;
 		default:

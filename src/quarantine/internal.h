@@ -39,6 +39,9 @@ typedef struct Moved
 	char	   *args;			/* for functions: "(argtypes)", else "" */
 } Moved;
 
+/* an index dropped: only its definition is kept, as a restore step */
+#define AG_INDEX_DEFINITION "INDEX DEFINITION"
+
 /* a kept object, as agentguard.quarantine_members records it */
 typedef struct Member
 {
@@ -118,6 +121,7 @@ extern void ag_q_no_such_entry(int64 id);
 extern Entry *ag_q_load_entry(int64 id);
 extern void ag_q_forget_entry(int64 id);
 extern bool ag_q_is_rows(const Member *m);
+extern bool ag_q_is_definition(const Member *m);
 extern bool ag_q_is_schema(const Member *m);
 extern bool ag_q_is_routine(const Member *m);
 extern Oid	ag_q_quarantined_routine(const Member *m);

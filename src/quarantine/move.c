@@ -41,6 +41,7 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
+#include "commands/comment.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -419,6 +420,7 @@ ag_quarantine_covers(DropStmt *drop)
 		case OBJECT_PROCEDURE:
 		case OBJECT_ROUTINE:
 		case OBJECT_AGGREGATE:
+		case OBJECT_INDEX:
 			return ag_quarantine_drops != AG_QUARANTINE_OFF;
 		default:
 			return false;
@@ -525,19 +527,60 @@ drop_temporary_relations(List *objects)
 	}
 }
 
+static bool
+is_foreign_key(const ObjectAddress *a)
+{
+	HeapTuple	tuple;
+	bool		foreign = false;
+
+	if (a->classId != ConstraintRelationId)
+		return false;
+	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
+	if (HeapTupleIsValid(tuple))
+	{
+		foreign = ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN;
+		ReleaseSysCache(tuple);
+	}
+	return foreign;
+}
+
 /* what stays behind on other tables: remember how to recreate it, then remove it */
 static void
 remove_what_is_recreated(int64 entry, int *step, List *objects)
 {
+	List	   *recreated = NIL;
 	ListCell   *lc;
+	int			count;
+	char	  **restore_sql;
+	char	  **remove_sql;
+	Oid		   *altered;
 
 	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
+		if (ag_q_keeping_of(objects, lfirst(lc)) == KEEP_RECREATE)
+			recreated = lappend(recreated, lfirst(lc));
+	count = list_length(recreated);
+	restore_sql = palloc(sizeof(char *) * (count + 1));
+	remove_sql = palloc(sizeof(char *) * (count + 1));
+	altered = palloc(sizeof(Oid) * (count + 1));
+	foreach(lc, recreated)
+		ag_q_recreate_sql(lfirst(lc), &restore_sql[foreach_current_index(lc)],
+						  &remove_sql[foreach_current_index(lc)], &altered[foreach_current_index(lc)]);
 
-		if (ag_q_keeping_of(objects, a) == KEEP_RECREATE)
-			save_and_remove(entry, step, a);
+	/* made again in this order: a foreign key after the key it uses */
+	for (int foreign_keys = 0; foreign_keys <= 1; foreign_keys++)
+	{
+		foreach(lc, recreated)
+		{
+			int			i = foreach_current_index(lc);
+
+			if (is_foreign_key(lfirst(lc)) == (foreign_keys == 1))
+				ag_q_save_restore_step(entry, step, getObjectDescription(lfirst(lc), false),
+									   restore_sql[i], altered[i]);
+		}
 	}
+	/* removed in the order the trial dropped them, dependents first */
+	for (int i = 0; i < count; i++)
+		ag_q_run_sql(remove_sql[i]);
 }
 
 /*
@@ -595,6 +638,98 @@ move_schemas(int64 entry, List *schemas, char **quarantined_as)
 	return schemas != NIL ? position - 1 : 0;
 }
 
+/*
+ * An index cannot move out of its table's schema: DROP INDEX keeps its
+ * definition instead, as the SQL that builds it again (with its tablespace
+ * and comment), and what its CASCADE takes (another table's foreign key over
+ * it) the same way; restore builds them again.  Indexes of constraints are
+ * the constraints' (DROP INDEX refuses them), temporary ones are not kept.
+ * DROP INDEX CONCURRENTLY has no trial and takes nothing along.
+ */
+static void
+quarantine_drop_index(DropStmt *drop, const AgStatement *statement, List *objects,
+					  AgUtilityRunner run, void *run_arg)
+{
+	List	   *indexes = NIL;
+	List	   *kept = NIL;
+	List	   *comments = NIL;
+	char	   *original;
+	AgOwnerSession ls;
+	ListCell   *lc;
+	int64		entry;
+	XLogRecPtr	lsn;
+	int			step = 0;
+	int			position = 0;
+	Oid			first;
+
+	foreach(lc, drop->objects)
+	{
+		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true);
+		ObjectAddress *address;
+
+		if (!OidIsValid(relid) ||
+			(get_rel_relkind(relid) != RELKIND_INDEX && get_rel_relkind(relid) != RELKIND_PARTITIONED_INDEX) ||
+			isAnyTempNamespace(get_rel_namespace(relid)) || OidIsValid(get_index_constraint(relid)))
+			continue;
+		indexes = lappend_oid(indexes, relid);
+		if (drop->concurrent)
+		{
+			address = palloc(sizeof(ObjectAddress));
+			ObjectAddressSet(*address, RelationRelationId, relid);
+			objects = lappend(objects, address);
+		}
+	}
+	if (indexes == NIL)
+	{
+		run(run_arg);
+		return;
+	}
+	refuse_what_cannot_be_kept(objects);
+	if (!ag_owner_open(&ls))
+	{
+		ereport(WARNING,
+				(errmsg("agentguard: DROP INDEX not quarantined: the extension is not installed in this database")));
+		run(run_arg);
+		return;
+	}
+	entry = ag_q_new_entry_id();
+	first = linitial_oid(indexes);
+	lsn = ag_q_record_entry(entry, "index", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
+							"", statement);
+	/* named and read before the indexes go; comments are made after the indexes */
+	foreach(lc, indexes)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Moved	   *m = palloc0(sizeof(Moved));
+
+		m->sql_kind = AG_INDEX_DEFINITION;
+		m->schema = get_namespace_name(get_rel_namespace(relid));
+		m->name = get_rel_name(relid);
+		m->args = "";
+		/* the comment step runs as the table's owner, as the index's does */
+		ObjectAddressSet(m->address, RelationRelationId,
+						 ag_q_syscache_oid(INDEXRELID, relid, Anum_pg_index_indrelid));
+		kept = lappend(kept, m);
+		comments = lappend(comments, GetComment(relid, RelationRelationId, 0));
+	}
+	original = ag_q_relation_qualified(first);
+	remove_what_is_recreated(entry, &step, objects);
+	foreach(lc, kept)
+	{
+		Moved	   *m = lfirst(lc);
+		char	   *comment = list_nth(comments, foreach_current_index(lc));
+
+		ag_q_save_member(entry, position++, m, false, "");
+		if (comment != NULL)
+			ag_q_save_restore_step(entry, &step, "comment",
+								   ag_q_sql_text("COMMENT ON INDEX %s IS %s", ag_q_qualified(m->schema, m->name),
+												 quote_literal_cstr(comment)),
+								   m->address.objectId);
+	}
+	ag_q_log_quarantine(statement, original, entry, NULL, position, lsn);
+	ag_owner_close(&ls);
+}
+
 /* the steps, in this order, all in the DROP's transaction (see quarantine.h) */
 void
 ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
@@ -616,6 +751,11 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	char	   *original;
 	List	   *kept_columns;
 
+	if (drop->removeType == OBJECT_INDEX)
+	{
+		quarantine_drop_index(drop, statement, objects, run, run_arg);
+		return;
+	}
 	if (named == NIL)
 		target_class = RelationRelationId;
 	if (targets == NIL && schemas == NIL)

@@ -423,7 +423,7 @@ choose_names(Entry *e, Member *main, const char *new_name)
 	List	   *picked = NIL;
 	ListCell   *lc;
 
-	if (new_name == NULL || ag_q_is_schema(main) || ag_q_is_column(main))
+	if (new_name == NULL || ag_q_is_schema(main) || ag_q_is_column(main) || ag_q_is_definition(main))
 		return;
 	main->restore_as = pstrdup(new_name);
 	picked = lappend(picked, main->restore_as);
@@ -479,6 +479,11 @@ check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_
 		ag_q_check_column(id, m, m == main ? new_name : NULL);
 		return;
 	}
+	if (ag_q_is_definition(m) && new_name != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: a dropped index comes back under its own name"),
+				 errhint("Restore without a new name, then ALTER INDEX ... RENAME.")));
 	if (ag_q_is_rows(m))
 	{
 		if (new_name != NULL)
@@ -559,7 +564,8 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
 	{
 		Member	   *m = lfirst(lc);
 
-		if (m->alone)
+		/* an index's definition comes back with the steps */
+		if (m->alone || ag_q_is_definition(m))
 			continue;
 		ag_q_run_sql(ag_q_sql_text("ALTER %s %s RENAME TO %s", m->sql_kind,
 								   ag_q_qualified(m->original_schema, m->quarantined_name),
