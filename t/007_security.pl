@@ -103,6 +103,18 @@ unlike($log, qr/^LOG:  agentguard: confirmed role=dba/m,
 	'no line of the log begins as a forged confirmation');
 like($log, qr/objects="public\.""x\\x0aLOG:  agentguard: confirmed role=dba"""/,
 	'the newline is written \\x0a in the refusal line');
+# and in the lines of a quarantine and a restore, a DBA's under 'all'
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres',
+	qq{SET agentguard.quarantine_drops = 'all'; DROP TABLE "x\nLOG:  agentguard: confirmed role=dba";
+	   SELECT agentguard.restore(max(id)) FROM agentguard.quarantine;});
+$log = slurp_file($node->logfile, $log_offset);
+unlike($log, qr/^LOG:  agentguard: confirmed role=dba/m,
+	'nor does the quarantine or the restore of it forge one');
+like($log, qr/agentguard: quarantined .*objects="public\.""x\\x0aLOG:  agentguard: confirmed role=dba"""/,
+	'the newline is written \\x0a in the quarantined line');
+like($log, qr/agentguard: restored .*objects="public\.""x\\x0aLOG:  agentguard: confirmed role=dba"""/,
+	'and in the restored line');
 
 # ---- finding 3: the end of a session drops nothing old ----
 ($ret, $stdout, $stderr) = as_agent(q{

@@ -306,10 +306,10 @@ ag_quarantine_dropdb(DropdbStmt *stmt, bool top_level, const AgStatement *statem
 										  dropped_at, expires_at, lsn));
 	ereport(LOG,
 			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=-%u as=%s lsn=%X/%X",
-					quote_identifier(ag_q_session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)),
-					statement->action, quote_identifier(stmt->dbname), statement->code,
-					dboid, quarantined, LSN_FORMAT_ARGS(lsn)),
+					ag_log_text(quote_identifier(ag_q_session_user_name())),
+					ag_log_text(quote_identifier(get_database_name(MyDatabaseId))),
+					statement->action, ag_log_text(quote_identifier(stmt->dbname)), statement->code,
+					dboid, ag_log_text(quarantined), LSN_FORMAT_ARGS(lsn)),
 			 errhidestmt(true)));
 	ag_owner_close(&ls);
 	return true;

@@ -36,6 +36,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "ledger.h"
 #include "names.h"
 #include "quarantine/internal.h"
 #include "settings.h"
@@ -518,7 +519,8 @@ ag_q_log_done(const char *done, int64 entry, const char *objects)
 {
 	ereport(LOG,
 			(errmsg("agentguard: %s role=%s database=%s entry=" INT64_FORMAT " objects=\"%s\"",
-					done, quote_identifier(ag_q_session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)), entry, objects),
+					done, ag_log_text(quote_identifier(ag_q_session_user_name())),
+					ag_log_text(quote_identifier(get_database_name(MyDatabaseId))), entry,
+					ag_log_text(objects)),
 			 errhidestmt(true)));
 }

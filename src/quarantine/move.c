@@ -443,10 +443,10 @@ ag_q_log_quarantine(const AgStatement *statement, const char *original, int64 en
 					code, quarantined_as ? psprintf("kept as %s, %s", quarantined_as, position) : position);
 	ereport(LOG,
 			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=" INT64_FORMAT "%s%s lsn=%X/%X",
-					quote_identifier(ag_q_session_user_name()),
-					quote_identifier(get_database_name(MyDatabaseId)),
-					statement->action, original, code, entry,
-					quarantined_as ? " as=" : "", quarantined_as ? quarantined_as : "",
+					ag_log_text(quote_identifier(ag_q_session_user_name())),
+					ag_log_text(quote_identifier(get_database_name(MyDatabaseId))),
+					statement->action, ag_log_text(original), code, entry,
+					quarantined_as ? " as=" : "", quarantined_as ? ag_log_text(quarantined_as) : "",
 					LSN_FORMAT_ARGS(lsn)),
 			 errhidestmt(true)));
 }
