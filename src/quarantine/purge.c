@@ -49,6 +49,20 @@ purge_context(void *arg)
 			   *(int64 *) arg);
 }
 
+/* what the entry kept, named as restore names it: a schema, a column, an object */
+static char *
+entry_objects(const Entry *e)
+{
+	Member	   *main = linitial(e->members);
+
+	if (ag_q_is_schema(main))
+		return pstrdup(quote_identifier(main->original_name));
+	if (ag_q_is_column(main))
+		return psprintf("%s.%s", ag_q_qualified(main->original_schema, main->original_name),
+						quote_identifier(ag_q_column_name(main)));
+	return ag_q_qualified(e->original_schema, e->original_name);
+}
+
 /* an entry of this database's own: its objects are dropped, its records go */
 static void
 purge_entry(Entry *e)
@@ -73,9 +87,9 @@ purge_entry(Entry *e)
 	}
 	error_context_stack = context.previous;
 	ag_q_forget_entry(e->id);
-	ag_ledger_audit("purge", e->kind, ag_q_qualified(e->original_schema, e->original_name), NULL,
+	ag_ledger_audit("purge", e->kind, entry_objects(e), NULL,
 					psprintf("entry " INT64_FORMAT ", was %s", e->id, e->quarantined_as));
-	ag_q_log_done("purged", e->id, ag_q_qualified(e->original_schema, e->original_name));
+	ag_q_log_done("purged", e->id, entry_objects(e));
 }
 
 /* purging destroys: an agent session needs a DBA's confirmation for it */
