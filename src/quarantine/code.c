@@ -649,8 +649,7 @@ raw_code_walker(Node *node, void *context)
 		for (; candidates != NULL; candidates = candidates->next)
 			check_function(cc, candidates->oid, true);
 	}
-	else if (IsA(node, A_Expr) && ((A_Expr *) node)->name != NIL &&
-			 ((A_Expr *) node)->kind != AEXPR_NULLIF)
+	else if (IsA(node, A_Expr) && ((A_Expr *) node)->name != NIL)
 	{
 		FuncCandidateList candidates = OpernameGetCandidates(((A_Expr *) node)->name, '\0', true);
 
