@@ -272,14 +272,72 @@ ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql,
 	}
 }
 
+static bool
+is_foreign_key(const ObjectAddress *a)
+{
+	HeapTuple	tuple;
+	bool		foreign = false;
+
+	if (a->classId != ConstraintRelationId)
+		return false;
+	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
+	if (HeapTupleIsValid(tuple))
+	{
+		foreign = ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN;
+		ReleaseSysCache(tuple);
+	}
+	return foreign;
+}
+
+/* what stays behind on other tables: remember how to recreate it, then remove it */
+void
+ag_q_remove_what_is_recreated(int64 entry, int *step, List *objects)
+{
+	List	   *recreated = NIL;
+	ListCell   *lc;
+	int			count;
+	char	  **restore_sql;
+	char	  **remove_sql;
+	Oid		   *altered;
+
+	foreach(lc, objects)
+		if (ag_q_keeping_of(objects, lfirst(lc)) == KEEP_RECREATE)
+			recreated = lappend(recreated, lfirst(lc));
+	count = list_length(recreated);
+	restore_sql = palloc(sizeof(char *) * (count + 1));
+	remove_sql = palloc(sizeof(char *) * (count + 1));
+	altered = palloc(sizeof(Oid) * (count + 1));
+	foreach(lc, recreated)
+		ag_q_recreate_sql(lfirst(lc), &restore_sql[foreach_current_index(lc)],
+						  &remove_sql[foreach_current_index(lc)], &altered[foreach_current_index(lc)]);
+
+	/* made again in this order: a foreign key after the key it uses */
+	for (int foreign_keys = 0; foreign_keys <= 1; foreign_keys++)
+	{
+		foreach(lc, recreated)
+		{
+			int			i = foreach_current_index(lc);
+
+			if (is_foreign_key(lfirst(lc)) == (foreign_keys == 1))
+				ag_q_save_restore_step(entry, step, getObjectDescription(lfirst(lc), false),
+									   restore_sql[i], altered[i]);
+		}
+	}
+	/* removed in the order the trial dropped them, dependents first */
+	for (int i = 0; i < count; i++)
+		ag_q_run_sql(remove_sql[i]);
+}
+
 /*
  * One object the statement's CASCADE takes besides its columns, in the
  * pass it belongs to: saved as the SQL that recreates it, left to come back
- * with something else, or refused (returns false) when nothing keeps it.
+ * with something else, or refused (returns false) when nothing keeps it.  A
+ * sequence a dropped column owns is set free and added to *moving, for the
+ * caller to move into quarantine.
  */
 bool
-ag_q_keep_dependent(int64 entry, int *position, int *step, const ObjectAddress *a, List *objects,
-			   List *doomed, DependentPass pass)
+ag_q_keep_dependent(int64 entry, List **moving, int *step, const ObjectAddress *a, List *objects,
+					List *doomed, DependentPass pass)
 {
 	char	   *restore_sql;
 	char	   *remove_sql;
@@ -323,7 +381,7 @@ ag_q_keep_dependent(int64 entry, int *position, int *step, const ObjectAddress *
 						if (pass == PASS_TABLE_PARTS)
 						{
 							disown_sequence(entry, step, a->objectId, table, column);
-							ag_q_move(entry, position, a);
+							*moving = lappend(*moving, (ObjectAddress *) a);
 						}
 						return true;
 					}
@@ -478,6 +536,7 @@ ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects)
 {
 	List	   *doomed = NIL;
 	List	   *on_them = NIL;	/* what goes with them: judged before anything changes */
+	List	   *moving = NIL;	/* stays empty: a sequence of theirs moves with the DROP */
 	List	   *kept = NIL;
 	ListCell   *lc;
 	int			n = 0;
@@ -519,7 +578,7 @@ ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects)
 			/* views are made again in the order opposite to the one they went in */
 			ObjectAddress *a = list_nth(on_them, pass == PASS_VIEWS ? list_length(on_them) - 1 - i : i);
 
-			(void) ag_q_keep_dependent(entry, NULL, step, a, objects, doomed, pass);
+			(void) ag_q_keep_dependent(entry, &moving, step, a, objects, doomed, pass);
 		}
 	}
 	/* a sequence a kept column owns moves into quarantine by itself (capture.c) */

@@ -85,6 +85,10 @@ typedef struct Entry
 extern void ag_q_run_sql(const char *sql);
 extern char *ag_q_sql_text(const char *fmt,...) pg_attribute_printf(1, 2);
 
+/* SQL run as the owner of the table it changes (restore) */
+extern void ag_q_run_sql_as(Oid role, const char *sql, bool judged);
+extern uint64 ag_q_fill_as_owner(Oid table, const char *kept, const char *sql);
+
 /* names, quoted for SQL */
 extern char *ag_q_qualified(const char *schema, const char *name);
 extern char *ag_q_relation_qualified(Oid relid);
@@ -142,7 +146,7 @@ typedef enum Keeping
 	KEEP_MOVE,					/* renamed and moved by itself */
 	KEEP_RECREATE,				/* removed; restore runs SQL to recreate it */
 	KEEP_WITH_COLUMN,			/* a column of a table that stays, or on one:
-								 * kept as a column entry's are (column.c) */
+								 * kept as a column entry's are (cascade.c) */
 	KEEP_NONE					/* cannot be kept: the DROP is refused */
 } Keeping;
 
@@ -158,13 +162,11 @@ extern List *ag_q_named_relations(DropStmt *drop, List *objects);
 extern List *ag_q_named_schemas(DropStmt *drop, List *objects);
 extern List *ag_q_named_objects(DropStmt *drop, List *objects, Oid *classId);
 
-/* ---- move.c: what moves aside, and what is written down instead ---- */
+/* ---- move.c: what moves aside ---- */
 
 extern void ag_q_move(int64 entry, int *position, const ObjectAddress *a);
-extern void ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql,
-							  Oid *altered);
 
-/* ---- column.c: the columns of a confirmed ALTER TABLE ---- */
+/* ---- keep_column.c: how a column is kept ---- */
 
 /* the members a kept column is, by what restore does with it */
 #define COLUMN_ADDED		"COLUMN"	/* added back, then filled */
@@ -195,8 +197,11 @@ extern void ag_q_save_comment(int64 entry, int *step, Oid classId, Oid objectId,
 extern const char *ag_q_column_name(const Member *m);
 extern char *ag_q_column_type_sql(Form_pg_attribute att);
 
+/* ---- cascade.c: what is written down to be made again ---- */
 
-/* ---- cascade.c: what goes with a kept column ---- */
+extern void ag_q_recreate_sql(const ObjectAddress *a, char **restore_sql, char **remove_sql,
+							  Oid *altered);
+extern void ag_q_remove_what_is_recreated(int64 entry, int *step, List *objects);
 
 /* the order in which restore recreates what a CASCADE took */
 typedef enum DependentPass
@@ -208,21 +213,16 @@ typedef enum DependentPass
 	PASS_JUDGE					/* nothing saved: only whether it is kept */
 } DependentPass;
 
-extern bool ag_q_keep_dependent(int64 entry, int *position, int *step, const ObjectAddress *a,
+extern bool ag_q_keep_dependent(int64 entry, List **moving, int *step, const ObjectAddress *a,
 								List *objects, List *doomed, DependentPass pass);
 extern List *ag_q_keep_columns_of_drop(int64 entry, int *step, List *objects);
 extern void ag_q_record_kept_columns(int64 entry, int position, List *kept);
 
-/* ---- column_restore.c: and their restore ---- */
+/* ---- column_restore.c: a kept column's restore ---- */
 
 extern void ag_q_check_column(int64 entry, Member *m, const char *new_name);
 extern char *ag_q_restore_columns(const Entry *e);
 extern void ag_q_columns_done(const Entry *e, const Member *main, const char *new_name);
-
-/* ---- restore.c: SQL run as the owner of what it changes ---- */
-
-extern void ag_q_run_sql_as(Oid role, const char *sql, bool judged);
-extern uint64 ag_q_fill_as_owner(Oid table, const char *kept, const char *sql);
 
 /* ---- code.c: restore runs no code an agent could have planted ---- */
 

@@ -428,30 +428,6 @@ ag_quarantine_covers(DropStmt *drop)
 }
 
 /*
- * The audit row and the log line of a quarantine: who, where, what (by its
- * name before the move) and the request code of the statement.
- */
-void
-ag_q_log_quarantine(const AgStatement *statement, const char *original, int64 entry,
-			   const char *quarantined_as, int objects, XLogRecPtr lsn)
-{
-	const char *code = statement->code;
-	char	   *position = psprintf("lsn %X/%X", LSN_FORMAT_ARGS(lsn));
-
-	ag_ledger_audit("quarantine", statement->action,
-					psprintf("%s (entry " INT64_FORMAT ", %d objects)", original, entry, objects),
-					code, quarantined_as ? psprintf("kept as %s, %s", quarantined_as, position) : position);
-	ereport(LOG,
-			(errmsg("agentguard: quarantined role=%s database=%s action=\"%s\" objects=\"%s\" request=%s entry=" INT64_FORMAT "%s%s lsn=%X/%X",
-					ag_log_text(quote_identifier(ag_q_session_user_name())),
-					ag_log_text(quote_identifier(get_database_name(MyDatabaseId))),
-					statement->action, ag_log_text(original), code, entry,
-					quarantined_as ? " as=" : "", quarantined_as ? ag_log_text(quarantined_as) : "",
-					LSN_FORMAT_ARGS(lsn)),
-			 errhidestmt(true)));
-}
-
-/*
  * Refuses the DROP, before anything changes, when it would take something
  * that cannot be kept.  Temporary relations are not kept: they are dropped
  * for real (drop_temporary_relations).
@@ -525,62 +501,6 @@ drop_temporary_relations(List *objects)
 			ag_q_run_sql(ag_q_sql_text("DROP %s IF EXISTS %s CASCADE", relation_sql_kind(a->objectId),
 									   ag_q_relation_qualified(a->objectId)));
 	}
-}
-
-static bool
-is_foreign_key(const ObjectAddress *a)
-{
-	HeapTuple	tuple;
-	bool		foreign = false;
-
-	if (a->classId != ConstraintRelationId)
-		return false;
-	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
-	if (HeapTupleIsValid(tuple))
-	{
-		foreign = ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN;
-		ReleaseSysCache(tuple);
-	}
-	return foreign;
-}
-
-/* what stays behind on other tables: remember how to recreate it, then remove it */
-static void
-remove_what_is_recreated(int64 entry, int *step, List *objects)
-{
-	List	   *recreated = NIL;
-	ListCell   *lc;
-	int			count;
-	char	  **restore_sql;
-	char	  **remove_sql;
-	Oid		   *altered;
-
-	foreach(lc, objects)
-		if (ag_q_keeping_of(objects, lfirst(lc)) == KEEP_RECREATE)
-			recreated = lappend(recreated, lfirst(lc));
-	count = list_length(recreated);
-	restore_sql = palloc(sizeof(char *) * (count + 1));
-	remove_sql = palloc(sizeof(char *) * (count + 1));
-	altered = palloc(sizeof(Oid) * (count + 1));
-	foreach(lc, recreated)
-		ag_q_recreate_sql(lfirst(lc), &restore_sql[foreach_current_index(lc)],
-						  &remove_sql[foreach_current_index(lc)], &altered[foreach_current_index(lc)]);
-
-	/* made again in this order: a foreign key after the key it uses */
-	for (int foreign_keys = 0; foreign_keys <= 1; foreign_keys++)
-	{
-		foreach(lc, recreated)
-		{
-			int			i = foreach_current_index(lc);
-
-			if (is_foreign_key(lfirst(lc)) == (foreign_keys == 1))
-				ag_q_save_restore_step(entry, step, getObjectDescription(lfirst(lc), false),
-									   restore_sql[i], altered[i]);
-		}
-	}
-	/* removed in the order the trial dropped them, dependents first */
-	for (int i = 0; i < count; i++)
-		ag_q_run_sql(remove_sql[i]);
 }
 
 /*
@@ -713,7 +633,7 @@ quarantine_drop_index(DropStmt *drop, const AgStatement *statement, List *object
 		comments = lappend(comments, GetComment(relid, RelationRelationId, 0));
 	}
 	original = ag_q_relation_qualified(first);
-	remove_what_is_recreated(entry, &step, objects);
+	ag_q_remove_what_is_recreated(entry, &step, objects);
 	foreach(lc, kept)
 	{
 		Moved	   *m = lfirst(lc);
@@ -778,7 +698,7 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	first = schemas != NIL ? NULL : linitial(moves);
 	quarantined_as = record_drop_entry(entry, first, schemas, statement, &lsn);
 	drop_temporary_relations(objects);
-	remove_what_is_recreated(entry, &step, objects);
+	ag_q_remove_what_is_recreated(entry, &step, objects);
 	kept_columns = ag_q_keep_columns_of_drop(entry, &step, objects);
 	foreach(lc, moves)
 	{

@@ -47,37 +47,6 @@
 PG_FUNCTION_INFO_V1(agentguard_restore);
 
 /*
- * Run SQL as the owner of the table it changes, in a restricted operation.
- * Restore has checked that it runs no code an agent could have planted
- * (code.c); running it with the owner's rights rather than agentguard's
- * keeps what built-in code remains to the owner's own reach.  Its names
- * resolve in pg_catalog first and the session's temporary schema last,
- * whatever the caller's search_path.  judged: not as one of agentguard's own
- * changes, so the usual checks apply to what it does (the saved steps);
- * agentguard's own putting back of kept values is not judged again.
- */
-void
-ag_q_run_sql_as(Oid role, const char *sql, bool judged)
-{
-	Oid			saved_user;
-	int			saved_context;
-	int			nest_level = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	if (judged)
-		ag_internal_changes_end();
-	ag_q_run_sql(sql);
-	if (judged)
-		ag_internal_changes_begin();
-	SetUserIdAndSecContext(saved_user, saved_context);
-	AtEOXact_GUC(true, nest_level);
-}
-
-/*
  * Where the rows of a TRUNCATE go, and what putting them there would run:
  * every column the table still has with the type the rows have; columns
  * added since get their defaults.  Refuses, with nothing changed, when the
@@ -129,39 +98,6 @@ plan_rows(int64 entry, Member *m)
 	relation_close(rel, NoLock);
 	m->columns = columns.data;
 	ag_q_check_rows(entry, m->table, ag_q_relation_owner(m->table), computed, kept);
-}
-
-/*
- * SQL that puts kept values into table, run as its owner, who may read
- * kept only meanwhile, with none of the table's triggers and rules firing
- * (see code.c); returns how many rows it wrote.
- */
-uint64
-ag_q_fill_as_owner(Oid table, const char *kept, const char *sql)
-{
-	Oid			owner = ag_q_relation_owner(table);
-	bool		lend = !superuser_arg(owner);
-	const char *role = quote_identifier(GetUserNameFromId(owner, false));
-	int			nest_level;
-	uint64		written;
-
-	if (lend)
-	{
-		ag_q_run_sql(ag_q_sql_text("GRANT SELECT ON %s TO %s", kept, role));
-		ag_q_run_sql(ag_q_sql_text("GRANT USAGE ON SCHEMA %s TO %s", AG_QUARANTINE_SCHEMA, role));
-	}
-	nest_level = NewGUCNestLevel();
-	(void) set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	/* a policy that would apply is an error, not code that runs */
-	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	ag_q_run_sql_as(owner, sql, false);
-	written = SPI_processed;
-	AtEOXact_GUC(true, nest_level);
-	if (lend)
-		ag_q_run_sql(ag_q_sql_text("REVOKE USAGE ON SCHEMA %s FROM %s", AG_QUARANTINE_SCHEMA, role));
-	return written;
 }
 
 /*
