@@ -18,6 +18,8 @@ CREATE TABLE cols.customers (
 );
 CREATE UNIQUE INDEX customers_email_idx ON cols.customers (lower(email));
 COMMENT ON COLUMN cols.customers.email IS 'where invoices go';
+ALTER TABLE cols.customers ALTER COLUMN email SET STATISTICS 500, ALTER COLUMN email SET STORAGE MAIN,
+    ALTER COLUMN email SET (n_distinct = 100), ALTER COLUMN phone SET COMPRESSION pglz;
 GRANT SELECT (email), UPDATE (email) ON cols.customers TO ag_human;
 ALTER TABLE cols.customers ADD CONSTRAINT customers_email_key UNIQUE (email);
 CREATE TABLE cols.mail (id int PRIMARY KEY, email text REFERENCES cols.customers (email));
@@ -38,7 +40,12 @@ CREATE FUNCTION cols_state() RETURNS TABLE (item text, value text) LANGUAGE sql 
                                  coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') ||
                                  coalesce(' collate ' || c.collname, '') ||
                                  coalesce(' comment ' || col_description(a.attrelid, a.attnum), '') ||
-                                 coalesce(' acl ' || a.attacl::text, ''), '; ' ORDER BY a.attname)
+                                 coalesce(' acl ' || a.attacl::text, '') ||
+                                 ' stats ' || coalesce(a.attstattarget::text, '-') || ' storage ' || a.attstorage::text ||
+                                 ' compression ' || a.attcompression::text ||
+                                 coalesce(' options ' || (SELECT string_agg(o, ',') FROM unnest(a.attoptions) o
+                                                         WHERE o NOT LIKE 'pg\_%'), ''),
+                                 '; ' ORDER BY a.attname)
     FROM pg_attribute a
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     LEFT JOIN pg_collation c ON c.oid = a.attcollation AND a.attcollation <> 100

@@ -36,6 +36,13 @@
 #define ag_identity_sequence(rel, attnum) getIdentitySequence(RelationGetRelid(rel), (attnum), false)
 #endif
 
+/* a column's statistics target became a nullable int2 in 17 (NULL: the default) */
+#if PG_VERSION_NUM >= 170000
+#define ag_attstattarget(datum, isnull) ((isnull) ? -1 : (int) DatumGetInt16(datum))
+#else
+#define ag_attstattarget(datum, isnull) ((int) DatumGetInt32(datum))
+#endif
+
 /* ExecutorRun lost its execute_once argument in 18 */
 #if PG_VERSION_NUM >= 180000
 #define AG_EXECUTOR_RUN_ARGS(qd, dir, count, once) (qd, dir, count)

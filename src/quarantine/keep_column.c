@@ -267,6 +267,60 @@ identity_position(Relation rel, AttrNumber attnum, const char *table, const char
 }
 
 /*
+ * A column's settings of its own, as restore steps for this table alone:
+ * statistics target, storage, compression and options (n_distinct, ...).
+ */
+static void
+save_column_settings(int64 entry, int *step, Oid relid, Form_pg_attribute att, HeapTuple tuple)
+{
+	char	   *alter = psprintf("ALTER TABLE ONLY %s ALTER COLUMN %s", ag_q_relation_qualified(relid),
+								 quote_identifier(NameStr(att->attname)));
+	bool		isnull;
+	Datum		value = SysCacheGetAttr(ATTNUM, tuple, Anum_pg_attribute_attstattarget, &isnull);
+	int			target = ag_attstattarget(value, isnull);
+
+	if (target >= 0)
+		ag_q_save_restore_step(entry, step, "statistics target",
+							   ag_q_sql_text("%s SET STATISTICS %d", alter, target), relid);
+	if (att->attstorage != get_typstorage(att->atttypid))
+		ag_q_save_restore_step(entry, step, "storage",
+							   ag_q_sql_text("%s SET STORAGE %s", alter,
+											 att->attstorage == TYPSTORAGE_PLAIN ? "PLAIN" :
+											 att->attstorage == TYPSTORAGE_EXTERNAL ? "EXTERNAL" :
+											 att->attstorage == TYPSTORAGE_MAIN ? "MAIN" : "EXTENDED"), relid);
+	if (att->attcompression == 'p' || att->attcompression == 'l')
+		ag_q_save_restore_step(entry, step, "compression",
+							   ag_q_sql_text("%s SET COMPRESSION %s", alter,
+											 att->attcompression == 'p' ? "pglz" : "lz4"), relid);
+	value = SysCacheGetAttr(ATTNUM, tuple, Anum_pg_attribute_attoptions, &isnull);
+	if (!isnull)
+	{
+		Datum	   *items;
+		int			count;
+		StringInfoData options;
+
+		deconstruct_array(DatumGetArrayTypeP(value), TEXTOID, -1, false, TYPALIGN_INT,
+						  &items, NULL, &count);
+		initStringInfo(&options);
+		for (int i = 0; i < count; i++)
+		{
+			char	   *option = TextDatumGetCString(items[i]);
+			char	   *equals = strchr(option, '=');
+
+			/* the server's own (some builds keep a pg_attver there), not a user's */
+			if (equals == NULL || strncmp(option, "pg_", 3) == 0)
+				continue;
+			*equals = '\0';
+			appendStringInfo(&options, "%s%s = %s", options.len > 0 ? ", " : "", quote_identifier(option),
+							 quote_literal_cstr(equals + 1));
+		}
+		if (options.len > 0)
+			ag_q_save_restore_step(entry, step, "options",
+								   ag_q_sql_text("%s SET (%s)", alter, options.data), relid);
+	}
+}
+
+/*
  * What a dropped column had besides its values, as restore steps: how it
  * is computed, its default, identity and NOT NULL (set where it was made,
  * so they reach its children), then its comment and grants.
@@ -308,11 +362,15 @@ save_column_steps(int64 entry, int *step, Relation rel, Form_pg_attribute att, b
 								   identity_position(rel, att->attnum, table, NameStr(att->attname)), relid);
 		}
 	}
+	tuple = SearchSysCacheAttNum(relid, att->attnum);
+	save_column_settings(entry, step, relid, att, tuple);
 	if (retyped)
+	{
+		ReleaseSysCache(tuple);
 		return;
+	}
 	ag_q_save_comment(entry, step, RelationRelationId, relid, att->attnum,
 				 psprintf("COLUMN %s.%s", table, column), relid);
-	tuple = SearchSysCacheAttNum(relid, att->attnum);
 	acl = SysCacheGetAttr(ATTNUM, tuple, Anum_pg_attribute_attacl, &isnull);
 	if (!isnull)
 		ag_q_save_grants(entry, step, DatumGetAclPCopy(acl), rel->rd_rel->relowner,
