@@ -259,11 +259,8 @@ ag_quarantine_alter_table(const AgStatement *statement, List *objects,
 		return;
 	}
 	refuse_what_cannot_be_kept(objects, doomed, tables);
-	if (!ag_owner_open(&ls))
+	if (!ag_q_open_or_warn(&ls, "ALTER TABLE"))
 	{
-		ereport(WARNING,
-				(errmsg("agentguard: ALTER TABLE not quarantined: the extension is not installed in this database"),
-				 errhint("CREATE EXTENSION agentguard in every database whose changes should be recoverable.")));
 		run(run_arg);
 		return;
 	}

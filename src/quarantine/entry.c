@@ -117,6 +117,22 @@ ag_q_fill_as_owner(Oid table, const char *kept, const char *sql)
 	return written;
 }
 
+/*
+ * The extension owner's session for keeping what statement (its action)
+ * destroys; false, with a WARNING, where the extension is not installed:
+ * the statement then runs as it would without agentguard.
+ */
+bool
+ag_q_open_or_warn(AgOwnerSession *ls, const char *action)
+{
+	if (ag_owner_open(ls))
+		return true;
+	ereport(WARNING,
+			(errmsg("agentguard: %s not quarantined: the extension is not installed in this database", action),
+			 errhint("CREATE EXTENSION agentguard in every database whose changes should be recoverable.")));
+	return false;
+}
+
 /* SQL built from names that the caller has quoted */
 char *
 ag_q_sql_text(const char *fmt,...)

@@ -81,6 +81,9 @@ typedef struct Entry
 	List	   *restore_steps;	/* RestoreStep, in order */
 } Entry;
 
+/* the owner's session for a quarantine, or a WARNING where there is none */
+extern bool ag_q_open_or_warn(AgOwnerSession *ls, const char *action);
+
 /* SQL the quarantine runs on its own behalf, through SPI */
 extern void ag_q_run_sql(const char *sql);
 extern char *ag_q_sql_text(const char *fmt,...) pg_attribute_printf(1, 2);

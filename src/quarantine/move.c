@@ -605,10 +605,8 @@ quarantine_drop_index(DropStmt *drop, const AgStatement *statement, List *object
 		return;
 	}
 	refuse_what_cannot_be_kept(objects);
-	if (!ag_owner_open(&ls))
+	if (!ag_q_open_or_warn(&ls, "DROP INDEX"))
 	{
-		ereport(WARNING,
-				(errmsg("agentguard: DROP INDEX not quarantined: the extension is not installed in this database")));
 		run(run_arg);
 		return;
 	}
@@ -684,11 +682,8 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		return;
 	}
 	refuse_what_cannot_be_kept(objects);
-	if (!ag_owner_open(&ls))
+	if (!ag_q_open_or_warn(&ls, "DROP"))
 	{
-		ereport(WARNING,
-				(errmsg("agentguard: DROP not quarantined: the extension is not installed in this database"),
-				 errhint("CREATE EXTENSION agentguard in every database whose drops should be recoverable.")));
 		run(run_arg);
 		return;
 	}
@@ -750,11 +745,8 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 			!isAnyTempNamespace(get_rel_namespace(a->objectId)))
 			tables = list_append_unique_oid(tables, a->objectId);
 	}
-	if (tables == NIL || !ag_owner_open(&ls))
+	if (tables == NIL || !ag_q_open_or_warn(&ls, "TRUNCATE"))
 	{
-		if (tables != NIL)
-			ereport(WARNING,
-					(errmsg("agentguard: TRUNCATE not quarantined: the extension is not installed in this database")));
 		run(run_arg);
 		return;
 	}
