@@ -82,6 +82,13 @@ count_results() {
 		;;
 	esac
 	[ "$status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+	# a suite that ran no test at all (a server built without TAP support,
+	# say) fails: it must never shrink the count in silence
+	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
+		echo "$suite: ran no test" >&2
+		bad=1
+		status=1
+	fi
 	passed=$((passed + ok))
 	failed=$((failed + bad))
 	[ "$status" -ne 0 ] && failed_suites+=("$suite")
