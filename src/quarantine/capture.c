@@ -381,6 +381,51 @@ inherited_constraint(Oid constraint)
 	return inherited;
 }
 
+/* how a relation, or a column of one, that the trial dropped is kept */
+static Keeping
+keeping_of_relation(List *objects, const ObjectAddress *a)
+{
+	if (a->objectSubId != 0)
+		return ag_q_relation_moves(objects, a->objectId) ? KEEP_GOES_ALONG :
+			ag_q_column_stays_kept(objects, a->objectId, a->objectSubId) ? KEEP_WITH_COLUMN : KEEP_NONE;
+	if ((get_rel_relkind(a->objectId) == RELKIND_VIEW || get_rel_relkind(a->objectId) == RELKIND_MATVIEW) &&
+		view_uses_kept_column(objects, a->objectId))
+		return KEEP_WITH_COLUMN;
+	if (ag_q_moves_alone(objects, a->objectId))
+		return KEEP_MOVE;
+	switch (get_rel_relkind(a->objectId))
+	{
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			{
+				Oid			table = ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid);
+
+				/*
+				 * The table's or its TOAST table's: either way it
+				 * goes along.  On a table that stays, one that uses
+				 * what the DROP takes (a function) is made again; a
+				 * constraint's comes with it, a partition's with its
+				 * parent's.
+				 */
+				if (ag_q_relation_captured(objects, table))
+					return KEEP_GOES_ALONG;
+				if (on_kept_column(objects, table))
+					return KEEP_WITH_COLUMN;
+				return OidIsValid(get_index_constraint(a->objectId)) ||
+					get_rel_relispartition(a->objectId) ? KEEP_GOES_ALONG : KEEP_RECREATE;
+			}
+		case RELKIND_TOASTVALUE:
+		case RELKIND_SEQUENCE:
+			return KEEP_GOES_ALONG;
+		case RELKIND_COMPOSITE_TYPE:
+			/* a composite type's columns are its type's */
+			return captured_object(objects, TypeRelationId, get_rel_type_id(a->objectId)) ?
+				KEEP_GOES_ALONG : KEEP_NONE;
+		default:
+			return KEEP_NONE;
+	}
+}
+
 /* how an object the trial dropped is kept */
 Keeping
 ag_q_keeping_of(List *objects, const ObjectAddress *a)
@@ -394,45 +439,7 @@ ag_q_keeping_of(List *objects, const ObjectAddress *a)
 	switch (a->classId)
 	{
 		case RelationRelationId:
-			if (a->objectSubId != 0)
-				return ag_q_relation_moves(objects, a->objectId) ? KEEP_GOES_ALONG :
-					ag_q_column_stays_kept(objects, a->objectId, a->objectSubId) ? KEEP_WITH_COLUMN : KEEP_NONE;
-			if ((get_rel_relkind(a->objectId) == RELKIND_VIEW || get_rel_relkind(a->objectId) == RELKIND_MATVIEW) &&
-				view_uses_kept_column(objects, a->objectId))
-				return KEEP_WITH_COLUMN;
-			if (ag_q_moves_alone(objects, a->objectId))
-				return KEEP_MOVE;
-			switch (get_rel_relkind(a->objectId))
-			{
-				case RELKIND_INDEX:
-				case RELKIND_PARTITIONED_INDEX:
-					{
-						Oid			table = ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid);
-
-						/*
-						 * The table's or its TOAST table's: either way it
-						 * goes along.  On a table that stays, one that uses
-						 * what the DROP takes (a function) is made again; a
-						 * constraint's comes with it, a partition's with its
-						 * parent's.
-						 */
-						if (ag_q_relation_captured(objects, table))
-							return KEEP_GOES_ALONG;
-						if (on_kept_column(objects, table))
-							return KEEP_WITH_COLUMN;
-						return OidIsValid(get_index_constraint(a->objectId)) ||
-							get_rel_relispartition(a->objectId) ? KEEP_GOES_ALONG : KEEP_RECREATE;
-					}
-				case RELKIND_TOASTVALUE:
-				case RELKIND_SEQUENCE:
-					return KEEP_GOES_ALONG;
-				case RELKIND_COMPOSITE_TYPE:
-					/* a composite type's columns are its type's */
-					return captured_object(objects, TypeRelationId, get_rel_type_id(a->objectId)) ?
-						KEEP_GOES_ALONG : KEEP_NONE;
-				default:
-					return KEEP_NONE;
-			}
+			return keeping_of_relation(objects, a);
 		case TypeRelationId:
 			return keeping_of_type(objects, a->objectId);
 		case ConstraintRelationId:

@@ -329,6 +329,89 @@ ag_q_remove_what_is_recreated(int64 entry, int *step, List *objects)
 }
 
 /*
+ * A relation (or a column of one) the CASCADE takes: an index or a view
+ * saved to be made again, a TOAST table that comes with its table, a
+ * sequence a dropped column owns set free to move.
+ */
+static bool
+keep_dependent_relation(int64 entry, List **moving, int *step, const ObjectAddress *a,
+						List *doomed, DependentPass pass)
+{
+	if (a->objectSubId > 0)
+		return ag_q_doomed_column(doomed, a->objectId, a->objectSubId);
+	switch (get_rel_relkind(a->objectId))
+	{
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			/* a constraint's index comes with it, a partition's with its parent's */
+			if (pass == PASS_TABLE_PARTS && !OidIsValid(get_index_constraint(a->objectId)) &&
+				!get_rel_relispartition(a->objectId))
+				ag_q_save_restore_step(entry, step, getObjectDescription(a, false),
+									   TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef,
+																			   ObjectIdGetDatum(a->objectId))),
+									   ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid));
+			return true;
+		case RELKIND_VIEW:
+		case RELKIND_MATVIEW:
+			if (pass == PASS_VIEWS)
+				save_view(entry, step, a->objectId);
+			return true;
+		case RELKIND_TOASTVALUE:
+			return true;
+		case RELKIND_SEQUENCE:
+			{
+				Oid			table;
+				int32		column;
+
+				/* an identity column's comes back with it */
+				if (sequenceIsOwned(a->objectId, DEPENDENCY_INTERNAL, &table, &column))
+					return ag_q_doomed_column(doomed, table, column);
+				if (!sequenceIsOwned(a->objectId, DEPENDENCY_AUTO, &table, &column) ||
+					!ag_q_doomed_column(doomed, table, column))
+					return false;
+				if (pass == PASS_TABLE_PARTS)
+				{
+					disown_sequence(entry, step, a->objectId, table, column);
+					*moving = lappend(*moving, (ObjectAddress *) a);
+				}
+				return true;
+			}
+		default:
+			return false;
+	}
+}
+
+/* a constraint the CASCADE takes: saved to be made again in its pass, unless it comes back with another */
+static bool
+keep_dependent_constraint(int64 entry, int *step, const ObjectAddress *a, DependentPass pass)
+{
+	char	   *restore_sql;
+	char	   *remove_sql;
+	Oid			relid;
+	HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
+	Form_pg_constraint constraint = (Form_pg_constraint) GETSTRUCT(tuple);
+	bool		foreign = constraint->contype == CONSTRAINT_FOREIGN;
+	bool		of_table = OidIsValid(constraint->conrelid);
+
+	/*
+	 * An inherited one comes back with its parent's, a NOT NULL
+	 * constraint (PostgreSQL 18) with SET NOT NULL.
+	 */
+	bool		inherited = constraint->coninhcount > 0 || OidIsValid(constraint->conparentid) ||
+		constraint->contype == 'n';
+
+	ReleaseSysCache(tuple);
+	if (!of_table)
+		return false;
+	if (!inherited && pass == (foreign ? PASS_FOREIGN_KEYS : PASS_TABLE_PARTS))
+	{
+		ag_q_recreate_sql(a, &restore_sql, &remove_sql, &relid);
+		ag_q_save_restore_step(entry, step, getObjectDescription(a, false), restore_sql, relid);
+	}
+	return true;
+}
+
+/*
  * One object the statement's CASCADE takes besides its columns, in the
  * pass it belongs to: saved as the SQL that recreates it, left to come back
  * with something else, or refused (returns false) when nothing keeps it.  A
@@ -346,48 +429,7 @@ ag_q_keep_dependent(int64 entry, List **moving, int *step, const ObjectAddress *
 	switch (a->classId)
 	{
 		case RelationRelationId:
-			if (a->objectSubId > 0)
-				return ag_q_doomed_column(doomed, a->objectId, a->objectSubId);
-			switch (get_rel_relkind(a->objectId))
-			{
-				case RELKIND_INDEX:
-				case RELKIND_PARTITIONED_INDEX:
-					/* a constraint's index comes with it, a partition's with its parent's */
-					if (pass == PASS_TABLE_PARTS && !OidIsValid(get_index_constraint(a->objectId)) &&
-						!get_rel_relispartition(a->objectId))
-						ag_q_save_restore_step(entry, step, getObjectDescription(a, false),
-											   TextDatumGetCString(DirectFunctionCall1(pg_get_indexdef,
-																					   ObjectIdGetDatum(a->objectId))),
-											   ag_q_syscache_oid(INDEXRELID, a->objectId, Anum_pg_index_indrelid));
-					return true;
-				case RELKIND_VIEW:
-				case RELKIND_MATVIEW:
-					if (pass == PASS_VIEWS)
-						save_view(entry, step, a->objectId);
-					return true;
-				case RELKIND_TOASTVALUE:
-					return true;
-				case RELKIND_SEQUENCE:
-					{
-						Oid			table;
-						int32		column;
-
-						/* an identity column's comes back with it */
-						if (sequenceIsOwned(a->objectId, DEPENDENCY_INTERNAL, &table, &column))
-							return ag_q_doomed_column(doomed, table, column);
-						if (!sequenceIsOwned(a->objectId, DEPENDENCY_AUTO, &table, &column) ||
-							!ag_q_doomed_column(doomed, table, column))
-							return false;
-						if (pass == PASS_TABLE_PARTS)
-						{
-							disown_sequence(entry, step, a->objectId, table, column);
-							*moving = lappend(*moving, (ObjectAddress *) a);
-						}
-						return true;
-					}
-				default:
-					return false;
-			}
+			return keep_dependent_relation(entry, moving, step, a, doomed, pass);
 		case TypeRelationId:
 			/* a view's row type comes back with it */
 			relid = ag_q_syscache_oid(TYPEOID, a->objectId, Anum_pg_type_typrelid);
@@ -396,29 +438,7 @@ ag_q_keep_dependent(int64 entry, List **moving, int *step, const ObjectAddress *
 										  Anum_pg_type_typrelid);
 			return OidIsValid(relid) && doomed_view(objects, relid);
 		case ConstraintRelationId:
-			{
-				HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(a->objectId));
-				Form_pg_constraint constraint = (Form_pg_constraint) GETSTRUCT(tuple);
-				bool		foreign = constraint->contype == CONSTRAINT_FOREIGN;
-				bool		of_table = OidIsValid(constraint->conrelid);
-
-				/*
-				 * An inherited one comes back with its parent's, a NOT NULL
-				 * constraint (PostgreSQL 18) with SET NOT NULL.
-				 */
-				bool		inherited = constraint->coninhcount > 0 || OidIsValid(constraint->conparentid) ||
-					constraint->contype == 'n';
-
-				ReleaseSysCache(tuple);
-				if (!of_table)
-					return false;
-				if (!inherited && pass == (foreign ? PASS_FOREIGN_KEYS : PASS_TABLE_PARTS))
-				{
-					ag_q_recreate_sql(a, &restore_sql, &remove_sql, &relid);
-					ag_q_save_restore_step(entry, step, getObjectDescription(a, false), restore_sql, relid);
-				}
-				return true;
-			}
+			return keep_dependent_constraint(entry, step, a, pass);
 		case TriggerRelationId:
 			{
 				TupleDesc	desc;
