@@ -296,8 +296,8 @@ SELECT to_regtype('public.mood') AS mood, to_regtype('public.rating') AS rating,
 FROM pg_attribute WHERE attrelid = 'public.reviews'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT kind, original_schema, original_name FROM agentguard.quarantine
 WHERE original_schema = 'public' AND original_name IN ('mood', 'rating') ORDER BY id;
-SELECT agentguard.restore(max(id)) FROM agentguard.quarantine WHERE kind = 'domain';
-SELECT agentguard.restore(max(id)) FROM agentguard.quarantine WHERE kind = 'type';
+SELECT agentguard.restore(max(id)) FROM agentguard.quarantine WHERE kind = 'definition' AND original_name = 'rating';
+SELECT agentguard.restore(max(id)) FROM agentguard.quarantine WHERE kind = 'definition' AND original_name = 'mood';
 SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' not null' ELSE '' END,
                   ', ' ORDER BY attname) AS columns
 FROM pg_attribute WHERE attrelid = 'public.reviews'::regclass AND attnum > 0 AND NOT attisdropped;
@@ -351,7 +351,7 @@ SELECT request_of('DROP FUNCTION public.norm(text), public.stamp() CASCADE') AS 
 SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
 DROP FUNCTION public.norm(text), public.stamp() CASCADE;
 RESET SESSION AUTHORIZATION;
-SELECT max(id) AS entry FROM agentguard.quarantine WHERE kind = 'function' \gset
+SELECT max(id) AS entry FROM agentguard.quarantine WHERE kind = 'definition' \gset
 SELECT kind, original_schema, original_name FROM agentguard.quarantine_objects WHERE id = :entry ORDER BY position;
 SELECT to_regprocedure('public.norm(text)') AS norm, to_regclass('public.notes_view') AS view,
        (SELECT count(*) FROM pg_trigger WHERE tgname = 'notes_stamp') AS triggers,
@@ -372,7 +372,7 @@ SELECT request_of('DROP FUNCTION public.norm(text) CASCADE') AS code \gset
 SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
 DROP FUNCTION public.norm(text) CASCADE;
 RESET SESSION AUTHORIZATION;
-SELECT max(id) AS entry FROM agentguard.quarantine WHERE kind = 'function' \gset
+SELECT max(id) AS entry FROM agentguard.quarantine WHERE kind = 'definition' \gset
 SELECT kind, original_schema, original_name FROM agentguard.quarantine_objects WHERE id = :entry ORDER BY position;
 \set VERBOSITY default
 SELECT agentguard.restore(:entry);
@@ -413,11 +413,14 @@ SELECT request_of('DROP INDEX CONCURRENTLY public.accounts_city') AS code \gset
 SELECT agentguard.confirm(:'token') ~ '^confirmed' AS confirmed;
 DROP INDEX CONCURRENTLY public.accounts_city;
 RESET SESSION AUTHORIZATION;
-SELECT kind, original_schema, original_name FROM agentguard.quarantine WHERE kind = 'index' ORDER BY id;
+-- an index is kept as its definition; quarantine_objects says it is an index
+SELECT q.kind, o.kind AS member, q.original_schema, q.original_name
+FROM agentguard.quarantine q JOIN agentguard.quarantine_objects o ON o.id = q.id AND o.position = 0
+WHERE q.kind = 'definition' AND q.original_name LIKE 'accounts%' ORDER BY q.id;
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'public.accounts'::regclass;
 SELECT count(*) AS fks FROM pg_constraint WHERE conrelid = 'public.logins'::regclass AND contype = 'f';
-SELECT why(format('SELECT agentguard.restore(%s, %L)', max(id), 'other')) FROM agentguard.quarantine WHERE kind = 'index';
-SELECT agentguard.restore(id) FROM agentguard.quarantine WHERE kind = 'index' ORDER BY id;
+SELECT why(format('SELECT agentguard.restore(%s, %L)', max(id), 'other')) FROM agentguard.quarantine WHERE kind = 'definition' AND original_name LIKE 'accounts%';
+SELECT agentguard.restore(id) FROM agentguard.quarantine WHERE kind = 'definition' AND original_name LIKE 'accounts%' ORDER BY id;
 SELECT * FROM (SELECT * FROM accounts_state() EXCEPT SELECT * FROM accounts_before) x ORDER BY 1;
 DROP TABLE public.logins, public.accounts, accounts_before;
 DROP FUNCTION accounts_state();

@@ -473,10 +473,8 @@ record_drop_entry(int64 entry, const Moved *first, List *schemas, const AgStatem
 	schema = schemas != NIL ? get_namespace_name(linitial_oid(schemas)) : first->schema;
 	if (schemas != NIL)
 		kind = "schema";
-	else if (first->address.classId == TypeRelationId)
-		kind = strcmp(first->sql_kind, "DOMAIN") == 0 ? "domain" : "type";
-	else if (first->address.classId == ProcedureRelationId)
-		kind = asc_tolower(first->sql_kind, strlen(first->sql_kind));
+	else if (first->address.classId == TypeRelationId || first->address.classId == ProcedureRelationId)
+		kind = "definition";	/* what it is, quarantine_objects says */
 	else
 		kind = entry_kind(first->address.objectId);
 	*lsn = ag_q_record_entry(entry, kind, schema, schemas != NIL ? schema : first->name,
@@ -612,7 +610,7 @@ quarantine_drop_index(DropStmt *drop, const AgStatement *statement, List *object
 	}
 	entry = ag_q_new_entry_id();
 	first = linitial_oid(indexes);
-	lsn = ag_q_record_entry(entry, "index", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
+	lsn = ag_q_record_entry(entry, "definition", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
 							"", statement);
 	/* named and read before the indexes go; comments are made after the indexes */
 	foreach(lc, indexes)
