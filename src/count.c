@@ -400,7 +400,7 @@ own_scope(Frame *frame)
 
 	if (old && old->owner == frame)
 		return old;
-	scope = MemoryContextAllocZero(TopTransactionContext, sizeof(Scope));
+	scope = MemoryContextAllocZero(ag_xact_context(), sizeof(Scope));
 	scope->owner = frame;
 	scope->state = SCOPE_LIMITED;
 	/* frames that already fetched rows bring them along, uncounted */
@@ -449,7 +449,7 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 	if (ag_mode == AG_MODE_ENFORCE &&
 		ag_guard_use_confirmation(frame_statement(frame, false), &approval, &why_not))
 	{
-		old = MemoryContextSwitchTo(TopTransactionContext);
+		old = MemoryContextSwitchTo(ag_xact_context());
 		scope->approval = approval;
 		scope->approval.tables = list_copy(approval.tables);
 		MemoryContextSwitchTo(old);
@@ -459,7 +459,7 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 	/* the one-row rule says what stopped the statement */
 	if (why_not == NULL && !over_limit)
 		why_not = "Without a WHERE clause, or with one that is always true, an agent session's statement may change one row; a second one stops it, and everything it did is rolled back.";
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(ag_xact_context());
 	scope->reason = pstrdup(reason);
 	scope->over_limit = over_limit;
 	scope->why_not = why_not ? pstrdup(why_not) : NULL;
@@ -474,7 +474,7 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 static void
 beyond_approval(Scope *scope, const char *reason, bool over_limit)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	MemoryContext old = MemoryContextSwitchTo(ag_xact_context());
 
 	scope->state = SCOPE_COUNTING;
 	scope->reason = pstrdup(reason);
@@ -568,7 +568,7 @@ reach_table(Frame *frame, CountedNode *counted)
 
 	if (list_member_oid(frame->tables, counted->relid))
 		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(ag_xact_context());
 	frame->tables = lappend_oid(frame->tables, counted->relid);
 	MemoryContextSwitchTo(old);
 	if (scope->state == SCOPE_APPROVED && scope->approval.limits_rows &&
@@ -619,46 +619,60 @@ own_rows(ModifyTableState *mt)
 	return true;
 }
 
-/*
- * Wrap the row source of every ModifyTable that deletes, updates, merges or
- * upserts.
- */
-static bool
-wrap_modify_tables(PlanState *planstate, void *context)
+/* wrap the row source of a ModifyTable that deletes, updates, merges or upserts */
+static void
+wrap_modify_table(ModifyTableState *mt, Frame *frame)
 {
-	Frame	   *frame = context;
+	ModifyTable *plan = (ModifyTable *) mt->ps.plan;
+	PlanState  *source = outerPlanState(mt);
+	MemoryContext old;
+	CountedNode *counted;
 
+	/* an upsert counts like an UPDATE of every row it reaches */
+	if (source == NULL ||
+		!(mt->operation == CMD_DELETE || mt->operation == CMD_UPDATE || mt->operation == CMD_MERGE ||
+		  (mt->operation == CMD_INSERT && plan->onConflictAction == ONCONFLICT_UPDATE)))
+		return;
+	old = MemoryContextSwitchTo(ag_xact_context());
+	counted = palloc0(sizeof(CountedNode));
+	counted->node = source;
+	counted->modify = mt;
+	counted->exemption = own_rows(mt) ? EXEMPT : EXEMPTION_UNKNOWN;
+	counted->original = source->ExecProcNodeReal;
+	counted->operation = mt->operation;
+	counted->relid = rt_fetch(plan->nominalRelation, mt->ps.state->es_range_table)->relid;
+	counted->unbounded = ag_unbounded_reason(source->plan);
+	counted->counts_itself = !mt->canSetTag;
+	frame->nodes = lappend(frame->nodes, counted);
+	MemoryContextSwitchTo(old);
+	source->ExecProcNodeReal = counting_exec_proc_node;
+}
+
+static bool
+wrap_modify_tables_walker(PlanState *planstate, void *context)
+{
 	if (planstate == NULL)
 		return false;
 	if (IsA(planstate, ModifyTableState))
+		wrap_modify_table((ModifyTableState *) planstate, context);
+	return planstate_tree_walker(planstate, wrap_modify_tables_walker, context);
+}
+
+/*
+ * Every ModifyTable of the plan.  One below the top lives in a subplan (a
+ * data-modifying WITH), so a plan without subplans has at most the top one,
+ * and the common case needs no walk.
+ */
+static void
+wrap_modify_tables(QueryDesc *queryDesc, Frame *frame)
+{
+	if (queryDesc->plannedstmt->subplans == NIL)
 	{
-		ModifyTableState *mt = (ModifyTableState *) planstate;
-		ModifyTable *plan = (ModifyTable *) mt->ps.plan;
-		PlanState  *source = outerPlanState(mt);
-
-		/* an upsert counts like an UPDATE of every row it reaches */
-		if ((mt->operation == CMD_DELETE || mt->operation == CMD_UPDATE ||
-			 mt->operation == CMD_MERGE ||
-			 (mt->operation == CMD_INSERT && plan->onConflictAction == ONCONFLICT_UPDATE)) &&
-			source != NULL)
-		{
-			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-			CountedNode *counted = palloc0(sizeof(CountedNode));
-
-			counted->node = source;
-			counted->modify = mt;
-			counted->exemption = own_rows(mt) ? EXEMPT : EXEMPTION_UNKNOWN;
-			counted->original = source->ExecProcNodeReal;
-			counted->operation = mt->operation;
-			counted->relid = rt_fetch(plan->nominalRelation, planstate->state->es_range_table)->relid;
-			counted->unbounded = ag_unbounded_reason(source->plan);
-			counted->counts_itself = !mt->canSetTag;
-			frame->nodes = lappend(frame->nodes, counted);
-			MemoryContextSwitchTo(old);
-			source->ExecProcNodeReal = counting_exec_proc_node;
-		}
+		if (IsA(queryDesc->planstate, ModifyTableState))
+			wrap_modify_table((ModifyTableState *) queryDesc->planstate, frame);
 	}
-	return planstate_tree_walker(planstate, wrap_modify_tables, context);
+	else
+		(void) wrap_modify_tables_walker(queryDesc->planstate, frame);
 }
 
 static Scope *
@@ -667,7 +681,7 @@ current_trigger_scope(void)
 	if (ag_xact.trigger_scope == NULL ||
 		ag_xact.trigger_statement != GetCurrentStatementStartTimestamp())
 	{
-		ag_xact.trigger_scope = MemoryContextAllocZero(TopTransactionContext, sizeof(Scope));
+		ag_xact.trigger_scope = MemoryContextAllocZero(ag_xact_context(), sizeof(Scope));
 		ag_xact.trigger_scope->state = SCOPE_LIMITED;
 		ag_xact.trigger_statement = GetCurrentStatementStartTimestamp();
 	}
@@ -682,7 +696,7 @@ ag_count_start(QueryDesc *queryDesc)
 
 	frame->queryDesc = queryDesc;
 	frame->parent = ag_xact.frames != NIL ? llast(ag_xact.frames) : NULL;
-	wrap_modify_tables(queryDesc->planstate, frame);
+	wrap_modify_tables(queryDesc, frame);
 
 	/*
 	 * es_processed counts the rows a DELETE, UPDATE or MERGE changed; for an
@@ -710,7 +724,7 @@ ag_count_start(QueryDesc *queryDesc)
 			frame->counts_processed = false;
 			break;
 	}
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(ag_xact_context());
 	ag_xact.frames = lappend(ag_xact.frames, frame);
 	MemoryContextSwitchTo(old);
 	if (frame->parent)
@@ -774,7 +788,7 @@ ag_count_end(QueryDesc *queryDesc)
 		if (holder)
 		{
 			Ended	   *ended = ag_xact_item(sizeof(Ended));
-			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+			MemoryContext old = MemoryContextSwitchTo(ag_xact_context());
 			ListCell   *lc;
 
 			ended->holder = holder;

@@ -100,11 +100,12 @@ start_for_agent(QueryDesc *queryDesc, int eflags)
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 	bool		counted;
 
-	ag_policy_check_writes(plannedstmt);
+	ag_policy_check_catalog_writes(plannedstmt);
 	counted = ag_mode != AG_MODE_OFF &&
 		counted_command(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;
 	start(queryDesc, eflags);
+	ag_policy_check_own_writes(queryDesc);
 	if (counted)
 		ag_count_start(queryDesc);
 }

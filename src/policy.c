@@ -695,13 +695,22 @@ ag_policy_check_query(Query *query)
 	(void) query_tree_walker(query, setval_walker, NULL, 0);
 }
 
+/* the schema of a range table entry's relation: from the open relation where the executor has one */
+static Oid
+relation_namespace(EState *estate, Index rti, Oid relid)
+{
+	Relation	rel = estate->es_relations != NULL ? estate->es_relations[rti - 1] : NULL;
+
+	return rel != NULL ? RelationGetNamespace(rel) : get_rel_namespace(relid);
+}
+
 /*
- * Writes to system catalogs or to agentguard's own tables would change what
- * agentguard decides, so no agent session makes them, whatever its rights;
- * agentguard's own bookkeeping on its behalf is the exception.
+ * Writes to system catalogs would change what agentguard decides, so no
+ * agent session makes them, whatever its rights.  Known from the OID alone,
+ * so asked before the executor starts.
  */
 void
-ag_policy_check_writes(PlannedStmt *plannedstmt)
+ag_policy_check_catalog_writes(PlannedStmt *plannedstmt)
 {
 	ListCell   *lc;
 
@@ -709,12 +718,30 @@ ag_policy_check_writes(PlannedStmt *plannedstmt)
 	{
 		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), plannedstmt->rtable);
 
-		if (rte->rtekind != RTE_RELATION)
-			continue;
-		if (IsCatalogRelationOid(rte->relid))
+		if (rte->rtekind == RTE_RELATION && IsCatalogRelationOid(rte->relid))
 			ag_refuse_outright("change system catalogs",
 							   psprintf("The statement writes to %s.", get_rel_name(rte->relid)));
-		if (ag_namespace_protected_committed(get_rel_namespace(rte->relid)))
+	}
+}
+
+/*
+ * Nor writes to agentguard's own tables, agentguard's own bookkeeping on its
+ * behalf aside.  Asked once the executor has started, before any row is
+ * touched: the tables written are open by then, and their schema is read
+ * from them rather than looked up.
+ */
+void
+ag_policy_check_own_writes(QueryDesc *queryDesc)
+{
+	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
+	ListCell   *lc;
+
+	foreach(lc, plannedstmt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), plannedstmt->rtable);
+
+		if (rte->rtekind == RTE_RELATION &&
+			ag_namespace_protected_committed(relation_namespace(queryDesc->estate, lfirst_int(lc), rte->relid)))
 			ag_refuse_outright("change agentguard's tables",
 							   psprintf("The statement writes to %s.%s; only agentguard's own functions change them.",
 										get_namespace_name(get_rel_namespace(rte->relid)),

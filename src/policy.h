@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "nodes/parsenodes.h"
+#include "executor/execdesc.h"
 #include "nodes/plannodes.h"
 
 /* a utility statement an agent session may never run, refused outright */
@@ -21,7 +22,8 @@ extern void ag_policy_function_execute(Oid funcid);
 /* a superuser agent's query: no setval of agentguard's own sequences */
 extern void ag_policy_check_query(Query *query);
 
-/* no writes to system catalogs or agentguard's tables */
-extern void ag_policy_check_writes(PlannedStmt *plannedstmt);
+/* no writes to system catalogs (before the executor starts) or agentguard's tables (after) */
+extern void ag_policy_check_catalog_writes(PlannedStmt *plannedstmt);
+extern void ag_policy_check_own_writes(QueryDesc *queryDesc);
 
 #endif							/* AGENTGUARD_POLICY_H */

@@ -335,7 +335,7 @@ ag_session_note_created(Oid classId, Oid objectId, int32 subId)
 		return;
 	created = ag_xact_item(sizeof(CreatedObject));
 	ObjectAddressSubSet(created->address, classId, objectId, subId);
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(ag_xact_context());
 	ag_xact.created = lappend(ag_xact.created, created);
 	MemoryContextSwitchTo(old);
 }

@@ -613,19 +613,30 @@ object_changed(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 	}
 }
 
+/* what another hook or an event other than a function's execution needs */
+static pg_noinline void
+object_access_other(ObjectAccessType access, Oid classId, Oid objectId,
+					int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access != OAT_FUNCTION_EXECUTE)
+		object_changed(access, classId, objectId, subId, arg);
+	else if (ag_session_is_agent() && !ag_capture_active() && !ag_internal_changes_underway())
+		ag_policy_function_execute(objectId);
+}
+
 /*
  * Every function an expression calls, in every statement of every session,
- * comes through here (OAT_FUNCTION_EXECUTE): it takes the short way.
+ * comes through here (OAT_FUNCTION_EXECUTE): it takes the short way, which
+ * keeps nothing but the function's OID across the session test.
  */
 static void
 agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 						 int subId, void *arg)
 {
-	if (prev_object_access_hook)
-		prev_object_access_hook(access, classId, objectId, subId, arg);
-
-	if (access != OAT_FUNCTION_EXECUTE)
-		object_changed(access, classId, objectId, subId, arg);
+	if (unlikely(prev_object_access_hook != NULL || access != OAT_FUNCTION_EXECUTE))
+		object_access_other(access, classId, objectId, subId, arg);
 	else if (unlikely(ag_session_is_agent()) && !ag_capture_active() &&
 			 !ag_internal_changes_underway())
 		ag_policy_function_execute(objectId);

@@ -2,9 +2,9 @@
  * xact.c
  *		The one home of agentguard's per-transaction state.
  *
- * Everything in it lives in TopTransactionContext, which the end of the
- * transaction frees; the callbacks only drop the pointers, and drop the
- * items a rolled-back subtransaction added: rows it changed were never
+ * Everything in it lives in agentguard's transaction context, which the
+ * end of the transaction resets; the callbacks drop the pointers, and drop
+ * the items a rolled-back subtransaction added: rows it changed were never
  * changed, a confirmation it used was never used, objects it created were
  * never created.  An internal change never spans a subtransaction, so any
  * abort while one is raised is the abort of that change.
@@ -21,6 +21,13 @@ AgTransaction ag_xact;
 
 static MemoryContext backend_context = NULL;
 
+/*
+ * A context of agentguard's own rather than TopTransactionContext: reset,
+ * it keeps its first block, so an agent's statements (in single-statement
+ * transactions too) do not pay a malloc and free each for what they count.
+ */
+static MemoryContext xact_context = NULL;
+
 MemoryContext
 ag_backend_context(void)
 {
@@ -30,10 +37,19 @@ ag_backend_context(void)
 	return backend_context;
 }
 
+MemoryContext
+ag_xact_context(void)
+{
+	if (xact_context == NULL)
+		xact_context = AllocSetContextCreate(TopMemoryContext, AG_LIBRARY " transaction",
+											 ALLOCSET_DEFAULT_SIZES);
+	return xact_context;
+}
+
 void *
 ag_xact_item(size_t size)
 {
-	AgXactItem *item = MemoryContextAllocZero(TopTransactionContext, size);
+	AgXactItem *item = MemoryContextAllocZero(ag_xact_context(), size);
 
 	Assert(size >= sizeof(AgXactItem));
 	item->subxid = GetCurrentSubTransactionId();
@@ -61,7 +77,10 @@ end_transaction(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			memset(&ag_xact, 0, sizeof(ag_xact));
+			/* inline for a struct this small: no memset call per transaction */
+			MemSet(&ag_xact, 0, sizeof(ag_xact));
+			if (xact_context != NULL)
+				MemoryContextReset(xact_context);
 			break;
 		default:
 			break;

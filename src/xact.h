@@ -46,7 +46,13 @@ typedef struct AgTransaction
 
 extern AgTransaction ag_xact;
 
-/* a list item of size bytes, in TopTransactionContext, of this subtransaction */
+/*
+ * Where ag_xact's contents live: reset when the transaction ends (commit,
+ * abort or PREPARE), as TopTransactionContext would be.
+ */
+extern MemoryContext ag_xact_context(void);
+
+/* a list item of size bytes, in ag_xact_context, of this subtransaction */
 extern void *ag_xact_item(size_t size);
 
 extern void ag_xact_init(void);
