@@ -547,6 +547,12 @@ ag_q_is_rows(const Member *m)
 }
 
 bool
+ag_q_is_changed_rows(const Member *m)
+{
+	return strcmp(m->sql_kind, AG_CHANGED_ROWS) == 0;
+}
+
+bool
 ag_q_is_definition(const Member *m)
 {
 	return strcmp(m->sql_kind, AG_INDEX_DEFINITION) == 0;

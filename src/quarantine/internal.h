@@ -131,6 +131,7 @@ extern void ag_q_no_such_entry(int64 id);
 extern Entry *ag_q_load_entry(int64 id);
 extern void ag_q_forget_entry(int64 id);
 extern bool ag_q_is_rows(const Member *m);
+extern bool ag_q_is_changed_rows(const Member *m);
 extern bool ag_q_is_definition(const Member *m);
 extern bool ag_q_is_schema(const Member *m);
 extern bool ag_q_is_routine(const Member *m);
@@ -149,7 +150,6 @@ extern void ag_q_log_done(const char *done, int64 entry, const char *objects);
 /* a member that keeps the rows a statement deleted or updated in one table */
 #define AG_CHANGED_ROWS		"CHANGED ROWS"
 
-extern bool ag_q_is_changed_rows(const Member *m);
 extern void ag_q_check_changed_rows(int64 entry, Member *m, const char *new_name);
 extern char *ag_q_restore_changed_rows(const Entry *e);
 

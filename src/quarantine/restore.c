@@ -672,6 +672,8 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	else if (ag_q_is_column(main))
 		restored_as = psprintf("%s.%s", ag_q_qualified(main->original_schema, main->original_name),
 							   quote_identifier(new_name ? new_name : ag_q_column_name(main)));
+	else if (ag_q_is_changed_rows(main))
+		restored_as = ag_q_qualified(e->original_schema, e->original_name);
 	else
 		restored_as = ag_q_qualified(main->original_schema, new_name ? new_name : main->original_name);
 	ag_ledger_audit("restore", e->kind, restored_as, NULL,

@@ -38,12 +38,6 @@ typedef struct RowsPlan
 	Bitmapset  *computed;		/* columns added since: their defaults */
 } RowsPlan;
 
-bool
-ag_q_is_changed_rows(const Member *m)
-{
-	return strcmp(m->sql_kind, AG_CHANGED_ROWS) == 0;
-}
-
 /* "t.column = k.kept_column", with the type's own equality */
 static void
 append_match(StringInfo match, const char *column, const char *kept_column, Oid type)
