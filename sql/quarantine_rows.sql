@@ -216,6 +216,23 @@ FROM rws.notes;
 INSERT INTO rws.notes SELECT g, g, 'b' || g FROM generate_series(1, 50) g;
 SELECT rws_changed() AS changed;
 
+-- quarantine_drops = 'all': a DBA's DELETE or UPDATE without a WHERE
+-- clause is kept too, with its cascades; one with a WHERE clause is not
+RESET agentguard.max_rows;
+SET agentguard.quarantine_drops = 'all';
+SELECT count(*) AS entries FROM agentguard.quarantine WHERE kind = 'rows' \gset
+DELETE FROM rws.items WHERE id > 45;
+SELECT count(*) - :entries AS new_entries FROM agentguard.quarantine WHERE kind = 'rows';
+INSERT INTO rws.items SELECT g, 'v' || g, g FROM generate_series(46, 50) g;
+DELETE FROM rws.parents;
+SELECT (SELECT count(*) FROM rws.parents) AS parents, (SELECT count(*) FROM rws.children) AS children;
+SELECT dropped_by = current_user AS by_dba, statement FROM agentguard.quarantine_entries WHERE id = rws_entry();
+SELECT agentguard.restore(rws_entry());
+UPDATE rws.items SET n = n + 1 WHERE true;
+SELECT agentguard.restore(rws_entry());
+RESET agentguard.quarantine_drops;
+SELECT rws_changed() AS changed;
+
 -- purge destroys the kept rows for good
 SET SESSION AUTHORIZATION ag_agent;
 SELECT request_of('DELETE FROM rws.children') AS code \gset
@@ -227,7 +244,6 @@ SELECT quarantined_as AS kept FROM agentguard.quarantine WHERE id = rws_entry() 
 SELECT agentguard.purge(rws_entry());
 SELECT to_regclass(:'kept') AS kept_table, count(*) AS children FROM rws.children;
 
-RESET agentguard.max_rows;
 DROP SCHEMA rws CASCADE;
 DROP FUNCTION rws_state(), rws_changed(), rws_entry();
 DROP TABLE rws_saved;
