@@ -23,10 +23,13 @@
  * or updated into the version whose key, xmin and cmin restore looks for.
  *
  * Each table's rows go into a table in agentguard_quarantine with its
- * columns as they are now, then agentguard_change ('d' or 'u'),
+ * columns as they are now, then, for an updated row, agentguard_change 'u',
  * agentguard_xmin and agentguard_cmin of the row's new version, and its
  * key (the replica identity index, else the primary key) as
- * agentguard_key_1...; the member's args name the key columns.  An error
+ * agentguard_key_1...; the member's args name the key columns.  A deleted
+ * row has NULL there: so, when the table has no dropped columns, the
+ * version it was goes in as it is, without being taken apart and made
+ * again, and many rows at a time (heap_multi_insert).  An error
  * rolls back the statement and its entry together.
  */
 #include "postgres.h"
@@ -75,6 +78,9 @@ struct AgKeptRows
 	XLogRecPtr	lsn;			/* the WAL position before it ran */
 };
 
+/* rows go into quarantine this many at a time */
+#define KEEP_BATCH	1000
+
 /* one table whose rows go into quarantine */
 typedef struct KeptTable
 {
@@ -83,8 +89,18 @@ typedef struct KeptTable
 	int			nkeys;
 	AttrNumber	keys[INDEX_MAX_KEYS];
 	CommandId	first;
+
+	/*
+	 * The table has no dropped columns and no values of columns added
+	 * since a row was written: a deleted row goes into quarantine as it is,
+	 * its missing last columns (what restore needs of an update) NULL.
+	 */
+	bool		same_layout;
 	BulkInsertState bistate;
-	MemoryContext row_context;
+	MemoryContext batch_context;	/* the rows of the batch, and their copies */
+	MemoryContext slot_context; /* the slots, which outlive every batch */
+	TupleTableSlot *batch[KEEP_BATCH];
+	int			batched;
 	uint64		rows;
 } KeptTable;
 
@@ -196,31 +212,48 @@ noted_order(const void *a, const void *b)
 							  unconstify(ItemPointerData *, &y->tid));
 }
 
-/* a copy of the version at tid, or NULL where there is none */
-static HeapTuple
-fetch_version(Relation rel, ItemPointer tid)
+/*
+ * Copies of the versions at tids[0..count-1], all on one page, read with
+ * one lock of it; NULL where there is none.
+ */
+static void
+fetch_versions(Relation rel, const NotedRow *rows, int count, HeapTuple *versions)
 {
-	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
-	OffsetNumber offset = ItemPointerGetOffsetNumber(tid);
-	HeapTuple	copy = NULL;
+	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&rows[0].tid));
 	Page		page;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
-	if (offset >= FirstOffsetNumber && offset <= PageGetMaxOffsetNumber(page) &&
-		ItemIdIsNormal(PageGetItemId(page, offset)))
+	for (int i = 0; i < count; i++)
 	{
-		ItemId		item = PageGetItemId(page, offset);
+		OffsetNumber offset = ItemPointerGetOffsetNumber(&rows[i].tid);
+		ItemId		item;
 		HeapTupleData tuple;
 
+		versions[i] = NULL;
+		if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page))
+			continue;
+		item = PageGetItemId(page, offset);
+		if (!ItemIdIsNormal(item))
+			continue;
 		tuple.t_data = (HeapTupleHeader) PageGetItem(page, item);
 		tuple.t_len = ItemIdGetLength(item);
-		tuple.t_self = *tid;
+		tuple.t_self = rows[i].tid;
 		tuple.t_tableOid = RelationGetRelid(rel);
-		copy = heap_copytuple(&tuple);
+		versions[i] = heap_copytuple(&tuple);
 	}
 	UnlockReleaseBuffer(buffer);
-	return copy;
+}
+
+/* a copy of the version at tid, or NULL where there is none */
+static HeapTuple
+fetch_version(Relation rel, ItemPointer tid)
+{
+	NotedRow	row = {RelationGetRelid(rel), *tid};
+	HeapTuple	version;
+
+	fetch_versions(rel, &row, 1, &version);
+	return version;
 }
 
 /* deleted or updated (not only locked) by whom, or InvalidTransactionId */
@@ -275,12 +308,43 @@ next_version(Relation rel, HeapTuple version)
 	return next;
 }
 
+/* the batch goes into quarantine at once */
+static void
+flush_batch(KeptTable *kt)
+{
+	if (kt->batched > 0)
+		heap_multi_insert(kt->kept, kt->batch, kt->batched, GetCurrentCommandId(true), 0,
+						  kt->bistate);
+	kt->rows += kt->batched;
+	kt->batched = 0;
+	MemoryContextReset(kt->batch_context);
+}
+
 /*
- * One version the statement removed goes into quarantine, with what became
- * of its row: deleted, or updated into its last version.
+ * A row for the quarantine joins the batch; its memory, and that of the
+ * versions it came from, stays until the batch goes in (between pages).
  */
 static void
-keep_version(KeptTable *kt, HeapTuple version)
+add_to_batch(KeptTable *kt, HeapTuple row)
+{
+	Assert(kt->batched < KEEP_BATCH);
+	if (kt->batch[kt->batched] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(kt->slot_context);
+
+		kt->batch[kt->batched] = MakeSingleTupleTableSlot(RelationGetDescr(kt->kept),
+														  &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
+	}
+	ExecStoreHeapTuple(row, kt->batch[kt->batched++], false);
+}
+
+/*
+ * A row as the quarantine keeps it: the version's values, and for an
+ * updated row the key, xmin and cmin of the version it became.
+ */
+static HeapTuple
+kept_row(KeptTable *kt, HeapTuple version, HeapTuple last)
 {
 	TupleDesc	desc = RelationGetDescr(kt->rel);
 	TupleDesc	kept_desc = RelationGetDescr(kt->kept);
@@ -288,8 +352,6 @@ keep_version(KeptTable *kt, HeapTuple version)
 	bool	   *nulls = palloc0(kept_desc->natts * sizeof(bool));
 	Datum	   *old_values = palloc(desc->natts * sizeof(Datum));
 	bool	   *old_nulls = palloc(desc->natts * sizeof(bool));
-	HeapTuple	last = version;
-	HeapTuple	next;
 	int			column = 0;
 
 	heap_deform_tuple(version, desc, old_values, old_nulls);
@@ -300,6 +362,29 @@ keep_version(KeptTable *kt, HeapTuple version)
 		values[column] = old_values[i];
 		nulls[column++] = old_nulls[i];
 	}
+	for (int i = column; i < kept_desc->natts; i++)
+		nulls[i] = last == NULL;
+	if (last != NULL)
+	{
+		values[column] = CharGetDatum('u');
+		values[column + 1] = TransactionIdGetDatum(HeapTupleHeaderGetRawXmin(last->t_data));
+		values[column + 2] = CommandIdGetDatum(HeapTupleHeaderGetRawCommandId(last->t_data));
+		for (int k = 0; k < kt->nkeys; k++)
+			values[column + 3 + k] = heap_getattr(last, kt->keys[k], desc, &nulls[column + 3 + k]);
+	}
+	return heap_form_tuple(kept_desc, values, nulls);
+}
+
+/*
+ * One version the statement removed goes into quarantine, with what became
+ * of its row: deleted, or updated into its last version.
+ */
+static void
+keep_version(KeptTable *kt, HeapTuple version)
+{
+	HeapTuple	last = version;
+	HeapTuple	next;
+
 	while ((next = next_version(kt->rel, last)) != NULL)
 	{
 		last = next;
@@ -308,28 +393,17 @@ keep_version(KeptTable *kt, HeapTuple version)
 	}
 	if (last == version || removed_here(last, kt->first))
 	{
-		values[column] = CharGetDatum('d');
-		for (int i = column + 1; i < kept_desc->natts; i++)
-			nulls[i] = true;
+		add_to_batch(kt, kt->same_layout ? version : kept_row(kt, version, NULL));
+		return;
 	}
-	else
-	{
-		if (kt->nkeys == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("agentguard: cannot keep the rows this statement updates in %s: it has no primary key or replica identity",
-							ag_q_relation_qualified(RelationGetRelid(kt->rel))),
-					 errdetail("Restore finds an updated row again by its key; without one the old values could go into the wrong row."),
-					 errhint("Add a primary key, then run the statement again; or have a DBA run it with agentguard.quarantine_drops = 'off'.")));
-		values[column] = CharGetDatum('u');
-		values[column + 1] = TransactionIdGetDatum(HeapTupleHeaderGetRawXmin(last->t_data));
-		values[column + 2] = CommandIdGetDatum(HeapTupleHeaderGetRawCommandId(last->t_data));
-		for (int k = 0; k < kt->nkeys; k++)
-			values[column + 3 + k] = heap_getattr(last, kt->keys[k], desc, &nulls[column + 3 + k]);
-	}
-	heap_insert(kt->kept, heap_form_tuple(kept_desc, values, nulls),
-				GetCurrentCommandId(true), 0, kt->bistate);
-	kt->rows++;
+	if (kt->nkeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("agentguard: cannot keep the rows this statement updates in %s: it has no primary key or replica identity",
+						ag_q_relation_qualified(RelationGetRelid(kt->rel))),
+				 errdetail("Restore finds an updated row again by its key; without one the old values could go into the wrong row."),
+				 errhint("Add a primary key, then run the statement again; or have a DBA run it with agentguard.quarantine_drops = 'off'.")));
+	add_to_batch(kt, kept_row(kt, version, last));
 }
 
 /*
@@ -338,10 +412,8 @@ keep_version(KeptTable *kt, HeapTuple version)
  * alone (a MERGE that did nothing with it) or made it itself.
  */
 static HeapTuple
-removed_version(KeptTable *kt, ItemPointer tid, bool *followed)
+removed_version(KeptTable *kt, HeapTuple version, bool *followed)
 {
-	HeapTuple	version = fetch_version(kt->rel, tid);
-
 	*followed = false;
 	while (version != NULL && !removed_here(version, kt->first))
 	{
@@ -403,6 +475,71 @@ make_kept_table(KeptTable *kt, const char *kept_name)
 	return names.data;
 }
 
+/* whether the table's rows can go into quarantine as they are */
+static bool
+same_layout(TupleDesc desc)
+{
+	if (desc->constr != NULL && desc->constr->missing != NULL)
+		return false;
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attisdropped)
+			return false;
+	return true;
+}
+
+/*
+ * The noted rows of one table, in TID order, page by page: versions the
+ * statement removed go into quarantine; those reached by following a row
+ * another transaction updated first come back in *followed.
+ */
+static void
+keep_noted(KeptTable *kt, const NotedRow *rows, uint64 count, List **followed)
+{
+	HeapTuple	versions[MaxHeapTuplesPerPage];
+	uint64		i = 0;
+
+	while (i < count)
+	{
+		int			on_page = 0;
+		MemoryContext old;
+
+		if (kt->batched + MaxHeapTuplesPerPage > KEEP_BATCH)
+			flush_batch(kt);
+		old = MemoryContextSwitchTo(kt->batch_context);
+
+		while (i + on_page < count && on_page < MaxHeapTuplesPerPage &&
+			   ItemPointerGetBlockNumber(&rows[i + on_page].tid) == ItemPointerGetBlockNumber(&rows[i].tid))
+			on_page++;
+		fetch_versions(kt->rel, &rows[i], on_page, versions);
+		for (int v = 0; v < on_page; v++)
+		{
+			HeapTuple	version;
+			bool		was_followed;
+
+			/* an UPDATE ... FROM hands one row over for each row it joins */
+			if (i + v > 0 && ItemPointerEquals(unconstify(ItemPointerData *, &rows[i + v].tid),
+											   unconstify(ItemPointerData *, &rows[i + v - 1].tid)))
+				continue;
+			version = removed_version(kt, versions[v], &was_followed);
+			if (version == NULL)
+				continue;
+			if (was_followed)
+			{
+				MemoryContextSwitchTo(old);
+				*followed = lappend(*followed, heap_copytuple(version));
+				MemoryContextSwitchTo(kt->batch_context);
+			}
+			else
+				keep_version(kt, version);
+		}
+		MemoryContextSwitchTo(old);
+		/* the page's versions go unless the batch holds some of them */
+		if (kt->batched == 0)
+			MemoryContextReset(kt->batch_context);
+		i += on_page;
+	}
+}
+
 /*
  * The rows of one table (rows[0..count-1], in TID order) go into
  * quarantine; returns how many.
@@ -426,6 +563,7 @@ keep_table(int64 entry, int position, Oid relid, const NotedRow *rows, uint64 co
 						ag_q_relation_qualified(relid)),
 				 errhint("Have a DBA run the statement with agentguard.quarantine_drops = 'off'.")));
 	kt.first = first;
+	kt.same_layout = same_layout(RelationGetDescr(kt.rel));
 	find_key(&kt);
 	m.sql_kind = AG_CHANGED_ROWS;
 	m.schema = get_namespace_name(get_rel_namespace(relid));
@@ -434,29 +572,10 @@ keep_table(int64 entry, int position, Oid relid, const NotedRow *rows, uint64 co
 	ag_q_save_member(entry, position, &m, true, kept_name);
 
 	kt.bistate = GetBulkInsertState();
-	kt.row_context = AllocSetContextCreate(CurrentMemoryContext, "agentguard kept row",
-										   ALLOCSET_DEFAULT_SIZES);
-	for (uint64 i = 0; i < count; i++)
-	{
-		HeapTuple	version;
-		bool		was_followed;
-
-		if (i > 0 && ItemPointerEquals(unconstify(ItemPointerData *, &rows[i].tid),
-									   unconstify(ItemPointerData *, &rows[i - 1].tid)))
-			continue;
-		old = MemoryContextSwitchTo(kt.row_context);
-		version = removed_version(&kt, unconstify(ItemPointerData *, &rows[i].tid), &was_followed);
-		MemoryContextSwitchTo(old);
-		if (version != NULL && was_followed)
-			followed = lappend(followed, heap_copytuple(version));
-		else if (version != NULL)
-		{
-			old = MemoryContextSwitchTo(kt.row_context);
-			keep_version(&kt, version);
-			MemoryContextSwitchTo(old);
-		}
-		MemoryContextReset(kt.row_context);
-	}
+	kt.slot_context = CurrentMemoryContext;
+	kt.batch_context = AllocSetContextCreate(CurrentMemoryContext, "agentguard kept rows batch",
+											 ALLOCSET_DEFAULT_SIZES);
+	keep_noted(&kt, rows, count, &followed);
 
 	/* versions reached by following a row: once, and not if noted themselves */
 	foreach(lc, followed)
@@ -470,13 +589,18 @@ keep_table(int64 entry, int position, Oid relid, const NotedRow *rows, uint64 co
 			seen = ItemPointerEquals(&version->t_self, &((HeapTuple) lfirst(before))->t_self);
 		if (!seen)
 		{
-			old = MemoryContextSwitchTo(kt.row_context);
+			if (kt.batched == KEEP_BATCH)
+				flush_batch(&kt);
+			old = MemoryContextSwitchTo(kt.batch_context);
 			keep_version(&kt, version);
 			MemoryContextSwitchTo(old);
 		}
 	}
+	flush_batch(&kt);
+	for (int b = 0; b < KEEP_BATCH && kt.batch[b] != NULL; b++)
+		ExecDropSingleTupleTableSlot(kt.batch[b]);
 	FreeBulkInsertState(kt.bistate);
-	MemoryContextDelete(kt.row_context);
+	MemoryContextDelete(kt.batch_context);
 	table_close(kt.kept, NoLock);
 	table_close(kt.rel, NoLock);
 	return kt.rows;

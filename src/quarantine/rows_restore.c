@@ -158,7 +158,7 @@ restore_table(int64 entry, const Member *m, uint64 *kept_rows)
 	plan_rows(entry, m, &plan);
 	back = ag_q_fill_as_owner(m->table, kept,
 							  ag_q_sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s AS k "
-											"WHERE k.agentguard_change OPERATOR(pg_catalog.=) 'd'::pg_catalog.\"char\"%s%s%s%s",
+											"WHERE k.agentguard_change IS NULL%s%s%s%s",
 											table, plan.inserted.data, plan.inserted.data, kept,
 											plan.old_key.len > 0 ? " AND NOT EXISTS (SELECT FROM ONLY " : "",
 											plan.old_key.len > 0 ? table : "",
