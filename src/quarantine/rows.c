@@ -24,9 +24,12 @@
  *
  * Each table's rows go into a table in agentguard_quarantine with its
  * columns as they are now, then, for an updated row, agentguard_change 'u',
- * agentguard_xmin and agentguard_cmin of the row's new version, and its
- * key (the replica identity index, else the primary key) as
- * agentguard_key_1...; the member's args name the key columns.  A deleted
+ * agentguard_xmin, agentguard_cmin and agentguard_ctid of the row's new
+ * version, agentguard_filenode of the table's storage, and the version's key
+ * (the replica identity index, else the primary key) as agentguard_key_1...;
+ * the member's args name the key columns.  A table without a key finds its
+ * updated rows by their place instead, as long as its storage is the same
+ * (VACUUM FULL and CLUSTER move rows).  A deleted
  * row has NULL there: so, when the table has no dropped columns, the
  * version it was goes in as it is, without being taken apart and made
  * again, and many rows at a time (heap_multi_insert).  An error
@@ -369,8 +372,10 @@ kept_row(KeptTable *kt, HeapTuple version, HeapTuple last)
 		values[column] = CharGetDatum('u');
 		values[column + 1] = TransactionIdGetDatum(HeapTupleHeaderGetRawXmin(last->t_data));
 		values[column + 2] = CommandIdGetDatum(HeapTupleHeaderGetRawCommandId(last->t_data));
+		values[column + 3] = PointerGetDatum(&last->t_self);
+		values[column + 4] = ObjectIdGetDatum(kt->rel->rd_rel->relfilenode);
 		for (int k = 0; k < kt->nkeys; k++)
-			values[column + 3 + k] = heap_getattr(last, kt->keys[k], desc, &nulls[column + 3 + k]);
+			values[column + 5 + k] = heap_getattr(last, kt->keys[k], desc, &nulls[column + 5 + k]);
 	}
 	return heap_form_tuple(kept_desc, values, nulls);
 }
@@ -396,13 +401,6 @@ keep_version(KeptTable *kt, HeapTuple version)
 		add_to_batch(kt, kt->same_layout ? version : kept_row(kt, version, NULL));
 		return;
 	}
-	if (kt->nkeys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("agentguard: cannot keep the rows this statement updates in %s: it has no primary key or replica identity",
-						ag_q_relation_qualified(RelationGetRelid(kt->rel))),
-				 errdetail("Restore finds an updated row again by its key; without one the old values could go into the wrong row."),
-				 errhint("Add a primary key, then run the statement again; or have a DBA run it with agentguard.quarantine_drops = 'off'.")));
 	add_to_batch(kt, kept_row(kt, version, last));
 }
 
@@ -467,7 +465,8 @@ make_kept_table(KeptTable *kt, const char *kept_name)
 		appendStringInfo(&names, "%s%s", k > 0 ? ", " : "", name);
 	}
 	ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s AS SELECT t.*, NULL::pg_catalog.\"char\" AS agentguard_change, "
-							   "NULL::pg_catalog.xid AS agentguard_xmin, NULL::pg_catalog.cid AS agentguard_cmin%s "
+							   "NULL::pg_catalog.xid AS agentguard_xmin, NULL::pg_catalog.cid AS agentguard_cmin, "
+							   "NULL::pg_catalog.tid AS agentguard_ctid, NULL::pg_catalog.oid AS agentguard_filenode%s "
 							   "FROM ONLY %s AS t WITH NO DATA",
 							   kept, keys.data, ag_q_relation_qualified(RelationGetRelid(kt->rel))));
 	kt->kept = table_open(get_relname_relid(kept_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false)),

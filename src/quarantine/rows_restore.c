@@ -9,7 +9,8 @@
  * A deleted row goes back unless a row with its key is there again; an
  * updated row gets its old values only where its key still finds the very
  * version the statement left (same xmin and cmin): a row changed again since
- * is left as it is.  The answer counts both.  Everything is checked first
+ * is left as it is (a table without a key: the same place, xmin and cmin,
+ * while its storage was not rewritten).  The answer counts both.  Everything is checked first
  * (ag_q_check_changed_rows), so that a refusal changes nothing; restore.c
  * then checks the restored rows' foreign keys and drops the kept copies.
  */
@@ -17,11 +18,13 @@
 
 #include "access/relation.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 #include "utils/varlena.h"
 
@@ -164,7 +167,12 @@ restore_table(int64 entry, const Member *m, uint64 *kept_rows)
 											plan.old_key.len > 0 ? table : "",
 											plan.old_key.len > 0 ? " AS t WHERE " : "",
 											plan.old_key.len > 0 ? psprintf("%s)", plan.old_key.data) : ""));
-	if (plan.updated.len > 0 && plan.new_key.len > 0)
+	/* without a key, the place the update left the row in, on the same storage */
+	if (plan.new_key.len == 0)
+		appendStringInfo(&plan.new_key, "t.ctid OPERATOR(pg_catalog.=) k.agentguard_ctid "
+						 "AND k.agentguard_filenode OPERATOR(pg_catalog.=) '%u'::pg_catalog.oid",
+						 ag_q_syscache_oid(RELOID, m->table, Anum_pg_class_relfilenode));
+	if (plan.updated.len > 0)
 		back += ag_q_fill_as_owner(m->table, kept,
 								   ag_q_sql_text("UPDATE ONLY %s AS t SET %s FROM %s AS k "
 												 "WHERE k.agentguard_change OPERATOR(pg_catalog.=) 'u'::pg_catalog.\"char\" AND %s "
