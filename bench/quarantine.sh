@@ -5,13 +5,17 @@
 # quarantined TRUNCATE does copy the rows: it and its restore are printed as
 # ratios to a plain TRUNCATE.  So does a kept column, with its key: a
 # quarantined DROP COLUMN and its restore, beside a plain DROP COLUMN, for
-# tables of 10 thousand and 1 million rows.
+# tables of 10 thousand and 1 million rows.  A DELETE and an UPDATE without
+# WHERE (kept under quarantine_drops = 'all', as a confirmed agent's are) are
+# timed beside the plain statements, for tables of 100 thousand rows; each
+# runs in a transaction that is rolled back, so every round has the same rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
 
 SIZES=${BENCH_QUARANTINE_ROWS:-"10000 10000000"}
 COLUMN_SIZES=${BENCH_COLUMN_ROWS:-"10000 1000000"}
+ROWS_SIZES=${BENCH_ROWS_ROWS:-"100000"}
 REPEAT=${BENCH_REPEAT:-3}
 init_cluster
 start_server agentguard
@@ -19,6 +23,10 @@ psql_q -c 'CREATE EXTENSION agentguard' postgres
 
 ms() { # SQL -> elapsed milliseconds of its last statement
 	psql_q -c '\timing on' -c "$1" postgres | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
+}
+in_rollback_ms() { # setting SQL -> elapsed milliseconds of SQL, run in a transaction rolled back
+	psql_q -c "VACUUM" -c "SET agentguard.quarantine_drops = '$1'" -c '\timing on' -c 'BEGIN' -c "$2" -c 'ROLLBACK' postgres |
+		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sed -n 2p
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 make_table() { # name rows
@@ -85,4 +93,18 @@ for rows in $COLUMN_SIZES; do
 	print_rows "$rows" "$plain" plain "DROP COLUMN, destroyed" quarantine "DROP COLUMN, quarantined" \
 		restore "restore"
 	psql_q -c "DROP TABLE cols_$rows" postgres >/dev/null
+done
+
+# a kept DELETE or UPDATE copies the rows it changes once, after it has run
+for rows in $ROWS_SIZES; do
+	make_table "dml_$rows" "$rows"
+	for statement in "DELETE FROM dml_$rows" "UPDATE dml_$rows SET payload = payload || 'x'"; do
+		plain="" kept=""
+		for i in $(seq "$REPEAT"); do
+			plain+="$(in_rollback_ms off "$statement") "
+			kept+="$(in_rollback_ms all "$statement") "
+		done
+		print_rows "$rows" "$plain" plain "${statement%% *}, destroyed" kept "${statement%% *}, kept"
+	done
+	psql_q -c "DROP TABLE dml_$rows" postgres >/dev/null
 done

@@ -30,6 +30,7 @@
 #include "count.h"
 #include "guard.h"
 #include "owner.h"
+#include "quarantine.h"
 #include "request.h"
 #include "scratch.h"
 #include "settings.h"
@@ -85,6 +86,14 @@ typedef struct AgCountScope
 	 * when it is not known.
 	 */
 	uint64		bound;
+
+	/*
+	 * The rows its statements change, noted while a confirmation may come
+	 * to cover them, for the quarantine to keep (quarantine.h); NULL when
+	 * none will be kept.
+	 */
+	AgKeptRows *kept;
+	char	   *code;			/* the request code its confirmation approved */
 } Scope;
 
 /*
@@ -118,6 +127,8 @@ typedef struct CountedNode
 	Oid			relid;			/* the table it changes */
 	const char *unbounded;		/* why it reaches every row, or NULL */
 	bool		counts_itself;	/* its rows are not in es_processed */
+	bool		keeps;			/* its rows are named by source, to be kept */
+	AgRowSource source;
 	Exemption	exemption;
 	uint64		fetched;
 } CountedNode;
@@ -389,6 +400,15 @@ frame_statement(Frame *frame, bool counted)
 	return statement;
 }
 
+/* the scope's rows will not be kept: it is refused, observed or unconfirmed */
+static void
+forget_kept(Scope *scope)
+{
+	if (scope->kept)
+		ag_kept_rows_forget(scope->kept);
+	scope->kept = NULL;
+}
+
 /* the frame and every frame nested in it move into a scope of its own */
 static Scope *
 own_scope(Frame *frame)
@@ -405,6 +425,8 @@ own_scope(Frame *frame)
 	scope->state = SCOPE_LIMITED;
 	/* frames that already fetched rows bring them along, uncounted */
 	scope->bound = old ? PG_UINT64_MAX : 0;
+	if (ag_quarantine_drops != AG_QUARANTINE_OFF && frame->queryDesc->estate != NULL)
+		scope->kept = ag_kept_rows_start(frame->queryDesc->estate->es_output_cid, count_bound());
 	foreach(lc, ag_xact.frames)
 	{
 		Frame	   *f = lfirst(lc);
@@ -442,20 +464,25 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 {
 	/* what triggers change outside a statement stays together */
 	Scope	   *scope = frame->scope == ag_xact.trigger_scope ? frame->scope : own_scope(frame);
+	AgStatement *statement = frame_statement(frame, false);
 	AgApproval	approval;
 	char	   *why_not = NULL;
 	MemoryContext old;
 
 	if (ag_mode == AG_MODE_ENFORCE &&
-		ag_guard_use_confirmation(frame_statement(frame, false), &approval, &why_not))
+		ag_guard_use_confirmation(statement, &approval, &why_not))
 	{
 		old = MemoryContextSwitchTo(ag_xact_context());
 		scope->approval = approval;
 		scope->approval.tables = list_copy(approval.tables);
+		scope->code = pstrdup(statement->code);
 		MemoryContextSwitchTo(old);
 		scope->state = SCOPE_APPROVED;
+		if (scope->kept)
+			ag_kept_rows_confirmed(scope->kept);
 		return;
 	}
+	forget_kept(scope);
 	/* the one-row rule says what stopped the statement */
 	if (why_not == NULL && !over_limit)
 		why_not = "Without a WHERE clause, or with one that is always true, an agent session's statement may change one row; a second one stops it, and everything it did is rolled back.";
@@ -476,6 +503,7 @@ beyond_approval(Scope *scope, const char *reason, bool over_limit)
 {
 	MemoryContext old = MemoryContextSwitchTo(ag_xact_context());
 
+	forget_kept(scope);
 	scope->state = SCOPE_COUNTING;
 	scope->reason = pstrdup(reason);
 	scope->over_limit = over_limit;
@@ -595,6 +623,8 @@ counting_exec_proc_node(PlanState *node)
 			if (frame->scope->bound < PG_UINT64_MAX)
 				frame->scope->bound++;
 			reach_table(frame, counted);
+			if (frame->scope->kept && counted->keeps)
+				ag_kept_rows_note(frame->scope->kept, &counted->source, slot);
 		}
 	}
 	return slot;
@@ -643,6 +673,7 @@ wrap_modify_table(ModifyTableState *mt, Frame *frame)
 	counted->relid = rt_fetch(plan->nominalRelation, mt->ps.state->es_range_table)->relid;
 	counted->unbounded = ag_unbounded_reason(source->plan);
 	counted->counts_itself = !mt->canSetTag;
+	counted->keeps = counted->exemption != EXEMPT && ag_row_source(mt, &counted->source);
 	frame->nodes = lappend(frame->nodes, counted);
 	MemoryContextSwitchTo(old);
 	source->ExecProcNodeReal = counting_exec_proc_node;
@@ -750,6 +781,28 @@ find_frame(QueryDesc *queryDesc)
 	return NULL;
 }
 
+/*
+ * A confirmed statement's rows, as they were before it, go into quarantine;
+ * any other's are forgotten.
+ */
+static void
+keep_rows(Frame *frame)
+{
+	Scope	   *scope = frame->scope;
+	AgKeptRows *kept = scope->kept;
+	AgStatement *statement;
+
+	scope->kept = NULL;
+	if (scope->state != SCOPE_APPROVED || frame->nodes == NIL)
+	{
+		ag_kept_rows_forget(kept);
+		return;
+	}
+	statement = frame_statement(frame, false);
+	statement->code = scope->code;
+	ag_kept_rows_keep(kept, statement, ((CountedNode *) linitial(frame->nodes))->relid);
+}
+
 /* the statement and what it caused (cascades, AFTER triggers) have run */
 void
 ag_count_finish(QueryDesc *queryDesc)
@@ -764,6 +817,8 @@ ag_count_finish(QueryDesc *queryDesc)
 			!frame->scope->reported &&
 			(frame->scope->state == SCOPE_COUNTING || frame->scope->state == SCOPE_OBSERVED))
 			report(frame->scope, frame);
+		if (frame->scope->owner == frame && frame->scope->kept)
+			keep_rows(frame);
 	}
 }
 

@@ -10,19 +10,33 @@
  * sessions may never make (policy.c) and have count.c count every row a
  * counted statement changes, with what cascades and triggers change for it.
  *
+ * With agentguard.quarantine_drops = 'all', a DELETE, UPDATE or MERGE of
+ * a session that is not an agent's whose WHERE clause is missing or always
+ * true keeps the rows it changes, with what its cascades and triggers
+ * change, as an agent's confirmed statement does (count.c): its plan is
+ * marked as an agent's is, and its row sources are wrapped to note them.
+ *
  * These hooks run for every statement of every session, so the first thing
- * each does is leave when the session is not an agent's.
+ * each does is leave when the session is not an agent's, or the statement
+ * only reads.
  */
 #include "postgres.h"
 
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
 
 #include "count.h"
+#include "guard.h"
 #include "hooks.h"
 #include "owner.h"
 #include "policy.h"
+#include "quarantine.h"
+#include "request.h"
 #include "session.h"
 #include "settings.h"
 #include "unbounded.h"
@@ -45,6 +59,145 @@ static bool
 counted_command(CmdType command, bool modifying_cte)
 {
 	return changes_rows(command, modifying_cte) || command == CMD_INSERT;
+}
+
+/* ---- quarantine_drops = 'all': what other sessions' statements change ---- */
+
+/* a statement whose rows are kept, with the statements nested in it */
+typedef struct AgKeeping
+{
+	AgXactItem	item;			/* the subtransaction it started in */
+	QueryDesc  *queryDesc;
+	AgKeptRows *kept;
+	Oid			target;			/* the table it names */
+} AgKeeping;
+
+/* a row source of it, or of a statement nested in it, wrapped */
+typedef struct KeptNode
+{
+	AgXactItem	item;
+	QueryDesc  *queryDesc;
+	PlanState  *node;
+	ExecProcNodeMtd original;
+	AgRowSource source;
+} KeptNode;
+
+static TupleTableSlot *
+keeping_exec_proc_node(PlanState *node)
+{
+	ListCell   *lc;
+
+	foreach(lc, ag_xact.kept_nodes)
+	{
+		KeptNode   *kn = lfirst(lc);
+
+		if (kn->node == node)
+		{
+			TupleTableSlot *slot = kn->original(node);
+
+			if (!TupIsNull(slot) && ag_xact.keeping != NULL)
+				ag_kept_rows_note(ag_xact.keeping->kept, &kn->source, slot);
+			return slot;
+		}
+	}
+	elog(ERROR, "agentguard: a kept plan node was lost");
+	pg_unreachable();
+}
+
+/* the table of the first ModifyTable whose row source reads every row */
+static bool
+find_unbounded(PlanState *planstate, void *context)
+{
+	if (planstate == NULL)
+		return false;
+	if (IsA(planstate, ModifyTableState) && outerPlanState(planstate) != NULL &&
+		ag_unbounded_reason(outerPlanState(planstate)->plan) != NULL)
+	{
+		*(Oid *) context = rt_fetch(((ModifyTable *) planstate->plan)->nominalRelation,
+									planstate->state->es_range_table)->relid;
+		return true;
+	}
+	return planstate_tree_walker(planstate, find_unbounded, context);
+}
+
+/* every ModifyTable whose rows are named by their TIDs */
+static bool
+wrap_for_keeping(PlanState *planstate, void *context)
+{
+	AgRowSource source;
+
+	if (planstate == NULL)
+		return false;
+	if (IsA(planstate, ModifyTableState) &&
+		ag_row_source((ModifyTableState *) planstate, &source))
+	{
+		PlanState  *subplan = outerPlanState(planstate);
+		KeptNode   *kn = ag_xact_item(sizeof(KeptNode));
+		MemoryContext old = MemoryContextSwitchTo(ag_xact_context());
+
+		kn->queryDesc = context;
+		kn->node = subplan;
+		kn->original = subplan->ExecProcNodeReal;
+		kn->source = source;
+		ag_xact.kept_nodes = lappend(ag_xact.kept_nodes, kn);
+		MemoryContextSwitchTo(old);
+		subplan->ExecProcNodeReal = keeping_exec_proc_node;
+	}
+	return planstate_tree_walker(planstate, wrap_for_keeping, context);
+}
+
+/* a statement that reads every row it changes, or one nested in such */
+static pg_noinline void
+keep_for_others(QueryDesc *queryDesc)
+{
+	Oid			target = InvalidOid;
+
+	if (ag_xact.keeping == NULL)
+	{
+		if (!find_unbounded(queryDesc->planstate, &target))
+			return;
+		ag_xact.keeping = ag_xact_item(sizeof(AgKeeping));
+		ag_xact.keeping->queryDesc = queryDesc;
+		ag_xact.keeping->target = target;
+		ag_xact.keeping->kept = ag_kept_rows_start(queryDesc->estate->es_output_cid, PG_UINT64_MAX);
+		ag_kept_rows_confirmed(ag_xact.keeping->kept);
+	}
+	wrap_for_keeping(queryDesc->planstate, queryDesc);
+}
+
+/* it has run, with its cascades and triggers: its rows are kept */
+static pg_noinline void
+keep_finish(QueryDesc *queryDesc)
+{
+	PlannedStmt *plan = queryDesc->plannedstmt;
+	AgStatement statement = {0};
+	AgKeptRows *kept = ag_xact.keeping->kept;
+
+	if (ag_xact.keeping->queryDesc != queryDesc || kept == NULL)
+		return;
+	ag_xact.keeping->kept = NULL;
+	statement.action = GetCommandTagName(CreateCommandTag((Node *) plan));
+	ag_statement_text(queryDesc->sourceText, plan->stmt_location, plan->stmt_len,
+					  &statement.text, &statement.textlen);
+	ag_request_code(&statement);
+	ag_kept_rows_keep(kept, &statement, ag_xact.keeping->target);
+}
+
+/* its wrapped nodes go; the statement kept for, when it ends, too */
+static pg_noinline void
+keep_end(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	foreach(lc, ag_xact.kept_nodes)
+		if (((KeptNode *) lfirst(lc))->queryDesc == queryDesc)
+			ag_xact.kept_nodes = foreach_delete_current(ag_xact.kept_nodes, lc);
+	if (ag_xact.keeping->queryDesc == queryDesc)
+	{
+		if (ag_xact.keeping->kept != NULL)
+			ag_kept_rows_forget(ag_xact.keeping->kept);
+		ag_xact.keeping = NULL;
+	}
 }
 
 /* ---- hooks ---- */
@@ -75,13 +228,33 @@ plan_for_agent(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
+/* quarantine_drops = 'all': what reads every row is marked, as for agents */
+static pg_noinline PlannedStmt *
+plan_for_others(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	List	   *unbounded = NIL;
+	PlannedStmt *result;
+
+	if (changes_rows(parse->commandType, parse->hasModifyingCTE) && !ag_internal_changes_underway())
+		unbounded = ag_unbounded_find(parse);
+	result = plan(parse, query_string, cursorOptions, boundParams);
+	if (unbounded != NIL)
+		ag_unbounded_mark(result, unbounded);
+	return result;
+}
+
 /* every session plans through here: others leave at once */
 static PlannedStmt *
 agentguard_planner(Query *parse, const char *query_string, int cursorOptions,
 				   ParamListInfo boundParams)
 {
 	if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
+	{
+		if (unlikely(ag_quarantine_drops == AG_QUARANTINE_ALL))
+			return plan_for_others(parse, query_string, cursorOptions, boundParams);
 		return plan(parse, query_string, cursorOptions, boundParams);
+	}
 	return plan_for_agent(parse, query_string, cursorOptions, boundParams);
 }
 
@@ -108,6 +281,9 @@ start_for_agent(QueryDesc *queryDesc, int eflags)
 	ag_policy_check_own_writes(queryDesc);
 	if (counted)
 		ag_count_start(queryDesc);
+	/* a cascade of a kept statement, run as an agent's table's owner */
+	if (unlikely(ag_xact.keeping != NULL) && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		keep_for_others(queryDesc);
 }
 
 /* reads are an agent's too, unless they write through a CTE */
@@ -116,9 +292,15 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 
-	if ((plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE) ||
-		likely(!ag_session_is_agent()) || ag_internal_changes_underway())
+	if (plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE)
 		start(queryDesc, eflags);
+	else if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
+	{
+		start(queryDesc, eflags);
+		if (unlikely(ag_quarantine_drops == AG_QUARANTINE_ALL || ag_xact.keeping != NULL) &&
+			!ag_internal_changes_underway() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+			keep_for_others(queryDesc);
+	}
 	else
 		start_for_agent(queryDesc, eflags);
 }
@@ -134,6 +316,8 @@ agentguard_executor_finish(QueryDesc *queryDesc)
 	/* cascades and AFTER triggers have run now */
 	if (ag_xact.frames != NIL)
 		ag_count_finish(queryDesc);
+	if (unlikely(ag_xact.keeping != NULL))
+		keep_finish(queryDesc);
 }
 
 static void
@@ -141,6 +325,8 @@ agentguard_executor_end(QueryDesc *queryDesc)
 {
 	if (ag_xact.frames != NIL)
 		ag_count_end(queryDesc);
+	if (unlikely(ag_xact.keeping != NULL))
+		keep_end(queryDesc);
 
 	if (prev_executor_end)
 		prev_executor_end(queryDesc);

@@ -98,6 +98,9 @@ end_subtransaction(SubXactEvent event, SubTransactionId mySubid,
 	ag_xact.created = forget_items(ag_xact.created, mySubid);
 	ag_xact.frames = forget_items(ag_xact.frames, mySubid);
 	ag_xact.ended = forget_items(ag_xact.ended, mySubid);
+	ag_xact.kept_nodes = forget_items(ag_xact.kept_nodes, mySubid);
+	if (ag_xact.keeping && ((AgXactItem *) ag_xact.keeping)->subxid >= mySubid)
+		ag_xact.keeping = NULL;
 }
 
 void

@@ -24,6 +24,7 @@ typedef struct AgXactItem
 } AgXactItem;
 
 struct AgCountScope;
+struct AgKeeping;
 
 typedef struct AgTransaction
 {
@@ -38,6 +39,13 @@ typedef struct AgTransaction
 
 	/* dml.c: what DML statements that ended changed, for those they ran in */
 	List	   *ended;
+
+	/*
+	 * dml.c: a statement of a session that is not an agent's whose rows are
+	 * kept (quarantine_drops = 'all'), and the plan nodes wrapped for it
+	 */
+	struct AgKeeping *keeping;
+	List	   *kept_nodes;
 
 	/* dml.c: rows changed by triggers outside any counted statement */
 	struct AgCountScope *trigger_scope;

@@ -337,15 +337,24 @@ XLogRecPtr
 ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char *name,
 				  const char *quarantined_as, const AgStatement *statement)
 {
+	/* recorded before the statement's objects move: recovery stops here */
+	XLogRecPtr	lsn = GetXLogInsertRecPtr();
+
+	ag_q_record_entry_at(entry, kind, schema, name, quarantined_as, statement, lsn);
+	return lsn;
+}
+
+/* the same, for a statement that has run: where it began is lsn */
+void
+ag_q_record_entry_at(int64 entry, const char *kind, const char *schema, const char *name,
+					 const char *quarantined_as, const AgStatement *statement, XLogRecPtr lsn)
+{
 	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID};
 	Datum		values[10];
 	TimestampTz dropped_at;
 	TimestampTz expires_at;
 	bool		with_lsn;
-
-	/* recorded before the statement's objects move: recovery stops here */
-	XLogRecPtr	lsn = GetXLogInsertRecPtr();
 
 	ag_q_retention_window(&dropped_at, &expires_at);
 	values[0] = Int64GetDatum(entry);
@@ -366,7 +375,6 @@ ag_q_record_entry(int64 entry, const char *kind, const char *schema, const char 
 									   with_lsn ? ", lsn" : "", with_lsn ? ", $10" : ""),
 							  with_lsn ? 10 : 9, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not record the quarantine entry");
-	return lsn;
 }
 
 /* a DROP SCHEMA's entry is known by the first schema's name in quarantine */
@@ -536,6 +544,12 @@ bool
 ag_q_is_rows(const Member *m)
 {
 	return strcmp(m->sql_kind, "ROWS") == 0;
+}
+
+bool
+ag_q_is_changed_rows(const Member *m)
+{
+	return strcmp(m->sql_kind, AG_CHANGED_ROWS) == 0;
 }
 
 bool

@@ -115,6 +115,9 @@ extern void ag_q_retention_window(TimestampTz *dropped_at, TimestampTz *expires_
 extern XLogRecPtr ag_q_record_entry(int64 entry, const char *kind, const char *schema,
 							  const char *name, const char *quarantined_as,
 							  const AgStatement *statement);
+extern void ag_q_record_entry_at(int64 entry, const char *kind, const char *schema,
+								 const char *name, const char *quarantined_as,
+								 const AgStatement *statement, XLogRecPtr lsn);
 extern void ag_q_set_quarantined_as(int64 entry, const char *quarantined_as);
 extern void ag_q_save_member(int64 entry, int position, const Moved *m, bool alone,
 							 const char *quarantined);
@@ -128,6 +131,7 @@ extern void ag_q_no_such_entry(int64 id);
 extern Entry *ag_q_load_entry(int64 id);
 extern void ag_q_forget_entry(int64 id);
 extern bool ag_q_is_rows(const Member *m);
+extern bool ag_q_is_changed_rows(const Member *m);
 extern bool ag_q_is_definition(const Member *m);
 extern bool ag_q_is_schema(const Member *m);
 extern bool ag_q_is_routine(const Member *m);
@@ -140,6 +144,14 @@ extern void ag_q_log_quarantine(const AgStatement *statement, const char *origin
 
 /* the log line of a restore or a purge: done is "restored" or "purged" */
 extern void ag_q_log_done(const char *done, int64 entry, const char *objects);
+
+/* ---- rows.c, rows_restore.c: what a DELETE, UPDATE or MERGE changed ---- */
+
+/* a member that keeps the rows a statement deleted or updated in one table */
+#define AG_CHANGED_ROWS		"CHANGED ROWS"
+
+extern void ag_q_check_changed_rows(int64 entry, Member *m, const char *new_name);
+extern char *ag_q_restore_changed_rows(const Entry *e);
 
 /* ---- capture.c: how what a DROP takes is kept ---- */
 

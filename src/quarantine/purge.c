@@ -34,11 +34,11 @@
 PG_FUNCTION_INFO_V1(agentguard_purge);
 PG_FUNCTION_INFO_V1(agentguard_purge_expired);
 
-/* what DROP needs for a member: a TRUNCATE's rows and a column's values are tables */
+/* what DROP needs for a member: kept rows and a column's values are tables */
 static const char *
 member_drop_kind(const Member *m)
 {
-	return ag_q_is_rows(m) || ag_q_is_column(m) ? "TABLE" : m->sql_kind;
+	return ag_q_is_rows(m) || ag_q_is_column(m) || ag_q_is_changed_rows(m) ? "TABLE" : m->sql_kind;
 }
 
 /* an error names the entry, and why dropping its objects may fail */

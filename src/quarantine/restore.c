@@ -387,7 +387,8 @@ static void
 check_may_restore(const Entry *e, const Member *main, Oid user)
 {
 	Oid			main_relid = ag_q_is_schema(main) ? InvalidOid :
-		ag_q_is_column(main) ? get_relname_relid(main->original_name,
+		(ag_q_is_column(main) || ag_q_is_changed_rows(main)) ?
+		get_relname_relid(main->original_name,
 												 get_namespace_oid(main->original_schema, true)) :
 		get_relname_relid(main->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
 
@@ -420,6 +421,11 @@ check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agentguard: a dropped index comes back under its own name"),
 				 errhint("Restore without a new name, then ALTER INDEX ... RENAME.")));
+	if (ag_q_is_changed_rows(m))
+	{
+		ag_q_check_changed_rows(id, m, new_name);
+		return;
+	}
 	if (ag_q_is_rows(m))
 	{
 		if (new_name != NULL)
@@ -476,7 +482,7 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
 		Member	   *m = lfirst(lc);
 		Oid			routine;
 
-		if (!m->alone || ag_q_is_column(m))
+		if (!m->alone || ag_q_is_column(m) || ag_q_is_changed_rows(m))
 			continue;
 		if (ag_q_is_rows(m))
 		{
@@ -583,7 +589,7 @@ finish_restore(int64 id, const Entry *e, const Member *main, const char *new_nam
 	{
 		Member	   *m = lfirst(lc);
 
-		if (ag_q_is_rows(m))
+		if (ag_q_is_rows(m) || ag_q_is_changed_rows(m))
 			check_foreign_keys(id, m);
 	}
 	foreach(lc, e->restore_steps)
@@ -650,7 +656,8 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	error_context_stack = &context;
 	put_back_members(e, main, new_name);
 	/* columns after their types are back, before the steps that need them */
-	rows_report = has_columns(e) ? ag_q_restore_columns(e) : "";
+	rows_report = has_columns(e) ? ag_q_restore_columns(e) :
+		ag_q_is_changed_rows(main) ? ag_q_restore_changed_rows(e) : "";
 	finish_restore(id, e, main, new_name);
 	if (has_columns(e))
 		ag_q_columns_done(e, main, ag_q_is_column(main) ? new_name : NULL);
@@ -665,6 +672,8 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	else if (ag_q_is_column(main))
 		restored_as = psprintf("%s.%s", ag_q_qualified(main->original_schema, main->original_name),
 							   quote_identifier(new_name ? new_name : ag_q_column_name(main)));
+	else if (ag_q_is_changed_rows(main))
+		restored_as = ag_q_qualified(e->original_schema, e->original_name);
 	else
 		restored_as = ag_q_qualified(main->original_schema, new_name ? new_name : main->original_name);
 	ag_ledger_audit("restore", e->kind, restored_as, NULL,
