@@ -38,9 +38,14 @@ for i in range(n):
     a = random.randint(1, 10000)
     statements.append(f"SELECT abalance FROM acc WHERE aid = {a};" if i % 2 == 0
                       else f"UPDATE acc SET abalance = abalance + 1 WHERE aid = {a};")
+# one statement of each kind first, in every file: what a session pays once
+# (caches filled, agentguard's first look at its confirmations) is not a
+# cost per statement
+warmup = ["SELECT abalance FROM acc WHERE aid = 1;",
+          "UPDATE acc SET abalance = abalance + 1 WHERE aid = 1;"]
 for tag, prelude in preludes.items():
     for k in (0, n):
-        out = ([prelude] if prelude else []) + statements[:k]
+        out = ([prelude] if prelude else []) + warmup + statements[:k]
         open(f'{w}/{tag}{k}.sql', 'w').write("\n".join(out) + "\n")
 PY
 chmod a+r "$W"/*.sql

@@ -16,6 +16,7 @@
 #include "refusals.h"
 #include "session.h"
 #include "settings.h"
+#include "waiting.h"
 #include "xact.h"
 
 PG_MODULE_MAGIC;
@@ -53,6 +54,7 @@ _PG_init(void)
 	ag_protect_init();
 	ag_xact_init();
 	ag_refusals_init();
+	ag_waiting_init();
 	ag_install_utility_hook();
 	ag_install_executor_hooks();
 	ag_install_object_access_hook();

@@ -35,6 +35,7 @@
 #include "scratch.h"
 #include "settings.h"
 #include "unbounded.h"
+#include "waiting.h"
 #include "xact.h"
 
 /*
@@ -93,6 +94,7 @@ typedef struct AgCountScope
 	 * none will be kept.
 	 */
 	AgKeptRows *kept;
+	bool		unnoted;		/* no confirmation could come when it began */
 	char	   *code;			/* the request code its confirmation approved */
 } Scope;
 
@@ -141,6 +143,7 @@ struct Frame
 	Frame	   *parent;
 	Scope	   *scope;
 	bool		counts_processed;	/* es_processed counts changed rows */
+	bool		noting;			/* a confirmation could come: rows are noted */
 	List	   *nodes;			/* CountedNode */
 	List	   *tables;			/* OIDs of tables it changed rows in */
 };
@@ -426,7 +429,12 @@ own_scope(Frame *frame)
 	/* frames that already fetched rows bring them along, uncounted */
 	scope->bound = old ? PG_UINT64_MAX : 0;
 	if (ag_quarantine_drops != AG_QUARANTINE_OFF && frame->queryDesc->estate != NULL)
-		scope->kept = ag_kept_rows_start(frame->queryDesc->estate->es_output_cid, count_bound());
+	{
+		if (frame->noting)
+			scope->kept = ag_kept_rows_start(frame->queryDesc->estate->es_output_cid, count_bound());
+		else
+			scope->unnoted = true;
+	}
 	foreach(lc, ag_xact.frames)
 	{
 		Frame	   *f = lfirst(lc);
@@ -480,6 +488,12 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 		scope->state = SCOPE_APPROVED;
 		if (scope->kept)
 			ag_kept_rows_confirmed(scope->kept);
+		else if (scope->unnoted)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("agentguard: cannot keep the rows this statement changes: its confirmation was made after the statement started"),
+					 errdetail("A statement notes the rows it changes only while a confirmation waits; nothing was changed, and the confirmation was not used."),
+					 errhint("Run the statement again.")));
 		return;
 	}
 	forget_kept(scope);
@@ -673,7 +687,8 @@ wrap_modify_table(ModifyTableState *mt, Frame *frame)
 	counted->relid = rt_fetch(plan->nominalRelation, mt->ps.state->es_range_table)->relid;
 	counted->unbounded = ag_unbounded_reason(source->plan);
 	counted->counts_itself = !mt->canSetTag;
-	counted->keeps = counted->exemption != EXEMPT && ag_row_source(mt, &counted->source);
+	counted->keeps = frame->noting && counted->exemption != EXEMPT &&
+		ag_row_source(mt, &counted->source);
 	frame->nodes = lappend(frame->nodes, counted);
 	MemoryContextSwitchTo(old);
 	source->ExecProcNodeReal = counting_exec_proc_node;
@@ -727,6 +742,8 @@ ag_count_start(QueryDesc *queryDesc)
 
 	frame->queryDesc = queryDesc;
 	frame->parent = ag_xact.frames != NIL ? llast(ag_xact.frames) : NULL;
+	/* noting costs every statement: only where a confirmation could come */
+	frame->noting = ag_quarantine_drops != AG_QUARANTINE_OFF && ag_confirmation_may_wait();
 	wrap_modify_tables(queryDesc, frame);
 
 	/*

@@ -42,6 +42,7 @@
 #include "request.h"
 #include "session.h"
 #include "settings.h"
+#include "waiting.h"
 
 PG_FUNCTION_INFO_V1(agentguard_inspect);
 PG_FUNCTION_INFO_V1(agentguard_add_signer);
@@ -589,11 +590,14 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					"VALUES ($1, $2, $3, pg_catalog.btrim($4), $5, $6, $7, $8, $9, $10) "
 					CONFIRMATION_UPGRADE,
 					10, types, values, SPI_OK_INSERT) > 0)
+	{
+		ag_confirmation_made();
 		ag_ledger_audit("confirm", agstr_cstring(request->action), objects, code,
 					 psprintf("role %s, %s %s, expires %s",
 							  agstr_cstring(request->role),
 							  sc.counted == 1 ? "signer" : "signers", sc.names.data,
 							  show_unix_time(token->expires_at)));
+	}
 	ereport(LOG,
 			(errmsg("agentguard: confirmed role=%s database=%s action=\"%s\" objects=\"%s\" request=%s signer=%s expires=\"%s\"",
 					ag_log_text(quote_identifier(agstr_cstring(request->role))),

@@ -31,6 +31,12 @@ typedef struct AgTransaction
 	/* owner.c: agentguard's own changes underway, on an agent's behalf */
 	int			internal_changes;
 
+	/*
+	 * waiting.c: the confirmations waiting were read with this transaction's
+	 * snapshot, which a repeatable read transaction keeps to its end
+	 */
+	bool		confirmations_read;
+
 	/* session.c: objects other than relations created in this transaction */
 	List	   *created;
 

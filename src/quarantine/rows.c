@@ -71,8 +71,7 @@ typedef struct NotedRow
 
 struct AgKeptRows
 {
-	MemoryContext context;		/* the noted rows, made at the first */
-	NotedRow   *rows;
+	NotedRow   *rows;			/* in ag_xact_context, made at the first */
 	uint64		count;
 	uint64		room;
 	uint64		limit;			/* most rows noted before it is confirmed */
@@ -168,12 +167,14 @@ ag_kept_rows_note(AgKeptRows *kept, const AgRowSource *source, struct TupleTable
 	}
 	if (kept->count == kept->room)
 	{
-		if (kept->context == NULL)
+		/*
+		 * Small at first: most statements change a row or a few, and what
+		 * they note must cost them next to nothing.
+		 */
+		if (kept->rows == NULL)
 		{
-			kept->context = AllocSetContextCreate(ag_xact_context(), "agentguard kept rows",
-												  ALLOCSET_DEFAULT_SIZES);
-			kept->room = 1024;
-			kept->rows = MemoryContextAllocHuge(kept->context, kept->room * sizeof(NotedRow));
+			kept->room = 16;
+			kept->rows = MemoryContextAlloc(ag_xact_context(), kept->room * sizeof(NotedRow));
 		}
 		else
 		{
@@ -197,9 +198,8 @@ ag_kept_rows_confirmed(AgKeptRows *kept)
 void
 ag_kept_rows_forget(AgKeptRows *kept)
 {
-	if (kept->context != NULL)
-		MemoryContextDelete(kept->context);
-	kept->context = NULL;
+	if (kept->rows != NULL)
+		pfree(kept->rows);
 	kept->rows = NULL;
 	kept->count = kept->room = 0;
 }
