@@ -294,22 +294,6 @@ scope_tables(Scope *scope)
 	return tables;
 }
 
-static const char *
-command_verb(CmdType command)
-{
-	switch (command)
-	{
-		case CMD_DELETE:
-			return "delete from";
-		case CMD_UPDATE:
-			return "update";
-		case CMD_MERGE:
-			return "merge into";
-		default:
-			return NULL;
-	}
-}
-
 static char *
 relation_identity(Oid relid)
 {
@@ -317,44 +301,6 @@ relation_identity(Oid relid)
 
 	ObjectAddressSet(address, RelationRelationId, relid);
 	return getObjectIdentity(&address, false);
-}
-
-/*
- * The values of the parameters the statement uses, as their types print
- * them: a prepared statement, the extended protocol, or PL/pgSQL variables,
- * whose fetch hook answers only for the ones this statement reads.
- */
-static List *
-statement_params(ParamListInfo params)
-{
-	List	   *result = NIL;
-
-	if (params == NULL)
-		return NIL;
-	for (int i = 0; i < params->numParams; i++)
-	{
-		ParamExternData workspace;
-		ParamExternData *param;
-		AgParam    *shown;
-
-		param = params->paramFetch ?
-			params->paramFetch(params, i + 1, false, &workspace) : &params->params[i];
-		if (param == NULL || !OidIsValid(param->ptype))
-			continue;
-		shown = palloc0(sizeof(AgParam));
-		shown->number = (uint16) Min(i + 1, PG_UINT16_MAX);
-		shown->isnull = param->isnull;
-		if (!param->isnull)
-		{
-			Oid			output;
-			bool		varlena;
-
-			getTypeOutputInfo(param->ptype, &output, &varlena);
-			shown->value = ag_str(OidOutputFunctionCall(output, param->value));
-		}
-		result = lappend(result, shown);
-	}
-	return result;
 }
 
 /* the request for a frame's statement, counted or not */
@@ -370,10 +316,10 @@ frame_statement(Frame *frame, bool counted)
 	ag_statement_text(queryDesc->sourceText, plan->stmt_location, plan->stmt_len,
 					  &statement->text, &statement->textlen);
 	statement->action = GetCommandTagName(CreateCommandTag((Node *) plan));
-	statement->verb = command_verb(plan->commandType);
+	statement->verb = ag_dml_verb(plan->commandType);
 	/* a SELECT or INSERT whose CTE deletes says what the CTE does */
 	if (statement->verb == NULL && frame->nodes != NIL)
-		statement->verb = command_verb(((CountedNode *) linitial(frame->nodes))->operation);
+		statement->verb = ag_dml_verb(((CountedNode *) linitial(frame->nodes))->operation);
 	/* a temporary or new table is another one at every run: none binds */
 	tables = counted ? scope_tables(frame->scope) : NIL;
 	foreach(lc, frame->nodes)
@@ -388,7 +334,7 @@ frame_statement(Frame *frame, bool counted)
 		if (!counted)
 			tables = list_append_unique_oid(tables, node->relid);
 	}
-	statement->params = statement_params(queryDesc->params);
+	statement->params = ag_dml_params(queryDesc->params);
 	foreach(lc, tables)
 		statement->targets = lappend(statement->targets, relation_identity(lfirst_oid(lc)));
 	if (counted)
@@ -525,9 +471,11 @@ beyond_approval(Scope *scope, const char *reason, bool over_limit)
 	MemoryContextSwitchTo(old);
 }
 
+static void check_frame(Frame *frame);
+
 /* are the frame's rows so far within what its scope allows? */
-static void
-check_frame(Frame *frame)
+static pg_noinline void
+check_frame_fully(Frame *frame)
 {
 	Scope	   *scope = frame->scope;
 	ListCell   *lc;
@@ -535,9 +483,6 @@ check_frame(Frame *frame)
 	switch (scope->state)
 	{
 		case SCOPE_LIMITED:
-			/* one row passes neither the one-row rule nor a limit */
-			if (scope->bound <= 1)
-				break;
 			foreach(lc, frame->nodes)
 			{
 				CountedNode *counted = lfirst(lc);
@@ -574,6 +519,18 @@ check_frame(Frame *frame)
 		case SCOPE_OBSERVED:
 			break;
 	}
+}
+
+/*
+ * Asked before every row a counted node fetches: the first row of a limited
+ * scope passes neither the one-row rule nor a limit, and leaves at once.
+ */
+static inline void
+check_frame(Frame *frame)
+{
+	if (likely(frame->scope->state == SCOPE_LIMITED && frame->scope->bound <= 1))
+		return;
+	check_frame_fully(frame);
 }
 
 static CountedNode *

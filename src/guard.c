@@ -276,6 +276,61 @@ shown_objects(const AgStatement *stmt)
 	return ag_join_targets(shown);
 }
 
+/* how a request names what a DML statement does to its table */
+const char *
+ag_dml_verb(CmdType command)
+{
+	switch (command)
+	{
+		case CMD_DELETE:
+			return "delete from";
+		case CMD_UPDATE:
+			return "update";
+		case CMD_MERGE:
+			return "merge into";
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * The values of the parameters the statement uses, as their types print
+ * them: a prepared statement, the extended protocol, or PL/pgSQL variables,
+ * whose fetch hook answers only for the ones this statement reads.
+ */
+List *
+ag_dml_params(ParamListInfo params)
+{
+	List	   *result = NIL;
+
+	if (params == NULL)
+		return NIL;
+	for (int i = 0; i < params->numParams; i++)
+	{
+		ParamExternData workspace;
+		ParamExternData *param;
+		AgParam    *shown;
+
+		param = params->paramFetch ?
+			params->paramFetch(params, i + 1, false, &workspace) : &params->params[i];
+		if (param == NULL || !OidIsValid(param->ptype))
+			continue;
+		shown = palloc0(sizeof(AgParam));
+		shown->number = (uint16) Min(i + 1, PG_UINT16_MAX);
+		shown->isnull = param->isnull;
+		if (!param->isnull)
+		{
+			Oid			output;
+			bool		varlena;
+
+			getTypeOutputInfo(param->ptype, &output, &varlena);
+			shown->value = ag_str(OidOutputFunctionCall(output, param->value));
+		}
+		result = lappend(result, shown);
+	}
+	return result;
+}
+
 /*
  * Use up a confirmation that covers exactly this statement, if one waits.
  * Only in enforce mode: observe mode uses nothing up.

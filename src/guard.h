@@ -10,7 +10,9 @@
 #include "postgres.h"
 
 #include "catalog/objectaddress.h"
+#include "nodes/params.h"
 #include "nodes/pg_list.h"
+#include "nodes/nodes.h"
 
 #include "ledger.h"
 
@@ -56,6 +58,10 @@ extern bool ag_guard_use_confirmation(AgStatement *stmt, AgApproval *approval,
 									  char **why_not);
 extern void ag_guard_report(AgStatement *stmt, const char *reason,
 							const char *why_not);
+
+/* a DML statement's verb and the parameter values it is bound to */
+extern const char *ag_dml_verb(CmdType command);
+extern List *ag_dml_params(ParamListInfo params);
 
 /* the request code of a statement the guard did not judge, into stmt->code */
 extern void ag_request_code(AgStatement *stmt);

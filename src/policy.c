@@ -33,6 +33,8 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "capture.h"
+#include "owner.h"
 #include "policy.h"
 #include "protect.h"
 #include "quarantine.h"
@@ -121,30 +123,28 @@ function_symbol(HeapTuple tuple)
 #define REACH_UNKNOWN 0xFF
 static uint8 *builtin_reach = NULL; /* Reach by OID, 0 .. fmgr_last_builtin_oid */
 
-static Reach
-builtin_function_reach(Oid funcid)
-{
-	if (builtin_reach == NULL)
-	{
-		builtin_reach = MemoryContextAlloc(ag_backend_context(), fmgr_last_builtin_oid + 1);
-		memset(builtin_reach, REACH_UNKNOWN, fmgr_last_builtin_oid + 1);
-	}
-	if (builtin_reach[funcid] == REACH_UNKNOWN)
-		builtin_reach[funcid] =
-			(uint8) reach_of_symbol(fmgr_builtins[fmgr_builtin_oid_index[funcid]].funcName);
-	return (Reach) builtin_reach[funcid];
-}
+static Oid	builtin_reach_size = 0;
 
-static Reach
-function_reach(Oid funcid)
+static pg_noinline Reach
+function_reach_slow(Oid funcid)
 {
 	HeapTuple	tuple;
 	char	   *symbol;
 	Reach		reach = REACH_NONE;
 
+	if (builtin_reach == NULL)
+	{
+		builtin_reach_size = fmgr_last_builtin_oid + 1;
+		builtin_reach = MemoryContextAlloc(ag_backend_context(), builtin_reach_size);
+		memset(builtin_reach, REACH_UNKNOWN, builtin_reach_size);
+	}
 	if (funcid <= fmgr_last_builtin_oid &&
 		fmgr_builtin_oid_index[funcid] != InvalidOidBuiltinMapping)
-		return builtin_function_reach(funcid);
+	{
+		builtin_reach[funcid] =
+			(uint8) reach_of_symbol(fmgr_builtins[fmgr_builtin_oid_index[funcid]].funcName);
+		return (Reach) builtin_reach[funcid];
+	}
 	if (funcid < FirstGenbkiObjectId)
 		return REACH_NONE;
 	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
@@ -155,6 +155,15 @@ function_reach(Oid funcid)
 		reach = reach_of_symbol(symbol);
 	ReleaseSysCache(tuple);
 	return reach;
+}
+
+/* a built-in judged before costs one array lookup; only built-ins are cached */
+static inline Reach
+function_reach(Oid funcid)
+{
+	if (likely(funcid < builtin_reach_size && builtin_reach[funcid] != REACH_UNKNOWN))
+		return (Reach) builtin_reach[funcid];
+	return function_reach_slow(funcid);
 }
 
 /* ---- utility statements ---- */
@@ -614,12 +623,18 @@ ag_policy_utility(Node *parsetree)
 /*
  * OAT_FUNCTION_EXECUTE: the executor sets up a call of funcid (a function,
  * operator, aggregate or set-returning call, however the statement reached
- * it) in an agent session.
+ * it) in an agent session.  agentguard's own work (a trial, its SQL on the
+ * agent's behalf) is let through, asked only of the rare function that
+ * reaches outside.
  */
 void
 ag_policy_function_execute(Oid funcid)
 {
-	switch (function_reach(funcid))
+	Reach		reach = function_reach(funcid);
+
+	if (likely(reach == REACH_NONE) || ag_capture_active() || ag_internal_changes_underway())
+		return;
+	switch (reach)
 	{
 		case REACH_OUTSIDE:
 			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),

@@ -622,7 +622,7 @@ object_access_other(ObjectAccessType access, Oid classId, Oid objectId,
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	if (access != OAT_FUNCTION_EXECUTE)
 		object_changed(access, classId, objectId, subId, arg);
-	else if (ag_session_is_agent() && !ag_capture_active() && !ag_internal_changes_underway())
+	else if (ag_session_is_agent())
 		ag_policy_function_execute(objectId);
 }
 
@@ -637,8 +637,7 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (unlikely(prev_object_access_hook != NULL || access != OAT_FUNCTION_EXECUTE))
 		object_access_other(access, classId, objectId, subId, arg);
-	else if (unlikely(ag_session_is_agent()) && !ag_capture_active() &&
-			 !ag_internal_changes_underway())
+	else if (unlikely(ag_session_is_agent()))
 		ag_policy_function_execute(objectId);
 }
 
