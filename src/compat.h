@@ -53,6 +53,13 @@
 #endif
 
 /* MERGE's join condition moved out of the jointree in 17 */
+/* PostgreSQL 18 asks whether a deferrable primary key will do: it will not */
+#if PG_VERSION_NUM >= 180000
+#define ag_primary_key_index(rel) RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define ag_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
 #if PG_VERSION_NUM >= 170000
 #define ag_merge_join_condition(query) ((query)->mergeJoinCondition)
 #else

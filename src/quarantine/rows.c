@@ -57,6 +57,7 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
+#include "compat.h"
 #include "names.h"
 #include "quarantine.h"
 #include "quarantine/internal.h"
@@ -432,7 +433,7 @@ find_key(KeptTable *kt)
 	Relation	index_rel;
 
 	if (!OidIsValid(index))
-		index = RelationGetPrimaryKeyIndex(kt->rel);
+		index = ag_primary_key_index(kt->rel);
 	kt->nkeys = 0;
 	if (!OidIsValid(index))
 		return;
