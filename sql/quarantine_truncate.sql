@@ -186,7 +186,7 @@ SELECT (SELECT docs FROM tr.state WHERE docs LIKE '% / %') = tr.events_sum() AS 
 
 -- purge drops the kept relation, its files with it
 TRUNCATE tr.docs;
-SELECT max(id) AS entry, max(quarantined_as) AS kept_as FROM agentguard.quarantine WHERE kind = 'truncate' \gset
+SELECT id AS entry, quarantined_as AS kept_as FROM agentguard.quarantine WHERE kind = 'truncate' ORDER BY id DESC LIMIT 1 \gset
 SELECT pg_relation_size(:'kept_as') > 0 AS kept_has_data;
 SELECT reltoastrelid AS kept_toast, pg_relation_filepath(oid) AS kept_file FROM pg_class
 WHERE oid = :'kept_as'::regclass \gset
@@ -205,7 +205,7 @@ TRUNCATE tr.small;
 INSERT INTO tr.small SELECT g, 'newer' FROM generate_series(11, 13) g;
 TRUNCATE tr.small;
 COMMIT;
-SELECT max(id) AS entry, max(quarantined_as) AS kept_as FROM agentguard.quarantine WHERE kind = 'truncate' \gset
+SELECT id AS entry, quarantined_as AS kept_as FROM agentguard.quarantine WHERE kind = 'truncate' ORDER BY id DESC LIMIT 1 \gset
 SELECT count(*) AS copied_rows, (SELECT count(*) FROM pg_index WHERE indrelid = :'kept_as'::regclass) AS copy_indexes
 FROM :kept_as;
 SELECT agentguard.restore(:entry);

@@ -294,9 +294,9 @@ rows_added_report(const Entry *e)
 		Member	   *m = lfirst(lc);
 
 		if (ag_q_is_rows(m) && m->rows_now > 0)
-			appendStringInfo(&report, "%s%s had " UINT64_FORMAT " rows added since, kept beside the ones put back",
+			appendStringInfo(&report, "%s%s had " UINT64_FORMAT " %s added since, kept beside the ones put back",
 							 report.len > 0 ? "; " : " (", ag_q_qualified(m->original_schema, m->original_name),
-							 m->rows_now);
+							 m->rows_now, m->rows_now == 1 ? "row" : "rows");
 	}
 	if (report.len > 0)
 		appendStringInfoChar(&report, ')');
