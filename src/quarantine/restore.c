@@ -71,6 +71,12 @@ plan_rows(int64 entry, Member *m)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("agentguard: table \"%s.%s\" is gone; its rows cannot go back",
 						m->original_schema, m->original_name)));
+	if (!OidIsValid(m->kept))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("agentguard: the kept rows of quarantine entry " INT64_FORMAT " are gone (%s)",
+						entry, kept),
+				 errhint("Purge the entry.")));
 	initStringInfo(&columns);
 	rel = relation_open(m->table, AccessExclusiveLock);
 	m->swap = ag_q_storage_can_return(m->table, m->kept, &m->rows_now);

@@ -108,6 +108,16 @@ storage_can_move(Relation rel)
 
 /* ---- the twin ---- */
 
+/* whether the table has a check of that name */
+static bool
+has_check_named(TupleConstr *constr, const char *name)
+{
+	for (int i = 0; constr != NULL && i < constr->num_check; i++)
+		if (strcmp(constr->check[i].ccname, name) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The checks the rows satisfy: the table's own, and a partition's bound.
  * The twin keeps them, so that restore can tell whether they changed.
@@ -138,10 +148,8 @@ kept_checks(Relation rel)
 		CookedConstraint *cooked = palloc0(sizeof(CookedConstraint));
 		char	   *name = pstrdup(KEPT_BOUND);
 
-		for (int n = 1; constr != NULL && n <= constr->num_check; n++)
-			for (int i = 0; i < constr->num_check; i++)
-				if (strcmp(constr->check[i].ccname, name) == 0)
-					name = psprintf("%s%d", KEPT_BOUND, n);
+		for (int n = 1; has_check_named(constr, name); n++)
+			name = psprintf("%s%d", KEPT_BOUND, n);
 		cooked->contype = CONSTR_CHECK;
 		cooked->name = name;
 		cooked->expr = (Node *) make_ands_explicit(bound);
