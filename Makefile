@@ -14,7 +14,7 @@ MODULE_big = agentguard
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o src/count.o \
 	src/policy.o src/guard.o src/classify.o src/unbounded.o \
-	src/ledger.o src/quarantine/move.o src/quarantine/capture.o \
+	src/ledger.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \
@@ -32,7 +32,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-AG_REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns quarantine_rows signatures teardown
+AG_REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns quarantine_rows quarantine_truncate signatures teardown
 AG_ISOLATION = labels double_use quarantine_race confirm_waiting
 
 # make test (scripts/test.sh) sets AG_TEMP_INSTANCE=1: PGXS's installcheck

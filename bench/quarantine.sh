@@ -2,8 +2,9 @@
 # Quarantining and restoring a dropped table costs a catalog change, not a
 # copy: time DROP (quarantined), restore, and a plain DROP for tables of 10
 # thousand and 10 million rows, printed as ratios to the plain DROP.  A
-# quarantined TRUNCATE does copy the rows: it and its restore are printed as
-# ratios to a plain TRUNCATE.  So does a kept column, with its key: a
+# quarantined TRUNCATE keeps the table's files by a catalog change too: it
+# and its restore are printed as ratios to a plain TRUNCATE.  A kept column
+# does copy its values, with their key: a
 # quarantined DROP COLUMN and its restore, beside a plain DROP COLUMN, for
 # tables of 10 thousand and 1 million rows.  A DELETE and an UPDATE without
 # WHERE (kept under quarantine_drops = 'all', as a confirmed agent's are) are

@@ -66,4 +66,41 @@
 #define ag_merge_join_condition(query) ((query)->jointree->quals)
 #endif
 
+/* the relcache's marks of storage new in this transaction were renamed in 16 */
+#if PG_VERSION_NUM >= 160000
+#define ag_storage_new_subid(rel) ((rel)->rd_newRelfilelocatorSubid)
+#define ag_storage_first_subid(rel) ((rel)->rd_firstRelfilelocatorSubid)
+#else
+#define ag_storage_new_subid(rel) ((rel)->rd_newRelfilenodeSubid)
+#define ag_storage_first_subid(rel) ((rel)->rd_firstRelfilenodeSubid)
+#endif
+
+/* DefineIndex takes the number of partitions to build from 16 */
+#if PG_VERSION_NUM >= 160000
+#define ag_define_index(relid, stmt) \
+	DefineIndex((relid), (stmt), InvalidOid, InvalidOid, InvalidOid, -1, false, false, true, false, true)
+#else
+#define ag_define_index(relid, stmt) \
+	DefineIndex((relid), (stmt), InvalidOid, InvalidOid, InvalidOid, false, false, true, false, true)
+#endif
+
+/* pg_class counts all-frozen pages from 18, and a check can be NOT ENFORCED */
+#if PG_VERSION_NUM >= 180000
+#define ag_swap_allfrozen(c1, c2) \
+	do { int32 ag_swapped_ = (c1)->relallfrozen; (c1)->relallfrozen = (c2)->relallfrozen; (c2)->relallfrozen = ag_swapped_; } while (0)
+#define ag_check_enforced(check) ((check)->ccenforced)
+#define ag_cooked_enforced(cooked, enforced) ((cooked)->is_enforced = (enforced))
+#else
+#define ag_swap_allfrozen(c1, c2) ((void) 0)
+#define ag_check_enforced(check) true
+#define ag_cooked_enforced(cooked, enforced) ((void) (enforced))
+#endif
+
+/* a relcache entry forgets its old files itself when it is rebuilt from 17 */
+#if PG_VERSION_NUM >= 170000
+#define ag_forget_storage(relid) ((void) (relid))
+#else
+#define ag_forget_storage(relid) RelationCloseSmgrByOid(relid)
+#endif
+
 #endif							/* AGENTGUARD_COMPAT_H */

@@ -314,7 +314,9 @@ like(dba_fails("SELECT agentguard.restore($entry)"), qr/duplicate key value viol
 	'a clash makes restore fail');
 is(dba('SELECT count(*) FROM invoices'), '2', 'and change nothing');
 dba('DELETE FROM invoices WHERE id = 1');
-is(dba("SELECT agentguard.restore($entry)"), 'restored public.invoices', 'with the new row moved away, restore');
+is(dba("SELECT agentguard.restore($entry)"),
+	'restored public.invoices (public.invoices had 1 row added since, kept beside the ones put back)',
+	'with the new row moved away, restore copies the rows back beside the one added since, and says so');
 is(dba('SELECT count(*), sum(amount) FROM invoices'), '41|8201', 'puts the rows back next to the one added since');
 
 # a database, dropped from postgres, restored from any database with the extension

@@ -58,6 +58,8 @@ typedef struct Member
 	Oid			table;
 	Oid			kept;			/* the table in quarantine that holds them */
 	char	   *columns;		/* the columns both have, as SQL */
+	bool		swap;			/* the kept files go back (truncate.c) */
+	uint64		rows_now;		/* rows the table holds at restore */
 	/* the name a relation comes back under, once restore has chosen it */
 	char	   *restore_as;
 } Member;
@@ -180,6 +182,11 @@ extern List *ag_q_named_objects(DropStmt *drop, List *objects, Oid *classId);
 /* ---- move.c: what moves aside ---- */
 
 extern void ag_q_move(int64 entry, int *position, const ObjectAddress *a);
+
+/* ---- truncate.c: a TRUNCATE's rows kept by their files ---- */
+
+extern bool ag_q_storage_can_return(Oid table, Oid kept, uint64 *rows_now);
+extern void ag_q_return_storage(Oid table, Oid kept);
 
 /* ---- keep_column.c: how a column is kept ---- */
 

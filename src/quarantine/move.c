@@ -1,8 +1,7 @@
 /*
  * quarantine/move.c
  *		A DROP that destroys nothing: the objects move into the schema
- *		agentguard_quarantine, and agentguard.restore moves them back.  And a
- *		TRUNCATE that keeps a copy of the rows it removes.
+ *		agentguard_quarantine, and agentguard.restore moves them back.
  *
  * What the DROP would take with it is learned from the server itself, by a
  * trial that is rolled back (capture.c).  Then, as the extension's owner:
@@ -711,64 +710,4 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 	ag_q_log_quarantine(statement, original, entry, quarantined_as,
 						position + 1 + list_length(kept_columns), lsn);
 	ag_owner_close(&ls);
-}
-
-/* ---- TRUNCATE ---- */
-
-/*
- * A TRUNCATE keeps the rows it removes: each table it truncates (the named
- * ones, their partitions and children, and what CASCADE reaches) is copied
- * into quarantine first, then truncated for real.  Copying costs time in
- * proportion to the rows; make bench measures it.  Restore puts the rows
- * back, failing on any constraint with nothing changed.
- */
-void
-ag_quarantine_truncate(const AgStatement *statement, List *objects,
-					   AgUtilityRunner run, void *run_arg)
-{
-	List	   *tables = NIL;
-	AgOwnerSession ls;
-	ListCell   *lc;
-	int64		entry;
-	XLogRecPtr	lsn;
-	int			position = 0;
-	Oid			first;
-	char	   *original;
-
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->objectSubId == AG_CAPTURED_TRUNCATE && get_rel_relkind(a->objectId) != RELKIND_PARTITIONED_TABLE &&
-			!isAnyTempNamespace(get_rel_namespace(a->objectId)))
-			tables = list_append_unique_oid(tables, a->objectId);
-	}
-	if (tables == NIL || !ag_q_open_or_warn(&ls, "TRUNCATE"))
-	{
-		run(run_arg);
-		return;
-	}
-	entry = ag_q_new_entry_id();
-	first = linitial_oid(tables);
-	original = ag_q_relation_qualified(first);
-	lsn = ag_q_record_entry(entry, "truncate", get_namespace_name(get_rel_namespace(first)), get_rel_name(first),
-							ag_q_qualified(AG_QUARANTINE_SCHEMA, ag_q_quarantine_name(entry, 0, get_rel_name(first))),
-							statement);
-	foreach(lc, tables)
-	{
-		Oid			relid = lfirst_oid(lc);
-		Moved		m = {0};
-		char	   *copy = ag_q_quarantine_name(entry, position, get_rel_name(relid));
-
-		ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s",
-								   ag_q_qualified(AG_QUARANTINE_SCHEMA, copy), ag_q_relation_qualified(relid)));
-		m.sql_kind = "ROWS";
-		m.schema = get_namespace_name(get_rel_namespace(relid));
-		m.name = get_rel_name(relid);
-		m.args = "";
-		ag_q_save_member(entry, position++, &m, true, copy);
-	}
-	ag_q_log_quarantine(statement, original, entry, NULL, list_length(tables), lsn);
-	ag_owner_close(&ls);
-	run(run_arg);
 }

@@ -47,8 +47,10 @@
 PG_FUNCTION_INFO_V1(agentguard_restore);
 
 /*
- * Where the rows of a TRUNCATE go, and what putting them there would run:
- * every column the table still has with the type the rows have; columns
+ * Where the rows of a TRUNCATE go, and what putting them there would run.
+ * An empty table that reads them as they are kept takes back the files
+ * they are in (truncate.c); otherwise they are copied in, into every
+ * column the table still has with the type the rows have, and columns
  * added since get their defaults.  Refuses, with nothing changed, when the
  * table is gone, a column's type changed, or code would run.
  */
@@ -69,8 +71,21 @@ plan_rows(int64 entry, Member *m)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("agentguard: table \"%s.%s\" is gone; its rows cannot go back",
 						m->original_schema, m->original_name)));
+	if (!OidIsValid(m->kept))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("agentguard: the kept rows of quarantine entry " INT64_FORMAT " are gone (%s)",
+						entry, kept),
+				 errhint("Purge the entry.")));
 	initStringInfo(&columns);
 	rel = relation_open(m->table, AccessExclusiveLock);
+	m->swap = ag_q_storage_can_return(m->table, m->kept, &m->rows_now);
+	if (m->swap)
+	{
+		relation_close(rel, NoLock);
+		ag_q_check_rows(entry, m->table, ag_q_relation_owner(m->table), NULL, kept);
+		return;
+	}
 	desc = RelationGetDescr(rel);
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -101,14 +116,20 @@ plan_rows(int64 entry, Member *m)
 }
 
 /*
- * Rows a TRUNCATE removed go back into their table, every column as it was
- * (identity values too; generated columns are computed).
+ * Rows a TRUNCATE removed go back into their table: their files, or a
+ * copy of every column as it was (identity values too; generated columns
+ * are computed).
  */
 static void
 restore_rows(const Member *m)
 {
 	char	   *kept = ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name);
 
+	if (m->swap)
+	{
+		ag_q_return_storage(m->table, m->kept);
+		return;
+	}
 	(void) ag_q_fill_as_owner(m->table, kept,
 							  ag_q_sql_text("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
 											ag_q_qualified(m->original_schema, m->original_name),
@@ -120,7 +141,8 @@ restore_rows(const Member *m)
  * triggers would have, which did not fire: every kept row must find its key,
  * compared with the foreign key's own operators (looked at by plan_rows).
  * A foreign key over a column that the kept rows lack is checked over the
- * whole table.  Then the copy goes.
+ * whole table, and so is a table that took its files back (the twin holds
+ * the table's empty ones then).  Then the twin goes.
  */
 static void
 check_foreign_keys(int64 entry, const Member *m)
@@ -148,12 +170,18 @@ check_foreign_keys(int64 entry, const Member *m)
 		const char *source = kept;
 		bool		full = fk->confmatchtype == FKCONSTR_MATCH_FULL;
 
-		if (fk->contype != CONSTRAINT_FOREIGN)
+		/*
+		 * A foreign key to a partitioned table has a copy for each of its
+		 * partitions, on the same table; the parent's covers them all.
+		 */
+		if (fk->contype != CONSTRAINT_FOREIGN ||
+			(OidIsValid(fk->conparentid) &&
+			 ag_q_syscache_oid(CONSTROID, fk->conparentid, Anum_pg_constraint_conrelid) == fk->conrelid))
 			continue;
 		DeconstructFkConstraintRow(tuple, &count, columns, keys, pf_operators, pp_operators, ff_operators,
 								   NULL, NULL);
 		for (int i = 0; i < count; i++)
-			if (get_attnum(m->kept, get_attname(m->table, columns[i], false)) == InvalidAttrNumber)
+			if (m->swap || get_attnum(m->kept, get_attname(m->table, columns[i], false)) == InvalidAttrNumber)
 				source = psprintf("ONLY %s", ag_q_qualified(m->original_schema, m->original_name));
 		initStringInfo(&present);
 		initStringInfo(&absent);
@@ -254,6 +282,31 @@ has_columns(const Entry *e)
 		if (ag_q_is_column(lfirst(lc)))
 			return true;
 	return false;
+}
+
+/*
+ * A TRUNCATE's rows copied back into tables that had rows again: how many
+ * each had, so that no one mistakes them for kept rows.
+ */
+static char *
+rows_added_report(const Entry *e)
+{
+	StringInfoData report;
+	ListCell   *lc;
+
+	initStringInfo(&report);
+	foreach(lc, e->members)
+	{
+		Member	   *m = lfirst(lc);
+
+		if (ag_q_is_rows(m) && m->rows_now > 0)
+			appendStringInfo(&report, "%s%s had " UINT64_FORMAT " %s added since, kept beside the ones put back",
+							 report.len > 0 ? "; " : " (", ag_q_qualified(m->original_schema, m->original_name),
+							 m->rows_now, m->rows_now == 1 ? "row" : "rows");
+	}
+	if (report.len > 0)
+		appendStringInfoChar(&report, ')');
+	return report.data;
 }
 
 /* the member at position 0: what the statement named first */
@@ -657,7 +710,7 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	put_back_members(e, main, new_name);
 	/* columns after their types are back, before the steps that need them */
 	rows_report = has_columns(e) ? ag_q_restore_columns(e) :
-		ag_q_is_changed_rows(main) ? ag_q_restore_changed_rows(e) : "";
+		ag_q_is_changed_rows(main) ? ag_q_restore_changed_rows(e) : rows_added_report(e);
 	finish_restore(id, e, main, new_name);
 	if (has_columns(e))
 		ag_q_columns_done(e, main, ag_q_is_column(main) ? new_name : NULL);
