@@ -70,9 +70,11 @@
 #if PG_VERSION_NUM >= 160000
 #define ag_storage_new_subid(rel) ((rel)->rd_newRelfilelocatorSubid)
 #define ag_storage_first_subid(rel) ((rel)->rd_firstRelfilelocatorSubid)
+#define ag_assume_new_storage(rel) RelationAssumeNewRelfilelocator(rel)
 #else
 #define ag_storage_new_subid(rel) ((rel)->rd_newRelfilenodeSubid)
 #define ag_storage_first_subid(rel) ((rel)->rd_firstRelfilenodeSubid)
+#define ag_assume_new_storage(rel) RelationAssumeNewRelfilenode(rel)
 #endif
 
 /* DefineIndex takes the number of partitions to build from 16 */

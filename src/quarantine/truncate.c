@@ -500,6 +500,36 @@ name_toast(Oid toast, Oid owner, const char *suffix)
 }
 
 /*
+ * The relation cache marks files made in this transaction: WAL skipping
+ * under wal_level = minimal and the syncs at commit go by them.  Files that
+ * change hands take their marks along: the relation that now has new files
+ * is marked so, the one that has the older files takes the other's marks
+ * (CLUSTER does the same).  One side is always old: a table given new files
+ * in this transaction keeps its rows by a copy.
+ */
+static void
+swap_storage_marks(Oid r1, Oid r2)
+{
+	Relation	rel1 = relation_open(r1, NoLock);
+	Relation	rel2 = relation_open(r2, NoLock);
+	bool		new1 = storage_is_new(rel1);
+	bool		new2 = storage_is_new(rel2);
+
+	if (new1 != new2)
+	{
+		Relation	now_new = new2 ? rel1 : rel2;
+		Relation	now_old = new2 ? rel2 : rel1;
+
+		now_old->rd_createSubid = now_new->rd_createSubid;
+		ag_storage_new_subid(now_old) = ag_storage_new_subid(now_new);
+		ag_storage_first_subid(now_old) = ag_storage_first_subid(now_new);
+		ag_assume_new_storage(now_new);
+	}
+	relation_close(rel1, NoLock);
+	relation_close(rel2, NoLock);
+}
+
+/*
  * Two relations swap their files, with what pg_class says of the files
  * (sizes, visibility, the oldest XID and MultiXactId in them) and, for
  * tables, their TOAST tables: the values of the rows point at their TOAST
@@ -534,6 +564,8 @@ swap_files(Oid r1, Oid r2)
 		changeDependencyFor(RelationRelationId, c1->reltoastrelid, RelationRelationId, r2, r1);
 	if (OidIsValid(c2->reltoastrelid))
 		changeDependencyFor(RelationRelationId, c2->reltoastrelid, RelationRelationId, r1, r2);
+
+	swap_storage_marks(r1, r2);
 	ag_forget_storage(r1);
 	ag_forget_storage(r2);
 	CommandCounterIncrement();
