@@ -10,6 +10,10 @@
  * sessions may never make (policy.c) and have count.c count every row a
  * counted statement changes, with what cascades and triggers change for it.
  *
+ * In a rehearsal, of any session, no statement writes to a foreign table,
+ * and each one that ends puts agentguard's transaction callbacks back in
+ * front (rehearse.c).
+ *
  * These hooks run for every statement of every session, so the first thing
  * each does is leave when the session is not an agent's.
  */
@@ -23,6 +27,7 @@
 #include "hooks.h"
 #include "owner.h"
 #include "policy.h"
+#include "rehearse.h"
 #include "session.h"
 #include "settings.h"
 #include "unbounded.h"
@@ -115,6 +120,8 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 
+	if (unlikely(ag_rehearsing()))
+		ag_rehearse_check_writes(plannedstmt);
 	if ((plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE) ||
 		likely(!ag_session_is_agent()) || ag_internal_changes_underway())
 		start(queryDesc, eflags);
@@ -145,6 +152,10 @@ agentguard_executor_end(QueryDesc *queryDesc)
 		prev_executor_end(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+
+	/* a foreign scan may have registered its callbacks ahead of ours */
+	if (unlikely(ag_rehearsing()))
+		ag_xact_callbacks_first();
 }
 
 void

@@ -50,6 +50,7 @@
 #include "policy.h"
 #include "protect.h"
 #include "quarantine.h"
+#include "rehearse.h"
 #include "request.h"
 #include "scratch.h"
 #include "session.h"
@@ -297,6 +298,7 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	UtilityCall call = {pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc};
 	List	   *volatile captured = NIL;
 	const char *reason = NULL;
+	AgVerdict	verdict = AG_ALLOW;
 	volatile bool quarantine = false;
 
 	/*
@@ -304,6 +306,15 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	 * and what a trial runs is the statement being judged.
 	 */
 	if (ag_internal_changes_underway() || ag_capture_active())
+	{
+		run_utility_call(&call);
+		return;
+	}
+	if (unlikely(ag_rehearsing()))
+		ag_rehearse_utility(pstmt->utilityStmt, context);
+
+	/* nothing a rehearsal destroys can last, so nothing is kept */
+	if (ag_rehearsing() && !ag_session_is_agent())
 	{
 		run_utility_call(&call);
 		return;
@@ -366,9 +377,10 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		frame.statement = classified.statement;
 		frame.retyped = classified.retyped;
 		if (classified.statement && classified.protected)
-			frame.permitted = ag_guard(frame.statement, reason) != AG_ALLOW;
-		quarantine = frame.permitted && ag_quarantine_drops != AG_QUARANTINE_OFF &&
-			quarantined_kind(frame.parsetree);
+			verdict = ag_guard(frame.statement, reason);
+		frame.permitted = verdict != AG_ALLOW;
+		quarantine = frame.permitted && verdict != AG_REHEARSED &&
+			ag_quarantine_drops != AG_QUARANTINE_OFF && quarantined_kind(frame.parsetree);
 	}
 
 	current_frame = &frame;
@@ -626,9 +638,14 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 
 	if (access != OAT_FUNCTION_EXECUTE)
 		object_changed(access, classId, objectId, subId, arg);
-	else if (unlikely(ag_session_is_agent()) && !ag_capture_active() &&
-			 !ag_internal_changes_underway())
-		ag_policy_function_execute(objectId);
+	else if (unlikely(ag_session_is_agent() || ag_rehearsing()) &&
+			 !ag_capture_active() && !ag_internal_changes_underway())
+	{
+		if (ag_session_is_agent())
+			ag_policy_function_execute(objectId);
+		if (ag_rehearsing())
+			ag_policy_rehearsal_function(objectId);
+	}
 }
 
 void

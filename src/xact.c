@@ -51,11 +51,24 @@ forget_items(List *items, SubTransactionId aborted)
 	return items;
 }
 
+static AgCommitCheck commit_check = NULL;
+
+void
+ag_xact_set_commit_check(AgCommitCheck check)
+{
+	commit_check = check;
+}
+
 static void
 end_transaction(XactEvent event, void *arg pg_attribute_unused())
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (ag_xact.rehearsing && commit_check != NULL)
+				commit_check();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -79,6 +92,13 @@ end_subtransaction(SubXactEvent event, SubTransactionId mySubid,
 	ag_xact.created = forget_items(ag_xact.created, mySubid);
 	ag_xact.frames = forget_items(ag_xact.frames, mySubid);
 	ag_xact.ended = forget_items(ag_xact.ended, mySubid);
+}
+
+void
+ag_xact_callbacks_first(void)
+{
+	UnregisterXactCallback(end_transaction, NULL);
+	RegisterXactCallback(end_transaction, NULL);
 }
 
 void
