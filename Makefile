@@ -32,7 +32,7 @@ PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
 AG_REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns rehearse signatures teardown
-AG_ISOLATION = labels double_use quarantine_race
+AG_ISOLATION = labels double_use batch_double_use quarantine_race
 
 # make test (scripts/test.sh) sets AG_TEMP_INSTANCE=1: PGXS's installcheck
 # then runs every suite against throwaway servers.  Without it, installcheck
