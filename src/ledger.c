@@ -43,8 +43,6 @@
 #include "session.h"
 #include "settings.h"
 
-PG_FUNCTION_INFO_V1(agentguard_add_signer);
-PG_FUNCTION_INFO_V1(agentguard_remove_signer);
 PG_FUNCTION_INFO_V1(agentguard_confirm);
 
 static Datum
@@ -85,16 +83,6 @@ static char *
 result_text(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-}
-
-static bool
-result_bool(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
-								  col, &isnull);
-
-	return !isnull && DatumGetBool(d);
 }
 
 /* times in messages are UTC and ISO, whatever the session's DateStyle */
@@ -190,121 +178,6 @@ ag_ledger_audit(const char *event, const char *action, const char *objects,
 							  "VALUES ($1, $2, $3, $4, $5)",
 							  5, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not write the audit table");
-}
-
-static void
-refuse_signer_management(void)
-{
-	if (ag_session_is_agent())
-		ag_refuse_outright("manage agentguard signers",
-						   "Signers decide which approvals the database accepts.");
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agentguard: only superusers can manage signers")));
-}
-
-static void
-parse_public_key(text *key, uint8 out[AG_PUBKEY_LEN])
-{
-	const char *err = NULL;
-
-	if (!ag_pubkey_parse(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), out, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: that is not a usable public key: %s", err),
-				 errhint("Pass the line \"agentguard keygen\" printed, which begins with \"%s\".",
-						 AG_PUBKEY_PREFIX)));
-}
-
-/* agentguard.add_signer(name, public_key) */
-Datum
-agentguard_add_signer(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	text	   *key_text = PG_GETARG_TEXT_PP(1);
-	uint8		key[AG_PUBKEY_LEN];
-	uint8		key_id[AG_KEY_ID_LEN];
-	char		canonical[AG_PUBKEY_TEXT_LEN + 1];
-	AgOwnerSession ls;
-	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
-	Datum		values[3];
-
-	refuse_signer_management();
-	parse_public_key(key_text, key);
-	ag_pubkey_format(key, canonical);
-	ag_key_id(key, key_id);
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: a signer needs a name")));
-
-	ag_owner_open(&ls);
-	values[0] = text_datum(name);
-	values[1] = text_datum(canonical);
-	values[2] = bytea_datum(key_id, AG_KEY_ID_LEN);
-
-	ledger_exec("SELECT name FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $3 AND name OPERATOR(pg_catalog.<>) $1",
-				3, types, values, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("agentguard: this public key already belongs to signer \"%s\"",
-						result_text(0, 1)),
-				 errhint("Each signer needs a key of its own; make one with agentguard keygen.")));
-	ledger_exec("SELECT removed_at IS NULL FROM ONLY agentguard.signers WHERE name OPERATOR(pg_catalog.=) $1",
-				3, types, values, SPI_OK_SELECT);
-	if (SPI_processed > 0 && result_bool(0, 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("agentguard: a signer named \"%s\" already exists", name),
-				 errhint("To give it a new key, run agentguard.remove_signer('%s') first.", name)));
-
-	/* a removed signer may come back, with a new key or its old one */
-	ledger_exec("INSERT INTO agentguard.signers (name, public_key, key_id) VALUES ($1, $2, $3) "
-				"ON CONFLICT (name) DO UPDATE SET public_key = $2, key_id = $3, "
-				"added_at = pg_catalog.now(), added_by = session_user, removed_at = NULL, removed_by = NULL",
-				3, types, values, SPI_OK_INSERT);
-	ag_ledger_audit("add_signer", NULL, NULL, NULL,
-				 psprintf("signer %s, key id %s", name, hex(key_id, AG_KEY_ID_LEN)));
-	ag_owner_close(&ls);
-
-	ereport(LOG,
-			(errmsg("agentguard: signer added role=%s name=%s key_id=%s",
-					ag_log_text(quote_identifier(GetUserNameFromId(GetSessionUserId(), false))),
-					ag_log_text(quote_identifier(name)), hex(key_id, AG_KEY_ID_LEN)),
-			 errhidestmt(true)));
-	PG_RETURN_VOID();
-}
-
-/* agentguard.remove_signer(name) */
-Datum
-agentguard_remove_signer(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	AgOwnerSession ls;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
-
-	refuse_signer_management();
-	ag_owner_open(&ls);
-	values[0] = text_datum(name);
-	if (ledger_exec("UPDATE ONLY agentguard.signers SET removed_at = pg_catalog.now(), removed_by = session_user "
-					"WHERE name OPERATOR(pg_catalog.=) $1 AND removed_at IS NULL",
-					1, types, values, SPI_OK_UPDATE) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("agentguard: there is no signer named \"%s\"", name),
-				 errhint("SELECT name FROM agentguard.signers WHERE removed_at IS NULL lists them.")));
-	ag_ledger_audit("remove_signer", NULL, NULL, NULL, psprintf("signer %s", name));
-	ag_owner_close(&ls);
-
-	ereport(LOG,
-			(errmsg("agentguard: signer removed role=%s name=%s",
-					ag_log_text(quote_identifier(GetUserNameFromId(GetSessionUserId(), false))),
-					ag_log_text(quote_identifier(name))),
-			 errhidestmt(true)));
-	PG_RETURN_VOID();
 }
 
 /*
