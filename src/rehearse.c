@@ -74,9 +74,12 @@ ag_rehearse_record(const uint8 *body, size_t len, const char *what)
 			(errmsg("agentguard: rehearsal recorded request %d: %s", n, what)));
 }
 
-/* one line of the refusal's DETAIL per request: its action and objects */
+/*
+ * One line of the refusal's DETAIL per request, its action and objects, and
+ * all the objects for the log line.
+ */
 static void
-describe_requests(StringInfo buf, AgRequest *scratch)
+describe_requests(StringInfo lines, StringInfo objects, AgRequest *scratch)
 {
 	ListCell   *lc;
 	int			i = 0;
@@ -84,12 +87,15 @@ describe_requests(StringInfo buf, AgRequest *scratch)
 	foreach(lc, ag_xact.rehearsed)
 	{
 		bytea	   *body = lfirst(lc);
+		char	   *these;
 
 		if (!ag_request_decode((uint8 *) VARDATA(body), VARSIZE(body) - VARHDRSZ, scratch, NULL))
 			elog(ERROR, "agentguard: a rehearsed request does not decode");
-		appendStringInfo(buf, "\n%d. %s %s", ++i,
-						 pnstrdup(scratch->action.ptr, scratch->action.len),
-						 ag_request_objects(scratch));
+		these = ag_request_objects(scratch);
+		appendStringInfo(lines, "\n%d. %s %s", ++i,
+						 pnstrdup(scratch->action.ptr, scratch->action.len), these);
+		if (these[0] != '\0')
+			appendStringInfo(objects, "%s%s", objects->len > 0 ? ", " : "", these);
 	}
 }
 
@@ -131,6 +137,7 @@ refuse_commit(void)
 {
 	AgRequest  *first = palloc(sizeof(AgRequest));
 	StringInfoData list;
+	StringInfoData objects;
 	uint8	   *body;
 	size_t		len;
 	char	   *code;
@@ -145,15 +152,16 @@ refuse_commit(void)
 
 	code = batch_code(&body, &len);
 	initStringInfo(&list);
-	describe_requests(&list, first);
+	initStringInfo(&objects);
+	describe_requests(&list, &objects, first);
 	(void) ag_request_decode((uint8 *) VARDATA(linitial(ag_xact.rehearsed)),
 							 VARSIZE(linitial(ag_xact.rehearsed)) - VARHDRSZ, first, NULL);
 	ag_refusals_record(body, len, first);
 	ereport(LOG,
-			(errmsg("agentguard: rehearsed role=%s database=%s statements=%d request=%s",
+			(errmsg("agentguard: refused role=%s database=%s action=\"REHEARSAL (%d statement%s)\" objects=\"%s\" request=%s",
 					ag_log_text(quote_identifier(pnstrdup(first->role.ptr, first->role.len))),
 					ag_log_text(quote_identifier(pnstrdup(first->database.ptr, first->database.len))),
-					n, code),
+					n, n == 1 ? "" : "s", ag_log_text(objects.data), code),
 			 errhidestmt(true),
 			 errhidecontext(true)));
 	ereport(ERROR,
