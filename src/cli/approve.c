@@ -62,7 +62,7 @@ print_refusal(FILE *f, PGresult *res, int i)
 	AgRequest  *r = xmalloc(sizeof(AgRequest));
 	AgBatch		batch;
 	const char *code = PQgetvalue(res, i, COL_CODE);
-	const char *err = "it is too large to be kept with its code; the agent's error message has it";
+	const char *err = "it is too large to be kept with its code; the agent's error message and the server log have it";
 	size_t		len;
 	bool		is_batch = ag_has_prefix(code, strlen(code), AG_BATCH_PREFIX);
 
@@ -112,7 +112,7 @@ newest_request(PGconn *conn, char **heading)
 		fatal("no refused statement is waiting in database \"%s\" (agentguard.requests has none from it)",
 			  PQdb(conn));
 	if (PQgetisnull(res, 0, COL_CODE))
-		fatal("the newest refusal in database \"%s\" (%s %s) is too large to be kept with its code; give the code from the agent's error message",
+		fatal("the newest refusal in database \"%s\" (%s %s) is too large to be kept with its code; give the code from the agent's error message or the server log's \"agentguard: refused\" line",
 			  PQdb(conn), PQgetvalue(res, 0, COL_ACTION), PQgetvalue(res, 0, COL_OBJECTS));
 	code = strdup(PQgetvalue(res, 0, COL_CODE));
 	if (code == NULL)
