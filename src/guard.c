@@ -301,8 +301,8 @@ ag_guard_use_confirmation(AgStatement *stmt, AgApproval *approval, char **why_no
 
 /*
  * A rehearsal: record the request, and let it run.  Observe mode: warn and
- * log, and let it run.  Enforce mode: refuse, with
- * the request a DBA can approve.
+ * log, and let it run.  Enforce mode: refuse, with the request a DBA can
+ * approve.
  */
 void
 ag_guard_report(AgStatement *stmt, const char *reason, const char *why_not)
