@@ -13,15 +13,15 @@ MODULE_big = agentguard
 # by layer, top down: loader; hooks; rules; state; ground; the codec
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o src/count.o \
-	src/policy.o src/guard.o src/classify.o src/unbounded.o \
-	src/ledger.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
+	src/policy.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o \
+	src/signers.o src/ledger.o src/inspect.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \
 	src/quarantine/rows.o src/quarantine/rows_restore.o \
 	src/refusals.o src/waiting.o \
 	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
-	src/request.o src/shown.o src/token.o
+	src/request.o src/shown.o src/token.o src/batch.o
 DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql sql/agentguard--1.1--1.2.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
 
@@ -32,8 +32,8 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lcrypto
 
-AG_REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns quarantine_rows quarantine_truncate signatures teardown
-AG_ISOLATION = labels double_use quarantine_race confirm_waiting
+AG_REGRESS = setup agents refusals exemptions everyday routes modes switch confirm protect dml requests quarantine quarantine_kinds adversarial_identity adversarial_catalogs adversarial_outside adversarial_own_state adversarial_ddl adversarial_dml adversarial_tokens adversarial_allowed bypass_dml bypass_identity bypass_recursion bypass_temporary bypass_side_doors quarantine_shadow quarantine_records quarantine_code quarantine_columns quarantine_rows quarantine_truncate rehearse signatures teardown
+AG_ISOLATION = labels double_use batch_double_use quarantine_race confirm_waiting
 
 # make test (scripts/test.sh) sets AG_TEMP_INSTANCE=1: PGXS's installcheck
 # then runs every suite against throwaway servers.  Without it, installcheck

@@ -27,7 +27,11 @@
  *	  given, so what it shows is unambiguous;
  *	- ag_format_utc, on any 64-bit time (the decoded ones included), gives
  *	  either a date that converts back to the same second or "out of range";
- *	- object digests ignore order and repeats.
+ *	- object digests ignore order and repeats;
+ *	- a batch code or body (a rehearsal's) is the one encoding of its
+ *	  requests, each checked as a request alone; they all name one cluster,
+ *	  environment, database and role; each has a nonce of its own, and the
+ *	  batch's description behaves as a request's does.
  * Any violation aborts, which libFuzzer reports as a crash.
  *
  * Build and run with "make fuzz" (mk/cli.mk).
@@ -425,6 +429,70 @@ check_request(const uint8_t *body, size_t len, const AgRequest *r)
 	free(out);
 }
 
+/* ---- batches ---- */
+
+/*
+ * A batch body is the one encoding of its requests, each of which is the
+ * one encoding of itself; every request names the first one's cluster,
+ * environment, database and role; each has a nonce of its own; and the
+ * description, cut or whole, stays in its buffer and shows nothing hidden.
+ */
+static void
+check_batch(const uint8_t *body, size_t len, const AgBatch *b)
+{
+	uint8_t    *out = xmalloc(AG_BATCH_MAX_BYTES);
+	AgRequest  *first = xmalloc(sizeof(AgRequest));
+	AgRequest  *r = xmalloc(sizeof(AgRequest));
+	char	   *small = xmalloc(SMALL_DESC);
+	char	   *large = xmalloc(LARGE_DESC);
+	uint8_t		nonce[AG_NONCE_LEN] = {0};
+	uint8_t		nonces[AG_BATCH_MAX_REQUESTS][AG_NONCE_LEN];
+	const char *err = NULL;
+	size_t		n;
+	size_t		need;
+
+	check(ag_is_batch(body, len), "a decoded batch does not say it is one");
+	check(b->n >= 1 && b->n <= AG_BATCH_MAX_REQUESTS, "batch size out of range");
+	n = ag_batch_encode(b->bodies, b->lens, b->n, out, AG_BATCH_MAX_BYTES, &err);
+	check(n == len && memcmp(out, body, len) == 0,
+		  "a decoded batch re-encodes to other bytes");
+	check(ag_batch_request(b, 0, first), "the first request of a batch does not decode");
+	for (int i = 0; i < b->n; i++)
+	{
+		check(b->bodies[i] >= body && b->bodies[i] + b->lens[i] <= body + len,
+			  "a request of a batch lies outside it");
+		check(ag_batch_request(b, i, r), "a request of a batch does not decode");
+		check(r->system_identifier == first->system_identifier &&
+			  r->role.len == first->role.len && r->database.len == first->database.len &&
+			  r->environment.len == first->environment.len,
+			  "the requests of a batch name different places or roles");
+		check_request(b->bodies[i], b->lens[i], r);
+		ag_batch_nonce(nonce, i, nonces[i]);
+		for (int k = 0; k < i; k++)
+			check(memcmp(nonces[i], nonces[k], AG_NONCE_LEN) != 0,
+				  "two requests of a batch share a nonce");
+	}
+	check(!ag_batch_request(b, b->n, r), "a request past the last one decoded");
+
+	need = ag_batch_describe(b, r, small, SMALL_DESC);
+	check(strlen(small) < SMALL_DESC, "batch describe overran a small buffer");
+	check(ag_batch_describe(b, r, NULL, 0) == need, "batch describe needs depend on the buffer");
+	if (need < LARGE_DESC)
+	{
+		check(ag_batch_describe(b, r, large, LARGE_DESC) == need && strlen(large) == need,
+			  "batch describe returned a wrong length");
+		check(strncmp(small, large, strlen(small)) == 0,
+			  "a cut batch description is not a prefix of the whole");
+		check_terminal_safe(large, need, true);
+		check_nothing_hidden(large, need, true);
+	}
+	free(large);
+	free(small);
+	free(r);
+	free(first);
+	free(out);
+}
+
 /* the trimmed text must equal the canonical text of the decoded body */
 static void
 check_canonical_text(const char *prefix, const char *text, size_t len,
@@ -564,7 +632,13 @@ check_token(const AgToken *t, const uint8_t *body, size_t len)
 			  "a decoded token re-assembles to other bytes");
 		check_signatures(t);
 	}
-	check_request(t->request_body, t->request_len, &t->request);
+	if (t->is_batch)
+	{
+		check(t->version == AG_TOKEN_VERSION, "a batch in a version 1 token decoded");
+		check_batch(t->request_body, t->request_len, &t->batch);
+	}
+	else
+		check_request(t->request_body, t->request_len, &t->request);
 	check_time(t->issued_at);
 	check_time(t->expires_at);
 	check_time(t->expires_at - t->issued_at);
@@ -609,6 +683,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t    *buf;
 	AgRequest  *r = xmalloc(sizeof(AgRequest));
 	AgToken    *t = xmalloc(sizeof(AgToken));
+	AgBatch    *b = xmalloc(sizeof(AgBatch));
 	uint8_t		key[AG_PUBKEY_LEN];
 	size_t		bodylen = 0;
 
@@ -623,6 +698,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else
 		check(err != NULL, "request parse failed without a reason");
+	free(buf);
+
+	buf = xmalloc(AG_BATCH_MAX_BYTES);
+	err = NULL;
+	if (ag_batch_parse(text, size, buf, AG_BATCH_MAX_BYTES, &bodylen, b, r, &err))
+	{
+		check_batch(buf, bodylen, b);
+		check_canonical_text(AG_BATCH_PREFIX, text, size, buf, bodylen);
+	}
+	else
+		check(err != NULL, "batch parse failed without a reason");
 	free(buf);
 
 	buf = xmalloc(AG_TOKEN_MAX_BYTES);
@@ -657,6 +743,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(err != NULL, "request decode failed without a reason");
 
 	err = NULL;
+	if (ag_batch_decode(data, size, b, r, &err))
+		check_batch(data, size, b);
+	else
+		check(err != NULL, "batch decode failed without a reason");
+
+	err = NULL;
 	if (ag_token_decode(data, size, t, &err))
 		check_token(t, data, size);
 	else
@@ -669,6 +761,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_time(ag_get_be64_signed(data + i));
 	check_objects_digest(data, size);
 
+	free(b);
 	free(t);
 	free(r);
 	return 0;

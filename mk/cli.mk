@@ -18,7 +18,7 @@ ag_saved_default_goal := $(.DEFAULT_GOAL)
 
 AG_CLI = src/cli/agentguard
 AG_CLI_SRCS = src/cli/main.c src/cli/keys.c src/cli/inspect.c \
-	src/cli/server.c src/cli/approve.c src/request.c src/shown.c src/token.c
+	src/cli/server.c src/cli/approve.c src/request.c src/shown.c src/token.c src/batch.c
 AG_CLI_HDRS = src/cli/cli.h
 AG_CODEC_HDRS = src/request.h src/text.h
 
@@ -33,7 +33,7 @@ AG_LIBPQ_CPPFLAGS ?= -I$(shell $(PG_CONFIG) --includedir)
 AG_LIBPQ_LIBS ?= -L$(AG_LIBPQ_LIBDIR) -Wl,-rpath,$(AG_LIBPQ_LIBDIR) -lpq
 
 AG_FUZZ = fuzz/fuzz_request
-AG_FUZZ_SRCS = fuzz/fuzz_request.c src/request.c src/shown.c src/token.c
+AG_FUZZ_SRCS = fuzz/fuzz_request.c src/request.c src/shown.c src/token.c src/batch.c
 AG_FUZZ_CC ?= clang
 AG_FUZZ_CFLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60

@@ -14,6 +14,7 @@
 #include "hooks.h"
 #include "protect.h"
 #include "refusals.h"
+#include "rehearse.h"
 #include "session.h"
 #include "settings.h"
 #include "waiting.h"
@@ -55,6 +56,7 @@ _PG_init(void)
 	ag_xact_init();
 	ag_refusals_init();
 	ag_waiting_init();
+	ag_rehearse_init();
 	ag_install_utility_hook();
 	ag_install_executor_hooks();
 	ag_install_object_access_hook();

@@ -64,7 +64,8 @@ typedef enum ScopeState
 	SCOPE_LIMITED,				/* max_rows and the one-row rule hold */
 	SCOPE_APPROVED,				/* a used confirmation's limits hold */
 	SCOPE_COUNTING,				/* refused: counting for the request */
-	SCOPE_OBSERVED				/* observe mode: counting for the warning */
+	SCOPE_OBSERVED				/* observe mode or a rehearsal: counting for
+								 * the warning or the record */
 } ScopeState;
 
 /*
@@ -451,7 +452,9 @@ need_confirmation(Frame *frame, const char *reason, bool over_limit)
 	scope->over_limit = over_limit;
 	scope->why_not = why_not ? pstrdup(why_not) : NULL;
 	MemoryContextSwitchTo(old);
-	scope->state = ag_mode == AG_MODE_OBSERVE ? SCOPE_OBSERVED : SCOPE_COUNTING;
+	/* a rehearsal, like observe mode, lets it run and reports it at its end */
+	scope->state = ag_mode == AG_MODE_OBSERVE || ag_xact.rehearsing ?
+		SCOPE_OBSERVED : SCOPE_COUNTING;
 }
 
 /*

@@ -16,6 +16,10 @@
  * change, as an agent's confirmed statement does (count.c): its plan is
  * marked as an agent's is, and its row sources are wrapped to note them.
  *
+ * In a rehearsal, of any session, no statement writes to a foreign table,
+ * and each one that ends puts agentguard's transaction callbacks back in
+ * front (rehearse.c).
+ *
  * These hooks run for every statement of every session, so the first thing
  * each does is leave when the session is not an agent's, or the statement
  * only reads.
@@ -36,6 +40,7 @@
 #include "owner.h"
 #include "policy.h"
 #include "quarantine.h"
+#include "rehearse.h"
 #include "request.h"
 #include "session.h"
 #include "settings.h"
@@ -292,6 +297,8 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 
+	if (unlikely(ag_rehearsing()))
+		ag_rehearse_check_writes(plannedstmt);
 	if (plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE)
 		start(queryDesc, eflags);
 	else if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
@@ -332,6 +339,10 @@ agentguard_executor_end(QueryDesc *queryDesc)
 		prev_executor_end(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+
+	/* a foreign scan may have registered its callbacks ahead of ours */
+	if (unlikely(ag_rehearsing()))
+		ag_xact_callbacks_first();
 }
 
 void

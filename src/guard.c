@@ -30,6 +30,7 @@
 #include "guard.h"
 #include "ledger.h"
 #include "refusals.h"
+#include "rehearse.h"
 #include "request.h"
 #include "settings.h"
 
@@ -338,8 +339,13 @@ ag_dml_params(ParamListInfo params)
 bool
 ag_guard_use_confirmation(AgStatement *stmt, AgApproval *approval, char **why_not)
 {
-	BuiltRequest *built = palloc(sizeof(BuiltRequest));
+	BuiltRequest *built;
 
+	/* a rehearsal records what the statement needs, and uses nothing up */
+	*why_not = NULL;
+	if (ag_rehearsing())
+		return false;
+	built = palloc(sizeof(BuiltRequest));
 	build_request(stmt, built);
 	stmt->code = built->code;
 	if (!ag_ledger_use(built->binding, &built->request, approval, why_not))
@@ -349,8 +355,9 @@ ag_guard_use_confirmation(AgStatement *stmt, AgApproval *approval, char **why_no
 }
 
 /*
- * Observe mode: warn and log, and let it run.  Enforce mode: refuse, with
- * the request a DBA can approve.
+ * A rehearsal: record the request, and let it run.  Observe mode: warn and
+ * log, and let it run.  Enforce mode: refuse, with the request a DBA can
+ * approve.
  */
 void
 ag_guard_report(AgStatement *stmt, const char *reason, const char *why_not)
@@ -360,6 +367,13 @@ ag_guard_report(AgStatement *stmt, const char *reason, const char *why_not)
 
 	build_request(stmt, built);
 	stmt->code = built->code;
+	if (ag_rehearsing())
+	{
+		ag_rehearse_record(built->body, built->len,
+						   psprintf("%s %s%s%s", verb_of(stmt), objects,
+									reason ? ": " : "", reason ? reason : ""));
+		return;
+	}
 	if (ag_mode == AG_MODE_OBSERVE)
 	{
 		log_outcome("observed", stmt, &built->request, built->code);
@@ -390,6 +404,11 @@ ag_guard(AgStatement *stmt, const char *reason)
 
 	if (ag_mode == AG_MODE_OFF)
 		return AG_ALLOW;
+	if (ag_rehearsing())
+	{
+		ag_guard_report(stmt, reason, NULL);
+		return AG_REHEARSED;
+	}
 	if (ag_mode == AG_MODE_ENFORCE && ag_guard_use_confirmation(stmt, &approval, &why_not))
 		return AG_CONFIRMED;
 	ag_guard_report(stmt, reason, why_not);

@@ -49,7 +49,9 @@ typedef enum AgVerdict
 {
 	AG_ALLOW,					/* nothing to protect, or mode off */
 	AG_OBSERVED,				/* observe mode: warned, let it run */
-	AG_CONFIRMED				/* a confirmation covers it; it was used */
+	AG_CONFIRMED,				/* a confirmation covers it; it was used */
+	AG_REHEARSED				/* a rehearsal recorded its request: it runs,
+								 * and nothing it does can last */
 } AgVerdict;
 
 extern void ag_statement_add_object(AgStatement *stmt, const ObjectAddress *address);

@@ -44,9 +44,6 @@
 #include "settings.h"
 #include "waiting.h"
 
-PG_FUNCTION_INFO_V1(agentguard_inspect);
-PG_FUNCTION_INFO_V1(agentguard_add_signer);
-PG_FUNCTION_INFO_V1(agentguard_remove_signer);
 PG_FUNCTION_INFO_V1(agentguard_confirm);
 
 static Datum
@@ -87,16 +84,6 @@ static char *
 result_text(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-}
-
-static bool
-result_bool(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
-								  col, &isnull);
-
-	return !isnull && DatumGetBool(d);
 }
 
 /* times in messages are UTC and ISO, whatever the session's DateStyle */
@@ -192,121 +179,6 @@ ag_ledger_audit(const char *event, const char *action, const char *objects,
 							  "VALUES ($1, $2, $3, $4, $5)",
 							  5, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "agentguard: could not write the audit table");
-}
-
-static void
-refuse_signer_management(void)
-{
-	if (ag_session_is_agent())
-		ag_refuse_outright("manage agentguard signers",
-						   "Signers decide which approvals the database accepts.");
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agentguard: only superusers can manage signers")));
-}
-
-static void
-parse_public_key(text *key, uint8 out[AG_PUBKEY_LEN])
-{
-	const char *err = NULL;
-
-	if (!ag_pubkey_parse(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), out, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: that is not a usable public key: %s", err),
-				 errhint("Pass the line \"agentguard keygen\" printed, which begins with \"%s\".",
-						 AG_PUBKEY_PREFIX)));
-}
-
-/* agentguard.add_signer(name, public_key) */
-Datum
-agentguard_add_signer(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	text	   *key_text = PG_GETARG_TEXT_PP(1);
-	uint8		key[AG_PUBKEY_LEN];
-	uint8		key_id[AG_KEY_ID_LEN];
-	char		canonical[AG_PUBKEY_TEXT_LEN + 1];
-	AgOwnerSession ls;
-	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
-	Datum		values[3];
-
-	refuse_signer_management();
-	parse_public_key(key_text, key);
-	ag_pubkey_format(key, canonical);
-	ag_key_id(key, key_id);
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: a signer needs a name")));
-
-	ag_owner_open(&ls);
-	values[0] = text_datum(name);
-	values[1] = text_datum(canonical);
-	values[2] = bytea_datum(key_id, AG_KEY_ID_LEN);
-
-	ledger_exec("SELECT name FROM ONLY agentguard.signers WHERE key_id OPERATOR(pg_catalog.=) $3 AND name OPERATOR(pg_catalog.<>) $1",
-				3, types, values, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("agentguard: this public key already belongs to signer \"%s\"",
-						result_text(0, 1)),
-				 errhint("Each signer needs a key of its own; make one with agentguard keygen.")));
-	ledger_exec("SELECT removed_at IS NULL FROM ONLY agentguard.signers WHERE name OPERATOR(pg_catalog.=) $1",
-				3, types, values, SPI_OK_SELECT);
-	if (SPI_processed > 0 && result_bool(0, 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("agentguard: a signer named \"%s\" already exists", name),
-				 errhint("To give it a new key, run agentguard.remove_signer('%s') first.", name)));
-
-	/* a removed signer may come back, with a new key or its old one */
-	ledger_exec("INSERT INTO agentguard.signers (name, public_key, key_id) VALUES ($1, $2, $3) "
-				"ON CONFLICT (name) DO UPDATE SET public_key = $2, key_id = $3, "
-				"added_at = pg_catalog.now(), added_by = session_user, removed_at = NULL, removed_by = NULL",
-				3, types, values, SPI_OK_INSERT);
-	ag_ledger_audit("add_signer", NULL, NULL, NULL,
-				 psprintf("signer %s, key id %s", name, hex(key_id, AG_KEY_ID_LEN)));
-	ag_owner_close(&ls);
-
-	ereport(LOG,
-			(errmsg("agentguard: signer added role=%s name=%s key_id=%s",
-					ag_log_text(quote_identifier(GetUserNameFromId(GetSessionUserId(), false))),
-					ag_log_text(quote_identifier(name)), hex(key_id, AG_KEY_ID_LEN)),
-			 errhidestmt(true)));
-	PG_RETURN_VOID();
-}
-
-/* agentguard.remove_signer(name) */
-Datum
-agentguard_remove_signer(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	AgOwnerSession ls;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
-
-	refuse_signer_management();
-	ag_owner_open(&ls);
-	values[0] = text_datum(name);
-	if (ledger_exec("UPDATE ONLY agentguard.signers SET removed_at = pg_catalog.now(), removed_by = session_user "
-					"WHERE name OPERATOR(pg_catalog.=) $1 AND removed_at IS NULL",
-					1, types, values, SPI_OK_UPDATE) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("agentguard: there is no signer named \"%s\"", name),
-				 errhint("SELECT name FROM agentguard.signers WHERE removed_at IS NULL lists them.")));
-	ag_ledger_audit("remove_signer", NULL, NULL, NULL, psprintf("signer %s", name));
-	ag_owner_close(&ls);
-
-	ereport(LOG,
-			(errmsg("agentguard: signer removed role=%s name=%s",
-					ag_log_text(quote_identifier(GetUserNameFromId(GetSessionUserId(), false))),
-					ag_log_text(quote_identifier(name))),
-			 errhidestmt(true)));
-	PG_RETURN_VOID();
 }
 
 /*
@@ -445,6 +317,91 @@ agstr_cstring(AgStr s)
 }
 
 /*
+ * One request a token approves, with the nonce its confirmation is
+ * recorded under: a single token's own, or for request i of a batch token
+ * one made from it, so that each request of a batch is used once.
+ */
+typedef struct TokenPart
+{
+	const uint8 *body;
+	size_t		len;
+	AgRequest  *request;
+	uint8		nonce[AG_NONCE_LEN];
+} TokenPart;
+
+static int
+token_parts(const AgToken *token)
+{
+	return token->is_batch ? token->batch.n : 1;
+}
+
+static void
+token_part(const AgToken *token, int i, TokenPart *part)
+{
+	if (!token->is_batch)
+	{
+		part->body = token->request_body;
+		part->len = token->request_len;
+		part->request = unconstify(AgRequest *, &token->request);
+		memcpy(part->nonce, token->nonce, AG_NONCE_LEN);
+		return;
+	}
+	part->request = palloc(sizeof(AgRequest));
+	/* the batch decoded whole, so each request does */
+	if (!ag_batch_request(&token->batch, i, part->request))
+		elog(ERROR, "agentguard: a request of a batch token does not decode");
+	part->body = token->batch.bodies[i];
+	part->len = token->batch.lens[i];
+	ag_batch_nonce(token->nonce, i, part->nonce);
+}
+
+/*
+ * The request of a token that a confirmation row (by its nonce) stands for,
+ * if it is bound as binding: a row whose token says otherwise is damaged.
+ */
+static bool
+token_part_of(const AgToken *token, const bytea *nonce, const uint8 *binding,
+			  TokenPart *part)
+{
+	uint8		part_binding[AG_HASH_LEN];
+
+	if (VARSIZE_ANY_EXHDR(nonce) != AG_NONCE_LEN)
+		return false;
+	for (int i = 0; i < token_parts(token); i++)
+	{
+		token_part(token, i, part);
+		if (memcmp(part->nonce, VARDATA_ANY(nonce), AG_NONCE_LEN) == 0)
+			return ag_request_binding_hash(part->request, part_binding) &&
+				memcmp(part_binding, binding, AG_HASH_LEN) == 0;
+	}
+	return false;
+}
+
+/* when the last request of the token was used, if every one was; or NULL */
+static char *
+token_used_at(const AgToken *token)
+{
+	Oid			nonce_type = BYTEAOID;
+	char	   *used_at = NULL;
+
+	for (int i = 0; i < token_parts(token); i++)
+	{
+		TokenPart	part;
+		Datum		nonce;
+
+		token_part(token, i, &part);
+		nonce = bytea_datum(part.nonce, AG_NONCE_LEN);
+		ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM ONLY agentguard.confirmations WHERE nonce OPERATOR(pg_catalog.=) $1 AND used_at IS NOT NULL",
+					1, &nonce_type, &nonce, SPI_OK_SELECT);
+		if (SPI_processed == 0)
+			return NULL;
+		if (used_at == NULL || strcmp(result_text(0, 1), used_at) > 0)
+			used_at = result_text(0, 1);
+	}
+	return used_at;
+}
+
+/*
  * Refuses the token unless it may be accepted here and now: signed by as
  * many distinct trusted signers as agentguard.required_signatures asks for,
  * within agentguard.max_token_ttl, for this cluster, environment and
@@ -458,8 +415,7 @@ check_token_acceptable(const AgToken *token, SignerCount *sc)
 	char	   *database = get_database_name(MyDatabaseId);
 	int64		now = (int64) timestamptz_to_time_t(GetCurrentTimestamp());
 	uint64		sysid = GetSystemIdentifier();
-	Oid			nonce_type = BYTEAOID;
-	Datum		nonce;
+	char	   *used_at;
 
 	count_signers(token, sc);
 	if (sc->forged || sc->counted == 0)
@@ -499,13 +455,11 @@ check_token_acceptable(const AgToken *token, SignerCount *sc)
 					 psprintf("It expired at %s.", show_unix_time(token->expires_at)),
 					 "Ask the DBA to sign the request code again.");
 
-	nonce = bytea_datum(token->nonce, AG_NONCE_LEN);
-	ledger_exec("SELECT " SQL_UTC_TIME("used_at") " FROM ONLY agentguard.confirmations WHERE nonce OPERATOR(pg_catalog.=) $1 AND used_at IS NOT NULL",
-				1, &nonce_type, &nonce, SPI_OK_SELECT);
-	if (SPI_processed > 0)
+	used_at = token_used_at(token);
+	if (used_at != NULL)
 		refuse_token("it was already used",
-					 psprintf("It was used at %s; a token lets its statement run once.",
-							  result_text(0, 1)),
+					 psprintf("It was used at %s; a token lets %s run once.", used_at,
+							  token->is_batch ? "each statement of its batch" : "its statement"),
 					 "Ask the DBA to sign the request code again if the statement must run again.");
 
 	/*
@@ -535,54 +489,39 @@ check_token_acceptable(const AgToken *token, SignerCount *sc)
 	"AND confirmations.request_hash OPERATOR(pg_catalog.=) EXCLUDED.request_hash " \
 	"AND confirmations.token OPERATOR(pg_catalog.<>) EXCLUDED.token"
 
-/* agentguard.confirm(token): verify it and let its statement run once */
-Datum
-agentguard_confirm(PG_FUNCTION_ARGS)
+/*
+ * Record one request of a confirmed token as waiting (or co-signed again),
+ * with its audit row and log line.
+ */
+static void
+record_confirmation(const AgToken *token, int i, text *token_text,
+					const SignerCount *sc, const char *database)
 {
-	text	   *token_text = PG_GETARG_TEXT_PP(0);
-	uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
-	AgToken    *token = palloc(sizeof(AgToken));
-	AgRequest  *request = &token->request;
-	const char *err = NULL;
-	SignerCount sc;
-	char	   *database = get_database_name(MyDatabaseId);
+	TokenPart	part;
 	char	   *code;
 	char	   *objects;
-	char	   *described;
 	uint8		binding[AG_HASH_LEN];
-	AgOwnerSession ls;
 	Oid			types[10] = {BYTEAOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[10];
 
-	PreventCommandDuringRecovery("agentguard.confirm()");
-	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
-						buf, AG_TOKEN_MAX_BYTES, token, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agentguard: the token is malformed: %s", err),
-				 errhint("Pass the whole line \"agentguard sign\" printed, which begins with \"%s\".",
-						 AG_TOKEN_PREFIX)));
-	code = palloc(ag_code_length(token->request_len) + 1);
-	ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, code);
-	objects = ag_request_objects(request);
-	if (!ag_request_binding_hash(request, binding))
+	token_part(token, i, &part);
+	if (!ag_request_binding_hash(part.request, binding))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agentguard: the token is malformed: its request is too large")));
+	code = palloc(ag_code_length(part.len) + 1);
+	ag_code_format(AG_REQUEST_PREFIX, part.body, part.len, code);
+	objects = ag_request_objects(part.request);
 
-	ag_owner_open(&ls);
-	check_token_acceptable(token, &sc);
-
-	values[0] = bytea_datum(token->nonce, AG_NONCE_LEN);
+	values[0] = bytea_datum(part.nonce, AG_NONCE_LEN);
 	values[1] = bytea_datum(binding, AG_HASH_LEN);
-	values[2] = bytea_datum(token->request_body, token->request_len);
-	values[3] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(token_text),
-														 VARSIZE_ANY_EXHDR(token_text)));
-	values[4] = agstr_datum(request->role);
-	values[5] = agstr_datum(request->action);
+	values[2] = bytea_datum(part.body, part.len);
+	values[3] = PointerGetDatum(token_text);
+	values[4] = agstr_datum(part.request->role);
+	values[5] = agstr_datum(part.request->action);
 	values[6] = text_datum(objects);
-	values[7] = text_datum(sc.names.data);
+	values[7] = text_datum(sc->names.data);
 	values[8] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->issued_at));
 	values[9] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) token->expires_at));
 	if (ledger_exec("INSERT INTO agentguard.confirmations (nonce, request_hash, request, token, role, "
@@ -592,26 +531,71 @@ agentguard_confirm(PG_FUNCTION_ARGS)
 					10, types, values, SPI_OK_INSERT) > 0)
 	{
 		ag_confirmation_made();
-		ag_ledger_audit("confirm", agstr_cstring(request->action), objects, code,
-					 psprintf("role %s, %s %s, expires %s",
-							  agstr_cstring(request->role),
-							  sc.counted == 1 ? "signer" : "signers", sc.names.data,
-							  show_unix_time(token->expires_at)));
+		ag_ledger_audit("confirm", agstr_cstring(part.request->action), objects, code,
+						psprintf("role %s, %s %s, expires %s%s",
+								 agstr_cstring(part.request->role),
+								 sc->counted == 1 ? "signer" : "signers", sc->names.data,
+								 show_unix_time(token->expires_at),
+								 token->is_batch ? psprintf(", statement %d of a batch of %d", i + 1, token->batch.n) : ""));
 	}
 	ereport(LOG,
 			(errmsg("agentguard: confirmed role=%s database=%s action=\"%s\" objects=\"%s\" request=%s signer=%s expires=\"%s\"",
-					ag_log_text(quote_identifier(agstr_cstring(request->role))),
+					ag_log_text(quote_identifier(agstr_cstring(part.request->role))),
 					ag_log_text(quote_identifier(database)),
-					ag_log_text(agstr_cstring(request->action)),
-					ag_log_text(objects), code, sc.log_names.data,
+					ag_log_text(agstr_cstring(part.request->action)),
+					ag_log_text(objects), code, sc->log_names.data,
 					show_unix_time(token->expires_at)),
 			 errhidestmt(true)));
+}
+
+/*
+ * agentguard.confirm(token): verify it and let its statement, or each
+ * statement of its batch, run once
+ */
+Datum
+agentguard_confirm(PG_FUNCTION_ARGS)
+{
+	text	   *token_text = PG_GETARG_TEXT_PP(0);
+	uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
+	AgToken    *token = palloc(sizeof(AgToken));
+	const char *err = NULL;
+	SignerCount sc;
+	char	   *database = get_database_name(MyDatabaseId);
+	char	   *described;
+	AgOwnerSession ls;
+
+	PreventCommandDuringRecovery("agentguard.confirm()");
+	if (!ag_token_parse(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text),
+						buf, AG_TOKEN_MAX_BYTES, token, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agentguard: the token is malformed: %s", err),
+				 errhint("Pass the whole line \"agentguard sign\" printed, which begins with \"%s\".",
+						 AG_TOKEN_PREFIX)));
+	token_text = cstring_to_text_with_len(VARDATA_ANY(token_text), VARSIZE_ANY_EXHDR(token_text));
+
+	ag_owner_open(&ls);
+	check_token_acceptable(token, &sc);
+	for (int i = 0; i < token_parts(token); i++)
+		record_confirmation(token, i, token_text, &sc, database);
 	ag_owner_close(&ls);
 
 	/* SPI's memory is gone; what is returned is made in the caller's */
-	described = describe_request(request);
+	if (token->is_batch)
+	{
+		AgRequest  *scratch = palloc(sizeof(AgRequest));
+		size_t		need = ag_batch_describe(&token->batch, scratch, NULL, 0);
+
+		described = palloc(need + 1);
+		ag_batch_describe(&token->batch, scratch, described, need + 1);
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("confirmed: role %s may run each of these %d statements once, in any order, until %s\n%s",
+												  agstr_shown(token->request.role), token->batch.n,
+												  show_unix_time(token->expires_at),
+												  described)));
+	}
+	described = describe_request(&token->request);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("confirmed: role %s may run this once, until %s\n%s",
-											  agstr_shown(request->role),
+											  agstr_shown(token->request.role),
 											  show_unix_time(token->expires_at),
 											  described)));
 }
@@ -707,7 +691,7 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 			char	   *used_at = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
 			uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
 			AgToken    *token = palloc(sizeof(AgToken));
-			uint8		token_binding[AG_HASH_LEN];
+			TokenPart	part;
 			SignerCount sc;
 			char	   *this_problem = NULL;
 
@@ -715,8 +699,7 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 				this_problem = psprintf("The confirmation for this statement was already used at %s.", used_at);
 			/* the row says it was verified; check again, the signer may be gone */
 			else if (!ag_token_parse(token_text, strlen(token_text), buf, AG_TOKEN_MAX_BYTES, token, NULL) ||
-					 !ag_request_binding_hash(&token->request, token_binding) ||
-					 memcmp(token_binding, binding, AG_HASH_LEN) != 0)
+					 !token_part_of(token, DatumGetByteaPP(nonce), binding, &part))
 				this_problem = pstrdup("The confirmation for this statement is damaged.");
 			/* the server's clock as C reads it, not a function a session could replace */
 			else if (expired || token->expires_at <= (int64) timestamptz_to_time_t(GetCurrentTimestamp()))
@@ -739,14 +722,14 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 								2, types, values, SPI_OK_UPDATE) == 1)
 				{
 					/* the audit names the request the DBA approved, counts and all */
-					char	   *approved = palloc(ag_code_length(token->request_len) + 1);
+					char	   *approved = palloc(ag_code_length(part.len) + 1);
 
-					ag_code_format(AG_REQUEST_PREFIX, token->request_body, token->request_len, approved);
+					ag_code_format(AG_REQUEST_PREFIX, part.body, part.len, approved);
 					ag_ledger_audit("use", agstr_cstring(request->action),
-									ag_request_objects(&token->request), approved,
+									ag_request_objects(part.request), approved,
 									psprintf("role %s, %s %s", agstr_cstring(request->role),
 											 sc.counted == 1 ? "signer" : "signers", sc.names.data));
-					fill_approval(&token->request, approval, caller);
+					fill_approval(part.request, approval, caller);
 					used = true;
 				}
 				else
@@ -767,44 +750,4 @@ ag_ledger_use(const uint8 *binding, const AgRequest *request,
 	}
 	ag_owner_close(&ls);
 	return used;
-}
-
-/* agentguard.inspect(code): what a request code or token says, in words */
-Datum
-agentguard_inspect(PG_FUNCTION_ARGS)
-{
-	text	   *input = PG_GETARG_TEXT_PP(0);
-	const char *code = VARDATA_ANY(input);
-	size_t		len = VARSIZE_ANY_EXHDR(input);
-	uint8	   *buf = palloc(AG_TOKEN_MAX_BYTES);
-	const char *err = NULL;
-
-	if (len >= AG_PREFIX_LEN && memcmp(code, AG_TOKEN_PREFIX, AG_PREFIX_LEN) == 0)
-	{
-		AgToken    *token = palloc(sizeof(AgToken));
-		StringInfoData out;
-
-		if (!ag_token_parse(code, len, buf, AG_TOKEN_MAX_BYTES, token, &err))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("agentguard: the token is malformed: %s", err)));
-		initStringInfo(&out);
-		appendStringInfo(&out, "token approving:\n%ssignatures:  %d\n",
-						 describe_request(&token->request), token->nsignatures);
-		for (int i = 0; i < token->nsignatures; i++)
-			appendStringInfo(&out, "signer key id: %s\n", hex(token->signatures[i].key_id, AG_KEY_ID_LEN));
-		appendStringInfo(&out, "issued at:   %s\nexpires at:  %s\n",
-						 show_unix_time(token->issued_at), show_unix_time(token->expires_at));
-		PG_RETURN_TEXT_P(cstring_to_text(out.data));
-	}
-	else
-	{
-		AgRequest  *request = palloc(sizeof(AgRequest));
-
-		if (!ag_request_parse(code, len, buf, AG_TOKEN_MAX_BYTES, NULL, request, &err))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("agentguard: the request code is malformed: %s", err)));
-		PG_RETURN_TEXT_P(cstring_to_text(describe_request(request)));
-	}
 }

@@ -38,6 +38,7 @@
 #include "policy.h"
 #include "protect.h"
 #include "quarantine.h"
+#include "rehearse.h"
 #include "session.h"
 #include "xact.h"
 
@@ -76,12 +77,37 @@ static const char *const destroying_symbols[] = {
 	NULL
 };
 
+/*
+ * Functions whose effect no rollback takes back, refused in a rehearsal
+ * (any session's): a sequence set, a replication slot or origin made,
+ * moved or dropped, changes consumed from a slot, a logical message sent at
+ * once, a server file written, another connection's work.  nextval is not
+ * among them: a rehearsal that inserts rows leaves gaps in a sequence, as
+ * any rolled-back insert does.
+ */
+static const char *const lasting_symbols[] = {
+	"setval_oid", "setval3_oid",
+	"pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+	"pg_drop_replication_slot", "pg_replication_slot_advance",
+	"pg_copy_logical_replication_slot_a", "pg_copy_logical_replication_slot_b",
+	"pg_copy_logical_replication_slot_c", "pg_copy_physical_replication_slot_a",
+	"pg_copy_physical_replication_slot_b",
+	"pg_logical_slot_get_changes", "pg_logical_slot_get_binary_changes",
+	"pg_replication_origin_create", "pg_replication_origin_drop",
+	"pg_replication_origin_advance", "pg_replication_origin_session_setup",
+	"pg_replication_origin_session_reset", "pg_replication_origin_xact_setup",
+	"pg_replication_origin_xact_reset",
+	"pg_logical_emit_message_text", "pg_logical_emit_message_bytea",
+	NULL
+};
+
 typedef enum Reach
 {
 	REACH_NONE,
 	REACH_OUTSIDE,
 	REACH_FILES,
-	REACH_DESTROYS
+	REACH_DESTROYS,
+	REACH_LASTING				/* harmless but for a rehearsal */
 } Reach;
 
 static Reach
@@ -93,6 +119,9 @@ reach_of_symbol(const char *symbol)
 	for (int i = 0; destroying_symbols[i]; i++)
 		if (strcmp(symbol, destroying_symbols[i]) == 0)
 			return REACH_DESTROYS;
+	for (int i = 0; lasting_symbols[i]; i++)
+		if (strcmp(symbol, lasting_symbols[i]) == 0)
+			return REACH_LASTING;
 	for (int i = 0; file_reader_prefixes[i]; i++)
 		if (strncmp(symbol, file_reader_prefixes[i], strlen(file_reader_prefixes[i])) == 0 &&
 			(strcmp(file_reader_prefixes[i], "pg_ls_") != 0 || strstr(symbol, "dir") != NULL))
@@ -353,6 +382,9 @@ refuse_setting_change(VariableSetStmt *setstmt, bool as_default)
 						   "It loads libraries into sessions, as LOAD does.");
 	if (setstmt->name == NULL || strncmp(setstmt->name, "agentguard.", 11) != 0)
 		return;
+	/* a rehearsal is any session's, and its check hook keeps it one-way */
+	if (!as_default && strcmp(setstmt->name, "agentguard.rehearse") == 0)
+		return;
 	if (strcmp(setstmt->name, "agentguard.agent") == 0)
 	{
 		bool		on;
@@ -365,7 +397,7 @@ refuse_setting_change(VariableSetStmt *setstmt, bool as_default)
 			return;
 	}
 	ag_refuse_outright("change agentguard settings",
-					   "Only turning agentguard.agent on is allowed in an agent session.");
+					   "Only turning agentguard.agent on, and a rehearsal, are allowed in an agent session.");
 }
 
 static void
@@ -648,6 +680,32 @@ ag_policy_function_execute(Oid funcid)
 			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
 							   "It destroys a large object's data where no request can name it; lo_unlink of the object can be confirmed instead.");
 			break;
+		case REACH_LASTING:
+		case REACH_NONE:
+			break;
+	}
+}
+
+/*
+ * OAT_FUNCTION_EXECUTE in a rehearsal, of any session: what reaches outside
+ * or lasts past the rollback would make the rehearsal's work outlive it.
+ */
+void
+ag_policy_rehearsal_function(Oid funcid)
+{
+	Reach		reach = function_reach(funcid);
+
+	if (likely(reach == REACH_NONE) || ag_capture_active() || ag_internal_changes_underway())
+		return;
+	switch (reach)
+	{
+		case REACH_OUTSIDE:
+		case REACH_LASTING:
+			ag_rehearse_refuse(psprintf("call %s()", get_func_name(funcid)),
+							   "Its effect would outlast the rollback that ends every rehearsal: another connection's work, a server file, a sequence's value, a replication slot or origin.");
+			break;
+		case REACH_FILES:
+		case REACH_DESTROYS:
 		case REACH_NONE:
 			break;
 	}

@@ -19,6 +19,9 @@ extern void ag_policy_utility(Node *parsetree);
 /* the executor is about to set up a call of funcid in an agent session */
 extern void ag_policy_function_execute(Oid funcid);
 
+/* the executor is about to set up a call of funcid in a rehearsal */
+extern void ag_policy_rehearsal_function(Oid funcid);
+
 /* a superuser agent's query: no setval of agentguard's own sequences */
 extern void ag_policy_check_query(Query *query);
 

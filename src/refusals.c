@@ -59,6 +59,17 @@ PG_FUNCTION_INFO_V1(agentguard_requests);
 #define CUT_MARK			" [...]"
 #define CUT_MARK_LEN		((int) sizeof(CUT_MARK) - 1)
 
+/* the text fields of a row of the view */
+typedef struct Shown
+{
+	char	   *role;
+	char	   *database;
+	char	   *action;
+	char	   *objects;
+	char	   *statement;
+	bool		statement_cut;
+} Shown;
+
 /* a role, database or action name is short; this only bounds a summary */
 #define SUMMARY_NAME_MAX	NAMEDATALEN
 
@@ -80,8 +91,13 @@ typedef struct RefusalRecord
 	int32		times;
 	int32		encoding;		/* of the database that refused it */
 	uint32		len;			/* bytes in data */
-	uint8		whole;			/* 1: data is the request body; 0: a summary */
+	uint8		whole;			/* RECORD_REQUEST, RECORD_BATCH or RECORD_SUMMARY */
 } RefusalRecord;
+
+/* what a record's data is */
+#define RECORD_SUMMARY		0
+#define RECORD_REQUEST		1	/* a request body */
+#define RECORD_BATCH		2	/* a rehearsal's batch body */
 
 /*
  * A summary is five NUL-terminated strings, in the encoding of the database
@@ -187,29 +203,82 @@ summary_add(StringInfo buf, const char *s, int len, bool cut, int budget)
  * view shows but the code.  The objects get whatever room the others leave.
  */
 static void
-summarize(const AgRequest *request, StringInfo buf)
+summarize(const Shown *shown, StringInfo buf)
 {
-	char	   *objects;
 	int			statement_room = AG_STATEMENT_SHOWN_MAX + CUT_MARK_LEN;
 	int			objects_room;
 
-	summary_add(buf, request->role.ptr, request->role.len, false, SUMMARY_NAME_MAX);
-	summary_add(buf, request->database.ptr, request->database.len, false, SUMMARY_NAME_MAX);
-	summary_add(buf, request->action.ptr, request->action.len, false, SUMMARY_NAME_MAX);
+	summary_add(buf, shown->role, strlen(shown->role), false, SUMMARY_NAME_MAX);
+	summary_add(buf, shown->database, strlen(shown->database), false, SUMMARY_NAME_MAX);
+	summary_add(buf, shown->action, strlen(shown->action), false, SUMMARY_NAME_MAX);
 
 	/* both strings end in a NUL */
-	objects = ag_request_objects(request);
 	objects_room = REFUSAL_DATA_MAX - buf->len - (statement_room + 1) - 1;
-	summary_add(buf, objects, strlen(objects), false, objects_room);
-	summary_add(buf, request->statement.ptr, request->statement.len,
-				(request->flags & AG_REQ_STATEMENT_CUT) != 0, statement_room);
+	summary_add(buf, shown->objects, strlen(shown->objects), false, objects_room);
+	summary_add(buf, shown->statement, strlen(shown->statement), shown->statement_cut,
+				statement_room);
 	Assert(buf->len <= REFUSAL_DATA_MAX);
-	pfree(objects);
+}
+
+/* what the view shows of a request */
+static void
+shown_request(const AgRequest *request, Shown *shown)
+{
+	StringInfoData statement;
+
+	shown->role = pnstrdup(request->role.ptr, request->role.len);
+	shown->database = pnstrdup(request->database.ptr, request->database.len);
+	shown->action = pnstrdup(request->action.ptr, request->action.len);
+	shown->objects = ag_request_objects(request);
+	initStringInfo(&statement);
+	appendBinaryStringInfo(&statement, request->statement.ptr, request->statement.len);
+	shown->statement = statement.data;
+	shown->statement_cut = (request->flags & AG_REQ_STATEMENT_CUT) != 0;
+}
+
+/*
+ * What the view shows of a batch: its role and database, "REHEARSAL" and
+ * the actions in order, every object, and the statements one a line.
+ */
+static void
+shown_batch(const AgBatch *batch, AgRequest *scratch, Shown *shown)
+{
+	StringInfoData action;
+	StringInfoData objects;
+	StringInfoData statements;
+
+	initStringInfo(&action);
+	initStringInfo(&objects);
+	initStringInfo(&statements);
+	appendStringInfo(&action, "REHEARSAL (%d statement%s):", batch->n, batch->n == 1 ? "" : "s");
+	for (int i = 0; i < batch->n; i++)
+	{
+		if (!ag_batch_request(batch, i, scratch))
+			elog(ERROR, "agentguard: a kept batch does not decode");
+		if (i == 0)
+		{
+			shown->role = pnstrdup(scratch->role.ptr, scratch->role.len);
+			shown->database = pnstrdup(scratch->database.ptr, scratch->database.len);
+		}
+		appendStringInfo(&action, "%s %.*s", i > 0 ? "," : "",
+						 (int) scratch->action.len, scratch->action.ptr);
+		if (scratch->ntargets > 0)
+			appendStringInfo(&objects, "%s%s", objects.len > 0 ? ", " : "",
+							 ag_request_objects(scratch));
+		appendStringInfo(&statements, "%s%.*s%s", i > 0 ? "\n" : "",
+						 (int) scratch->statement.len, scratch->statement.ptr,
+						 (scratch->flags & AG_REQ_STATEMENT_CUT) ? CUT_MARK : "");
+	}
+	shown->action = action.data;
+	shown->objects = objects.data;
+	shown->statement = statements.data;
+	shown->statement_cut = false;
 }
 
 /*
  * Note a refusal.  Called by the guard just before it raises the error, so
- * only statements that were really refused are kept.
+ * only statements that were really refused are kept, and by a rehearsal's
+ * refused commit with its batch body (request is then its first request).
  */
 void
 ag_refusals_record(const uint8 *body, size_t len, const AgRequest *request)
@@ -226,16 +295,30 @@ ag_refusals_record(const uint8 *body, size_t len, const AgRequest *request)
 	record.refused_at = GetCurrentTimestamp();
 	record.times = 1;
 	record.encoding = GetDatabaseEncoding();
-	record.whole = len <= REFUSAL_DATA_MAX;
-	if (record.whole)
+	if (len <= REFUSAL_DATA_MAX)
 	{
+		record.whole = ag_is_batch(body, len) ? RECORD_BATCH : RECORD_REQUEST;
 		data = (const char *) body;
 		record.len = len;
 	}
 	else
 	{
+		Shown		shown;
+		AgBatch		batch;
+
+		if (ag_is_batch(body, len))
+		{
+			AgRequest  *scratch = palloc(sizeof(AgRequest));
+
+			if (!ag_batch_decode(body, len, &batch, scratch, NULL))
+				elog(ERROR, "agentguard: a refused batch does not decode");
+			shown_batch(&batch, scratch, &shown);
+		}
+		else
+			shown_request(request, &shown);
+		record.whole = RECORD_SUMMARY;
 		initStringInfo(&summary);
-		summarize(request, &summary);
+		summarize(&shown, &summary);
 		data = summary.data;
 		record.len = summary.len;
 	}
@@ -288,14 +371,19 @@ record_valid(const RefusalRecord *record, const char *data, AgRequest *scratch)
 	uint8		hash[AG_HASH_LEN];
 	const char *err;
 
-	if (record->times < 1 || record->whole > 1 ||
+	AgBatch		batch;
+
+	if (record->times < 1 || record->whole > RECORD_BATCH ||
 		!PG_VALID_BE_ENCODING(record->encoding))
 		return false;
-	if (!record->whole)
+	if (record->whole == RECORD_SUMMARY)
 		return summary_valid(data, record->len);
 	ag_sha256(data, record->len, hash);
-	return memcmp(hash, record->key, AG_HASH_LEN) == 0 &&
-		ag_request_decode((const uint8 *) data, record->len, scratch, &err);
+	if (memcmp(hash, record->key, AG_HASH_LEN) != 0)
+		return false;
+	if (record->whole == RECORD_BATCH)
+		return ag_batch_decode((const uint8 *) data, record->len, &batch, scratch, &err);
+	return ag_request_decode((const uint8 *) data, record->len, scratch, &err);
 }
 
 /*
@@ -495,31 +583,34 @@ entry_values(const RefusalEntry *entry, AgRequest *request,
 	values[COL_REFUSED_AT] = TimestampTzGetDatum(entry->r.refused_at);
 	values[COL_TIMES] = Int32GetDatum(entry->r.times);
 
-	if (entry->r.whole)
+	if (entry->r.whole != RECORD_SUMMARY)
 	{
 		const uint8 *body = (const uint8 *) entry->data;
+		bool		batch = entry->r.whole == RECORD_BATCH;
 		const char *err;
 		char	   *code;
-		char	   *objects;
-		StringInfoData statement;
+		char	   *statement;
+		Shown		shown;
+		AgBatch		decoded;
 
 		/* checked when it was kept or read back from the file */
-		if (!ag_request_decode(body, entry->r.len, request, &err))
+		if (batch ? !ag_batch_decode(body, entry->r.len, &decoded, request, &err) :
+			!ag_request_decode(body, entry->r.len, request, &err))
 			elog(ERROR, "agentguard: a kept request does not decode: %s", err);
+		if (batch)
+			shown_batch(&decoded, request, &shown);
+		else
+			shown_request(request, &shown);
 
 		code = palloc(ag_code_length(entry->r.len) + 1);
-		ag_code_format(AG_REQUEST_PREFIX, body, entry->r.len, code);
+		ag_code_format(batch ? AG_BATCH_PREFIX : AG_REQUEST_PREFIX, body, entry->r.len, code);
 		values[COL_CODE] = CStringGetTextDatum(code);
-		values[COL_ROLE] = text_from(request->role.ptr, request->role.len, encoding);
-		values[COL_DATABASE] = text_from(request->database.ptr, request->database.len, encoding);
-		values[COL_ACTION] = text_from(request->action.ptr, request->action.len, encoding);
-		objects = ag_request_objects(request);
-		values[COL_OBJECTS] = text_from(objects, strlen(objects), encoding);
-		initStringInfo(&statement);
-		appendBinaryStringInfo(&statement, request->statement.ptr, request->statement.len);
-		if (request->flags & AG_REQ_STATEMENT_CUT)
-			appendStringInfoString(&statement, CUT_MARK);
-		values[COL_STATEMENT] = text_from(statement.data, statement.len, encoding);
+		values[COL_ROLE] = text_from(shown.role, strlen(shown.role), encoding);
+		values[COL_DATABASE] = text_from(shown.database, strlen(shown.database), encoding);
+		values[COL_ACTION] = text_from(shown.action, strlen(shown.action), encoding);
+		values[COL_OBJECTS] = text_from(shown.objects, strlen(shown.objects), encoding);
+		statement = shown.statement_cut ? psprintf("%s%s", shown.statement, CUT_MARK) : shown.statement;
+		values[COL_STATEMENT] = text_from(statement, strlen(statement), encoding);
 	}
 	else
 	{

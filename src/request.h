@@ -47,6 +47,8 @@
  *		u8[8]	signer key id (first 8 bytes of SHA-256 of the public key)
  *		u8[64]	Ed25519 signature over AG_TOKEN_CONTEXT then everything
  *				before the number of signatures
+ * The request body may be a batch body instead (below): one token then
+ * approves every request of the batch, each once.
  * Every signature covers the same bytes, so a second signer adds one
  * without the first signing again.  A key id that is there twice is one
  * signer; the server counts distinct trusted signers.
@@ -62,6 +64,13 @@
  * Each version signs under its own context string, so no signature of one
  * can be read as one of the other.
  *
+ * Batch code, text form: "agb1." base64url(body).  Body:
+ *		u8		AG_BATCH_VERSION
+ *		u16		number of requests, 1 to AG_BATCH_MAX_REQUESTS
+ *		then for each, in the order they were recorded: u16 length, request body
+ * Every request names the same cluster, environment, database and role; the
+ * whole body is at most AG_BATCH_MAX_BYTES.
+ *
  * Public key text form: "agk1." base64url(32 raw bytes).  Private keys are
  * PKCS#8 PEM files, as OpenSSL and WebCrypto both read them.
  */
@@ -73,6 +82,7 @@
 #include <stdbool.h>
 
 #define AG_REQUEST_PREFIX		"agr1."
+#define AG_BATCH_PREFIX			"agb1."
 #define AG_TOKEN_PREFIX			"agt1."
 #define AG_PUBKEY_PREFIX		"agk1."
 #define AG_PREFIX_LEN			5
@@ -91,8 +101,16 @@
 #define AG_MAX_LIMIT_TABLES		256
 /* largest request body accepted; keeps every code well under 100 kB */
 #define AG_REQUEST_MAX_BYTES	32768
-/* room for the largest request, its times, nonce and five signatures */
-#define AG_TOKEN_MAX_BYTES	(AG_REQUEST_MAX_BYTES + 512)
+/*
+ * A batch: the requests a rehearsal recorded, in order.  Its first byte can
+ * never begin a request body, so a token's payload says which it is.
+ */
+#define AG_BATCH_VERSION		0xB1
+#define AG_BATCH_MAX_REQUESTS	64
+/* under 64 kB, as a token's payload length is 16 bits; ~80 kB of text */
+#define AG_BATCH_MAX_BYTES		60000
+/* room for the largest batch, its times, nonce and five signatures */
+#define AG_TOKEN_MAX_BYTES	(AG_BATCH_MAX_BYTES + 512)
 
 #define AG_HASH_LEN				32
 #define AG_KEY_ID_LEN			8
@@ -150,6 +168,14 @@ typedef struct AgRequest
 	uint32_t	limit_tables[AG_MAX_LIMIT_TABLES];
 } AgRequest;
 
+/* a batch's requests, as views of their bodies in the caller's buffer */
+typedef struct AgBatch
+{
+	int			n;
+	const uint8_t *bodies[AG_BATCH_MAX_REQUESTS];
+	size_t		lens[AG_BATCH_MAX_REQUESTS];
+} AgBatch;
+
 typedef struct AgSignature
 {
 	uint8_t		key_id[AG_KEY_ID_LEN];
@@ -159,8 +185,10 @@ typedef struct AgSignature
 typedef struct AgToken
 {
 	int			version;		/* AG_TOKEN_VERSION or _SINGLE */
-	AgRequest	request;
-	const uint8_t *request_body;	/* the request's canonical bytes */
+	AgRequest	request;		/* of a batch token: its first request */
+	bool		is_batch;		/* request_body is a batch body */
+	AgBatch		batch;
+	const uint8_t *request_body;	/* the request's (or batch's) canonical bytes */
 	size_t		request_len;
 	int64_t		issued_at;
 	int64_t		expires_at;
@@ -295,6 +323,56 @@ extern long ag_base64url_decode(const char *in, size_t len, uint8_t *out,
 								size_t cap);
 
 extern void ag_sha256(const void *data, size_t len, uint8_t out[AG_HASH_LEN]);
+
+/* ---- batch.c: the requests of a rehearsal, in one code ---- */
+
+/* whether a body (a token's payload, say) is a batch rather than a request */
+extern bool ag_is_batch(const uint8_t *body, size_t len);
+
+/*
+ * How many bytes a batch body of n requests whose bodies add up to bytes
+ * takes; callers check it against AG_BATCH_MAX_BYTES as requests are added.
+ */
+extern size_t ag_batch_size(int n, size_t bytes);
+
+/*
+ * The batch body of n request bodies into out (cap bytes).  Returns its
+ * length, or 0 and *err when the batch breaks a limit.
+ */
+extern size_t ag_batch_encode(const uint8_t *const *bodies, const size_t *lens,
+							  int n, uint8_t *out, size_t cap, const char **err);
+
+/*
+ * Decode a batch body: every request in it must decode (scratch holds each
+ * in turn) and name the cluster, environment, database and role of the
+ * first.  *b points into body.
+ */
+extern bool ag_batch_decode(const uint8_t *body, size_t len, AgBatch *b,
+							AgRequest *scratch, const char **err);
+
+/* Parse the text form "agb1.<base64url>" into buf and decode it. */
+extern bool ag_batch_parse(const char *text, size_t textlen, uint8_t *buf,
+						   size_t cap, size_t *bodylen, AgBatch *b,
+						   AgRequest *scratch, const char **err);
+
+/* Request i of a decoded batch into r (it decoded once; it decodes again). */
+extern bool ag_batch_request(const AgBatch *b, int i, AgRequest *r);
+
+/*
+ * What a confirmation of request i of a batch token is recorded under: its
+ * own nonce, made from the token's, so each request is used once.
+ */
+extern void ag_batch_nonce(const uint8_t token_nonce[AG_NONCE_LEN], int i,
+						   uint8_t out[AG_NONCE_LEN]);
+
+/*
+ * Plain words for a whole batch: how many statements, where and for whom,
+ * then each request as ag_request_describe shows it.  scratch holds each
+ * request in turn.  Writes at most cap bytes including the NUL; returns the
+ * length it needed.
+ */
+extern size_t ag_batch_describe(const AgBatch *b, AgRequest *scratch,
+								char *out, size_t cap);
 
 /* ---- token.c: tokens, keys, Ed25519 ---- */
 

@@ -23,6 +23,7 @@
 #include "request.h"
 #include "session.h"
 #include "settings.h"
+#include "xact.h"
 
 int			ag_mode = AG_MODE_ENFORCE;
 int			ag_scope = AG_SCOPE_AGENTS;
@@ -34,6 +35,7 @@ char	   *ag_retention = NULL;
 int			ag_max_requests = 1000;
 char	   *ag_environment = NULL;
 bool		ag_agent_switch = false;
+static bool rehearse_setting = false;
 
 static const struct config_enum_entry mode_options[] = {
 	{"enforce", AG_MODE_ENFORCE, false},
@@ -232,6 +234,53 @@ show_agent_switch(void)
 }
 
 /*
+ * A rehearsal, like the agent switch, is one-way, for the rest of its
+ * transaction; the latch in ag_xact decides and SHOW reports it.  It can
+ * only begin inside a transaction block: outside one each statement would
+ * commit on its own before any rehearsal could stop it.  Any session may
+ * begin one, agents' included: a rehearsal runs destructive statements only
+ * because it never commits.
+ */
+static bool
+check_rehearse(bool *newval, void **extra pg_attribute_unused(), GucSource source pg_attribute_unused())
+{
+	if (InitializingParallelWorker || IsParallelWorker())
+		return true;
+	if (*newval && !ag_xact.rehearsing && !IsTransactionBlock())
+	{
+		GUC_check_errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION);
+		GUC_check_errmsg("agentguard: agentguard.rehearse can only be turned on inside a transaction block");
+		GUC_check_errdetail("A rehearsal is a transaction that runs its statements and is then rolled back; outside a transaction block each statement would commit on its own.");
+		GUC_check_errhint("BEGIN; SET LOCAL agentguard.rehearse = on; then the migration, then COMMIT, which is refused with the batch of requests to approve.");
+		return false;
+	}
+	if (!*newval && ag_xact.rehearsing)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("agentguard: agentguard.rehearse cannot be turned off during a rehearsal");
+		GUC_check_errdetail("It stays on until the transaction ends, and the transaction cannot commit.");
+		GUC_check_errhint("ROLLBACK ends the rehearsal; COMMIT ends it too, refused, with the batch of requests to approve.");
+		return false;
+	}
+	return true;
+}
+
+static void
+assign_rehearse(bool newval, void *extra pg_attribute_unused())
+{
+	if (!newval || ag_xact.rehearsing || InitializingParallelWorker || IsParallelWorker())
+		return;
+	ag_xact.rehearsing = true;
+	ag_xact_callbacks_first();
+}
+
+static const char *
+show_rehearse(void)
+{
+	return ag_xact.rehearsing ? "on" : "off";
+}
+
+/*
  * What an agent's plan carries was decided under the mode and scope it was
  * planned in: a plan made while mode was off has no marks of unbounded
  * statements, and one made under scope agents none for a session that
@@ -334,6 +383,13 @@ ag_settings_define(void)
 							 &ag_agent_switch, false,
 							 PGC_USERSET, 0,
 							 check_agent_switch, assign_agent_switch, show_agent_switch);
+
+	DefineCustomBoolVariable("agentguard.rehearse",
+							 "Makes this transaction a rehearsal: destructive statements run, and COMMIT is refused with a batch of the requests they need.",
+							 "Only inside a transaction block; once on, it stays on until the transaction ends.",
+							 &rehearse_setting, false,
+							 PGC_USERSET, GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE,
+							 check_rehearse, assign_rehearse, show_rehearse);
 
 	MarkGUCPrefixReserved(AG_LIBRARY);
 }

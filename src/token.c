@@ -2,7 +2,7 @@
  * token.c
  *		Confirmation tokens and signer keys: encode, decode, check, verify.
  *
- * A token is a request body wrapped with when it was issued and expires, a
+ * A token is a request body (or a batch of them, batch.c) wrapped with when it was issued and expires, a
  * nonce, and the Ed25519 signatures of one or more DBAs over all of that;
  * request.h gives the layout of both versions, and this file is the only
  * code that writes or reads them.  Signing itself needs the private key,
@@ -114,7 +114,8 @@ ag_token_encode(const uint8_t *request, size_t reqlen, int64_t issued_at,
 	size_t		pos = 0;
 	const char *defect = times_defect(issued_at, expires_at);
 
-	if (reqlen == 0 || reqlen > AG_REQUEST_MAX_BYTES)
+	if (reqlen == 0 ||
+		reqlen > (ag_is_batch(request, reqlen) ? AG_BATCH_MAX_BYTES : AG_REQUEST_MAX_BYTES))
 		defect = "the request is too large to sign";
 	else if (cap < TOKEN_HEAD_LEN + reqlen + TOKEN_TIMES_NONCE_LEN)
 		defect = "the buffer is too small for the token";
@@ -282,9 +283,19 @@ ag_token_decode(const uint8_t *body, size_t len, AgToken *t, const char **err)
 	/*
 	 * The request keeps its own canonical bytes: the server compares the
 	 * decoded request with the statement at hand, and the signatures cover
-	 * these exact bytes.
+	 * these exact bytes.  A batch token shows its first request there; the
+	 * batch says the rest.
 	 */
-	if (!ag_request_decode(body + TOKEN_HEAD_LEN, reqlen, &t->request, err))
+	if (ag_is_batch(body + TOKEN_HEAD_LEN, reqlen))
+	{
+		if (body[0] != AG_TOKEN_VERSION)
+			return fail(err, "a batch is signed only in a version 2 token");
+		if (!ag_batch_decode(body + TOKEN_HEAD_LEN, reqlen, &t->batch, &t->request, err) ||
+			!ag_batch_request(&t->batch, 0, &t->request))
+			return false;
+		t->is_batch = true;
+	}
+	else if (!ag_request_decode(body + TOKEN_HEAD_LEN, reqlen, &t->request, err))
 		return false;
 	t->request_body = body + TOKEN_HEAD_LEN;
 	t->request_len = reqlen;
@@ -326,7 +337,8 @@ ag_token_parse(const char *text, size_t textlen, uint8_t *buf, size_t cap,
 
 	if (!ag_has_prefix(text, textlen, AG_TOKEN_PREFIX))
 	{
-		if (ag_has_prefix(text, textlen, AG_REQUEST_PREFIX))
+		if (ag_has_prefix(text, textlen, AG_REQUEST_PREFIX) ||
+			ag_has_prefix(text, textlen, AG_BATCH_PREFIX))
 			return fail(err, "this is a request code, not a token; sign it first");
 		if (textlen >= AG_PREFIX_LEN && memcmp(text, "agt", 3) == 0 &&
 			text[4] == '.')

@@ -50,6 +50,7 @@
 #include "policy.h"
 #include "protect.h"
 #include "quarantine.h"
+#include "rehearse.h"
 #include "request.h"
 #include "scratch.h"
 #include "session.h"
@@ -297,6 +298,7 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	UtilityCall call = {pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc};
 	List	   *volatile captured = NIL;
 	const char *reason = NULL;
+	AgVerdict	verdict = AG_ALLOW;
 	volatile bool quarantine = false;
 
 	/*
@@ -304,6 +306,15 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	 * and what a trial runs is the statement being judged.
 	 */
 	if (ag_internal_changes_underway() || ag_capture_active())
+	{
+		run_utility_call(&call);
+		return;
+	}
+	if (unlikely(ag_rehearsing()))
+		ag_rehearse_utility(pstmt->utilityStmt, context);
+
+	/* nothing a rehearsal destroys can last, so nothing is kept */
+	if (ag_rehearsing() && !ag_session_is_agent())
 	{
 		run_utility_call(&call);
 		return;
@@ -366,9 +377,10 @@ agentguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		frame.statement = classified.statement;
 		frame.retyped = classified.retyped;
 		if (classified.statement && classified.protected)
-			frame.permitted = ag_guard(frame.statement, reason) != AG_ALLOW;
-		quarantine = frame.permitted && ag_quarantine_drops != AG_QUARANTINE_OFF &&
-			quarantined_kind(frame.parsetree);
+			verdict = ag_guard(frame.statement, reason);
+		frame.permitted = verdict != AG_ALLOW;
+		quarantine = frame.permitted && verdict != AG_REHEARSED &&
+			ag_quarantine_drops != AG_QUARANTINE_OFF && quarantined_kind(frame.parsetree);
 	}
 
 	current_frame = &frame;
@@ -613,6 +625,16 @@ object_changed(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 	}
 }
 
+/* an agent session's, or a rehearsal's, function about to be called */
+static inline void
+function_executes(Oid funcid)
+{
+	if (unlikely(ag_session_is_agent()))
+		ag_policy_function_execute(funcid);
+	if (unlikely(ag_rehearsing()))
+		ag_policy_rehearsal_function(funcid);
+}
+
 /* what another hook or an event other than a function's execution needs */
 static pg_noinline void
 object_access_other(ObjectAccessType access, Oid classId, Oid objectId,
@@ -622,8 +644,8 @@ object_access_other(ObjectAccessType access, Oid classId, Oid objectId,
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	if (access != OAT_FUNCTION_EXECUTE)
 		object_changed(access, classId, objectId, subId, arg);
-	else if (ag_session_is_agent())
-		ag_policy_function_execute(objectId);
+	else
+		function_executes(objectId);
 }
 
 /*
@@ -637,8 +659,8 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (unlikely(prev_object_access_hook != NULL || access != OAT_FUNCTION_EXECUTE))
 		object_access_other(access, classId, objectId, subId, arg);
-	else if (unlikely(ag_session_is_agent()))
-		ag_policy_function_execute(objectId);
+	else
+		function_executes(objectId);
 }
 
 void

@@ -67,11 +67,24 @@ forget_items(List *items, SubTransactionId aborted)
 	return items;
 }
 
+static AgCommitCheck commit_check = NULL;
+
+void
+ag_xact_set_commit_check(AgCommitCheck check)
+{
+	commit_check = check;
+}
+
 static void
 end_transaction(XactEvent event, void *arg pg_attribute_unused())
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (ag_xact.rehearsing && commit_check != NULL)
+				commit_check();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -101,6 +114,13 @@ end_subtransaction(SubXactEvent event, SubTransactionId mySubid,
 	ag_xact.kept_nodes = forget_items(ag_xact.kept_nodes, mySubid);
 	if (ag_xact.keeping && ((AgXactItem *) ag_xact.keeping)->subxid >= mySubid)
 		ag_xact.keeping = NULL;
+}
+
+void
+ag_xact_callbacks_first(void)
+{
+	UnregisterXactCallback(end_transaction, NULL);
+	RegisterXactCallback(end_transaction, NULL);
 }
 
 void

@@ -56,6 +56,17 @@ typedef struct AgTransaction
 	/* dml.c: rows changed by triggers outside any counted statement */
 	struct AgCountScope *trigger_scope;
 	TimestampTz trigger_statement;
+
+	/*
+	 * settings.c and rehearse.c: this transaction is a rehearsal
+	 * (agentguard.rehearse), and the request bodies (bytea *) it recorded,
+	 * in order, with their total length.  Neither rolls back with a
+	 * subtransaction: a rehearsal stays one, and the refusal at its commit
+	 * names every statement it ran that needed approval.
+	 */
+	bool		rehearsing;
+	List	   *rehearsed;
+	size_t		rehearsed_bytes;
 } AgTransaction;
 
 extern AgTransaction ag_xact;
@@ -70,6 +81,23 @@ extern MemoryContext ag_xact_context(void);
 extern void *ag_xact_item(size_t size);
 
 extern void ag_xact_init(void);
+
+/*
+ * What must hold before anything commits: called at the start of the
+ * callbacks' pre-commit (and pre-prepare) work while a rehearsal is under
+ * way, to refuse the commit.
+ */
+typedef void (*AgCommitCheck) (void);
+extern void ag_xact_set_commit_check(AgCommitCheck check);
+
+/*
+ * Put agentguard's transaction callbacks before every other's: the server
+ * calls the one registered last first, and an extension that registers
+ * later (postgres_fdw, at its first connection) would otherwise do its
+ * pre-commit work, such as committing remote transactions, before a
+ * rehearsal's commit is refused.
+ */
+extern void ag_xact_callbacks_first(void);
 
 /*
  * What outlives transactions (the labelled roles, agentguard's schemas,

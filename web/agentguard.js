@@ -37,14 +37,14 @@
 		const text = trimSpace(pasted);
 		if (!/[ \t\n\r\f\v]/.test(text))
 			return {text};
-		const words = text.split(/[ \t\n\r\f\v]+/).filter(w => /^ag[rtk]1\./.test(w));
+		const words = text.split(/[ \t\n\r\f\v]+/).filter(w => /^ag[rbtk]1\./.test(w));
 		const distinct = [...new Set(words)];
 		if (distinct.length === 1)
 			return {text: distinct[0], note: 'took the code ' + distinct[0].slice(0, 5) +
 				'… from the pasted text'};
 		if (distinct.length > 1)
 			return {error: 'the pasted text holds more than one code; paste one at a time'};
-		return {error: 'this is not a request code (it must begin with "agr1."): paste only the word after "request:" in the refusal'};
+		return {error: 'this is not a request code (it must begin with "agr1.", or "agb1." for a rehearsal\'s batch): paste only the word after "request:" in the refusal'};
 	}
 
 	function asciiDefect(text) {
@@ -378,7 +378,11 @@
 		el.rows.textContent = f.rows === null ? '' : f.rows;
 		el.tables.textContent = f.tables === null ? '' : f.tables;
 		el.rowsRow.hidden = f.rows === null;
-		el.decodedHeading.textContent = asToken ? 'This token approves' : 'This request asks for';
+		if (r.batch)
+			el.decodedHeading.textContent = asToken ? 'This token approves a rehearsal\'s batch (each statement once)' :
+				'This rehearsal\'s batch asks for (each statement once)';
+		else
+			el.decodedHeading.textContent = asToken ? 'This token approves' : 'This request asks for';
 		el.decoded.hidden = false;
 	}
 

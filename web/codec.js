@@ -29,7 +29,12 @@
 	const PARAM_SHOWN_MAX = 256;
 	const MAX_LIMIT_TABLES = 256;
 	const REQUEST_MAX_BYTES = 32768;
-	const TOKEN_MAX_BYTES = REQUEST_MAX_BYTES + 512;
+	/* a rehearsal's batch: request.h, batch.c */
+	const BATCH_PREFIX = 'agb1.';
+	const BATCH_VERSION = 0xb1;
+	const BATCH_MAX_REQUESTS = 64;
+	const BATCH_MAX_BYTES = 60000;
+	const TOKEN_MAX_BYTES = BATCH_MAX_BYTES + 512;
 	const HASH_LEN = 32;
 	const KEY_ID_LEN = 8;
 	const NONCE_LEN = 16;
@@ -256,6 +261,53 @@
 		return {request: r};
 	}
 
+	function sameBytes(a, b) {
+		return a.length === b.length && a.every((v, i) => v === b[i]);
+	}
+
+	/*
+	 * ag_batch_decode: {request} or {error}.  The request is the batch's
+	 * first, with body the batch's bytes and batch every request in order.
+	 */
+	function decodeBatch(body) {
+		if (body.length === 0)
+			return {error: 'the batch is empty'};
+		if (body.length > BATCH_MAX_BYTES)
+			return {error: 'the batch is too long'};
+		if (body[0] !== BATCH_VERSION)
+			return {error: 'the batch version is not supported'};
+		if (body.length < 3)
+			return {error: 'the batch is truncated'};
+		const n = (body[1] << 8) | body[2];
+		if (n === 0)
+			return {error: 'the batch holds no request'};
+		if (n > BATCH_MAX_REQUESTS)
+			return {error: 'the batch holds more than 64 requests'};
+		const requests = [];
+		let pos = 3;
+		for (let i = 0; i < n; i++) {
+			if (body.length - pos < 2)
+				return {error: 'the batch is truncated'};
+			const len = (body[pos] << 8) | body[pos + 1];
+			pos += 2;
+			if (len > body.length - pos)
+				return {error: 'the batch is truncated'};
+			const r = decodeRequest(body.subarray(pos, pos + len));
+			if (r.error)
+				return r;
+			const q = r.request;
+			if (i > 0 && (q.systemIdentifier !== requests[0].systemIdentifier ||
+				!sameBytes(q.environment, requests[0].environment) ||
+				!sameBytes(q.database, requests[0].database) || !sameBytes(q.role, requests[0].role)))
+				return {error: 'the requests of the batch name different clusters, environments, databases or roles'};
+			requests.push(q);
+			pos += len;
+		}
+		if (pos !== body.length)
+			return {error: 'the batch has trailing bytes'};
+		return {request: Object.assign({}, requests[0], {body, batch: requests})};
+	}
+
 	/* ---- text pasted in ---- */
 
 	function isSpace(c) {
@@ -272,10 +324,24 @@
 		return s.slice(a, b);
 	}
 
-	/* ag_request_parse: {request} or {error} */
+	/* ag_batch_parse, for a rehearsal's batch code */
+	function parseBatch(text) {
+		if (!text.startsWith(BATCH_PREFIX))
+			return {error: 'the batch code has an unknown version (this agentguard reads agb1.)'};
+		if (text.length - PREFIX_LEN > base64urlLength(BATCH_MAX_BYTES))
+			return {error: 'the batch code is too long'};
+		const body = base64urlDecode(text.slice(PREFIX_LEN));
+		if (body === null)
+			return {error: 'the batch code is damaged (not valid base64url)'};
+		return decodeBatch(body);
+	}
+
+	/* ag_request_parse, or ag_batch_parse for a batch code: {request} or {error} */
 	function parseRequest(text) {
 		if (text.length === 0)
 			return {error: 'the request code is empty'};
+		if (text.startsWith('agb'))
+			return parseBatch(text);
 		if (!text.startsWith(REQUEST_PREFIX)) {
 			if (text.length >= PREFIX_LEN && text.startsWith('agr'))
 				return {error: 'the request code has an unknown version (this agentguard reads agr1.)'};
@@ -313,7 +379,7 @@
 		const defect = timesDefect(BigInt(issuedAt), BigInt(expiresAt));
 		if (defect)
 			throw new Error(defect);
-		if (reqlen === 0 || reqlen > REQUEST_MAX_BYTES)
+		if (reqlen === 0 || reqlen > (requestBody[0] === BATCH_VERSION ? BATCH_MAX_BYTES : REQUEST_MAX_BYTES))
 			throw new Error('the request is too large to sign');
 		const body = new Uint8Array(3 + reqlen + TIMES_NONCE_LEN);
 		let pos = 0;
@@ -381,7 +447,10 @@
 			return {error: 'token names no request'};
 		if (reqlen > body.length - 3)
 			return {error: 'token is truncated'};
-		const req = decodeRequest(body.subarray(3, 3 + reqlen));
+		const isBatch = body[3] === BATCH_VERSION;
+		if (isBatch && body[0] !== TOKEN_VERSION)
+			return {error: 'a batch is signed only in a version 2 token'};
+		const req = isBatch ? decodeBatch(body.subarray(3, 3 + reqlen)) : decodeRequest(body.subarray(3, 3 + reqlen));
 		if (req.error)
 			return req;
 		let pos = 3 + reqlen;
@@ -552,7 +621,30 @@
 	const CUT_NOTE = ' [...] (cut for display; the approval covers the whole statement)';
 	const PARAM_CUT_NOTE = ' [...] (cut for display; the approval covers the whole value)';
 
+	/*
+	 * The fields of a batch: where and for whom once, every action, object
+	 * and statement in order, parameters and rows numbered by statement.
+	 */
+	function batchFields(r) {
+		const each = r.batch.map(q => describeFields(q));
+		const numbered = (list, i) => list.map(x => (i + 1) + '. ' + x);
+		const rows = each.flatMap((f, i) => f.rows === null ? [] : numbered([f.rows], i));
+		return Object.assign({}, each[0], {
+			action: 'batch of ' + each.length + ' statement' + (each.length === 1 ? '' : 's') +
+				': ' + each.map(f => f.action).join(', '),
+			objects: each.map(f => f.objects).join(', '),
+			statement: each.map((f, i) => (i + 1) + '. ' + f.statement + (f.cut ? CUT_NOTE : '')).join('\n' + INDENT),
+			cut: false,
+			params: each.flatMap((f, i) => numbered(f.params, i)),
+			rows: rows.length === 0 ? null : rows.join('\n'),
+			tables: rows.length === 0 ? null :
+				each.flatMap((f, i) => f.tables === null ? [] : numbered([f.tables], i)).join('\n'),
+		});
+	}
+
 	function describeFields(r) {
+		if (r.batch)
+			return batchFields(r);
 		const rowsCounted = (r.flags & REQ_ROWS) !== 0;
 		const more = (r.flags & REQ_ROWS_MORE) !== 0;
 		return {
@@ -577,8 +669,26 @@
 		};
 	}
 
+	/* the lines `agentguard inspect` prints for a batch: ag_batch_describe */
+	function batchText(r) {
+		const f = describeFields(r.batch[0]);
+		const n = r.batch.length;
+		let out = 'batch:       ' + n + ' statement' + (n === 1 ? '' : 's') +
+			' from one rehearsal; each may run once\n' +
+			'environment: ' + f.environment + '\n' +
+			'database:    ' + f.database + '\n' +
+			'cluster:     ' + f.cluster + '\n' +
+			'role:        ' + f.role + '\n';
+		r.batch.forEach((q, i) => {
+			out += '\n--- statement ' + (i + 1) + ' of ' + n + ' ---\n' + describeText(q);
+		});
+		return out;
+	}
+
 	/* the lines `agentguard inspect` prints for a request */
 	function describeText(r) {
+		if (r.batch)
+			return batchText(r);
 		const f = describeFields(r);
 		let out = 'environment: ' + f.environment + '\n' +
 			'action:      ' + f.action + '\n' +

@@ -58,20 +58,23 @@ refusal_heading(PGresult *res, int i)
 static void
 print_refusal(FILE *f, PGresult *res, int i)
 {
-	uint8_t    *body = xmalloc(AG_REQUEST_MAX_BYTES);
+	uint8_t    *body = xmalloc(AG_BATCH_MAX_BYTES);
 	AgRequest  *r = xmalloc(sizeof(AgRequest));
+	AgBatch		batch;
 	const char *code = PQgetvalue(res, i, COL_CODE);
-	const char *err = "it is too large to be kept with its code; the agent's error message has it";
+	const char *err = "it is too large to be kept with its code; the agent's error message and the server log have it";
 	size_t		len;
+	bool		is_batch = ag_has_prefix(code, strlen(code), AG_BATCH_PREFIX);
 
 	if (!PQgetisnull(res, i, COL_CODE) &&
-		ag_request_parse(code, strlen(code), body, AG_REQUEST_MAX_BYTES, &len, r, &err))
+		(is_batch ? ag_batch_parse(code, strlen(code), body, AG_BATCH_MAX_BYTES, &len, &batch, r, &err) :
+		 ag_request_parse(code, strlen(code), body, AG_REQUEST_MAX_BYTES, &len, r, &err)))
 	{
 		char	   *text = xmalloc(ag_code_length(len) + 1);
 
-		ag_code_format(AG_REQUEST_PREFIX, body, len, text);
+		ag_code_format(is_batch ? AG_BATCH_PREFIX : AG_REQUEST_PREFIX, body, len, text);
 		fprintf(f, "%s:\n", refusal_heading(res, i));
-		print_block(f, describe(r));
+		print_block(f, describe_body(body, len));
 		fprintf(f, "request:     %s\n", text);
 		free(text);
 	}
@@ -109,7 +112,7 @@ newest_request(PGconn *conn, char **heading)
 		fatal("no refused statement is waiting in database \"%s\" (agentguard.requests has none from it)",
 			  PQdb(conn));
 	if (PQgetisnull(res, 0, COL_CODE))
-		fatal("the newest refusal in database \"%s\" (%s %s) is too large to be kept with its code; give the code from the agent's error message",
+		fatal("the newest refusal in database \"%s\" (%s %s) is too large to be kept with its code; give the code from the agent's error message or the server log's \"agentguard: refused\" line",
 			  PQdb(conn), PQgetvalue(res, 0, COL_ACTION), PQgetvalue(res, 0, COL_OBJECTS));
 	code = strdup(PQgetvalue(res, 0, COL_CODE));
 	if (code == NULL)
@@ -139,7 +142,9 @@ help_approve(void)
 		   "CONNINFO is a connection string, a URI or a database name, as psql\n"
 		   "takes it; the PG* environment variables fill in the rest, and a\n"
 		   "password the server wants is asked for on the terminal.  CODE is the\n"
-		   "request code (agr1...) from the refusal, \"-\" to read it from stdin\n"
+		   "request code (agr1...) from the refusal, or a rehearsal's batch code\n"
+		   "(agb1...), every statement of which one token then approves;\n"
+		   "\"-\" to read it from stdin\n"
 		   "(with --yes).  Without CODE the newest refusal in the database connected\n"
 		   "to is taken from agentguard.requests, which superusers and members of\n"
 		   "pg_monitor may read.  An argument beginning with \"agr\" or \"agt\" is\n"
@@ -348,7 +353,8 @@ cmd_approve(int argc, char **argv)
 		fputs("token approving:\n", stderr);
 	else
 		fprintf(stderr, "request%s%s:\n", heading ? " " : "", heading ? heading : "");
-	print_block(stderr, describe(ap.req));
+	print_block(stderr, ap.token ? describe_body(ap.token->request_body, ap.token->request_len) :
+				describe_body(ap.reqbuf, ap.reqlen));
 	if (ap.token)
 	{
 		char		when[AG_TIME_TEXT_LEN];

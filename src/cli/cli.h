@@ -58,6 +58,7 @@ extern int	next_option(const char *cmd, int argc, char **argv,
 
 extern char *read_code(const char *arg, size_t *lenp);
 extern char *describe(const AgRequest *r);
+extern char *describe_body(const uint8_t *body, size_t len);
 extern void print_block(FILE *f, const char *text);
 extern const char *format_utc(int64_t when, char buf[AG_TIME_TEXT_LEN]);
 extern const char *format_duration(int64_t seconds, char *buf, size_t cap);

@@ -18,8 +18,9 @@ help_inspect(void)
 {
 	printf("Usage: agentguard inspect [--public-key KEY] CODE\n"
 		   "\n"
-		   "Show in plain words what a request code (agr1...) asks for, or what a\n"
-		   "token (agt1...) approves, who signed it and until when.  CODE \"-\"\n"
+		   "Show in plain words what a request code (agr1...) asks for, every\n"
+		   "statement of a rehearsal's batch code (agb1...), or what a token\n"
+		   "(agt1...) approves, who signed it and until when.  CODE \"-\"\n"
 		   "reads stdin.  Nothing is contacted and nothing is changed.\n"
 		   "\n"
 		   "Options:\n"
@@ -82,7 +83,7 @@ inspect_token(const char *code, size_t codelen, const char *pubtext)
 
 	ag_hex(t->nonce, AG_NONCE_LEN, nonce);
 	printf("token approving:\n");
-	print_block(stdout, describe(&t->request));
+	print_block(stdout, describe_body(t->request_body, t->request_len));
 	print_signatures(stdout, t);
 	printf("issued:        %s\n", format_utc(t->issued_at, when));
 	printf("expires:       %s%s\n", format_utc(t->expires_at, when),
@@ -102,16 +103,12 @@ inspect_token(const char *code, size_t codelen, const char *pubtext)
 static int
 inspect_request(const char *code, size_t codelen)
 {
-	uint8_t    *buf = xmalloc(AG_REQUEST_MAX_BYTES);
-	AgRequest  *r = xmalloc(sizeof(AgRequest));
-	const char *err = NULL;
+	uint8_t    *buf;
 	size_t		bodylen;
 
-	if (!ag_request_parse(code, codelen, buf, AG_REQUEST_MAX_BYTES,
-						  &bodylen, r, &err))
-		fatal("%s", err);
-	print_block(stdout, describe(r));
-	free(r);
+	/* a batch code shows every statement of the rehearsal */
+	free(parse_request_code(code, codelen, &buf, &bodylen));
+	print_block(stdout, describe_body(buf, bodylen));
 	free(buf);
 	return 0;
 }
@@ -166,11 +163,11 @@ cmd_inspect(int argc, char **argv)
 		return inspect_token(code, codelen, pubtext);
 	if (pubtext != NULL)
 		usage_error("inspect", "--public-key only applies to a token");
-	if (ag_has_prefix(code, codelen, "agr"))
+	if (ag_has_prefix(code, codelen, "agr") || ag_has_prefix(code, codelen, "agb"))
 		return inspect_request(code, codelen);
 	if (ag_has_prefix(code, codelen, "agk"))
 		return inspect_pubkey(code, codelen);
 	if (codelen == 0)
 		fatal("the code is empty");
-	fatal("this is neither a request code (agr1...) nor a token (agt1...)");
+	fatal("this is neither a request code (agr1... or agb1...) nor a token (agt1...)");
 }

@@ -179,19 +179,33 @@ checked_token_text(EVP_PKEY *pkey, const uint8_t *token, size_t toklen, int i)
 }
 
 /*
- * A request code as sign and approve take it: parsed into a fresh buffer
- * (*body, *bodylen) and a request whose strings point into that buffer.
+ * A request code (or a rehearsal's batch code) as sign and approve take it:
+ * parsed into a fresh buffer (*body, *bodylen) and a request whose strings
+ * point into that buffer; of a batch, its first request, which names the
+ * cluster, environment, database and role of them all.
  */
 AgRequest *
 parse_request_code(const char *code, size_t codelen, uint8_t **body,
 				   size_t *bodylen)
 {
 	AgRequest  *req = xmalloc(sizeof(AgRequest));
+	AgBatch		batch;
 	const char *err = NULL;
+	const char *text = code;
+	size_t		textlen = codelen;
 
-	*body = xmalloc(AG_REQUEST_MAX_BYTES);
-	if (ag_has_prefix(code, codelen, AG_TOKEN_PREFIX))
-		fatal("this is already a token; give the request code (agr1...) from the refusal");
+	*body = xmalloc(AG_BATCH_MAX_BYTES);
+	ag_trim(&text, &textlen);
+	if (ag_has_prefix(text, textlen, AG_TOKEN_PREFIX))
+		fatal("this is already a token; give the request code (agr1... or agb1...) from the refusal");
+	if (ag_has_prefix(text, textlen, "agb"))
+	{
+		if (!ag_batch_parse(code, codelen, *body, AG_BATCH_MAX_BYTES, bodylen,
+							&batch, req, &err) ||
+			!ag_batch_request(&batch, 0, req))
+			fatal("%s", err ? err : "the batch does not decode");
+		return req;
+	}
 	if (!ag_request_parse(code, codelen, *body, AG_REQUEST_MAX_BYTES,
 						  bodylen, req, &err))
 		fatal("%s", err);
@@ -501,9 +515,11 @@ help_sign(void)
 	printf("Usage: agentguard sign --key FILE [--ttl DURATION] CODE\n"
 		   "       agentguard sign --key FILE TOKEN\n"
 		   "\n"
-		   "Sign a request code (agr1..., from the \"request:\" line of a refusal)\n"
-		   "and print the confirmation token (agt1...) as one line.  What the\n"
-		   "request asks for is shown on stderr first.  CODE \"-\" reads stdin.\n"
+		   "Sign a request code (agr1..., from the \"request:\" line of a refusal),\n"
+		   "or the batch code (agb1...) of a rehearsal's refused COMMIT, and print\n"
+		   "the confirmation token (agt1...) as one line; a batch's token lets each\n"
+		   "of its statements run once.  What the code asks for, every statement of\n"
+		   "a batch, is shown on stderr first.  CODE \"-\" reads stdin.\n"
 		   "\n"
 		   "Given a token another DBA signed, add this key's signature to it, for\n"
 		   "a database whose agentguard.required_signatures asks for more than\n"
@@ -525,7 +541,7 @@ cosign(const char *keyfile, const char *text, size_t len)
 	EVP_PKEY   *pkey;
 
 	fputs("adding your signature to this token:\n", stderr);
-	print_block(stderr, describe(&t->request));
+	print_block(stderr, describe_body(t->request_body, t->request_len));
 	print_signatures(stderr, t);
 	fprintf(stderr, "valid until %s\n", format_utc(t->expires_at, when));
 
@@ -560,7 +576,6 @@ cmd_sign(int argc, char **argv)
 	size_t		codelen;
 	uint8_t    *reqbuf;
 	size_t		reqlen = 0;
-	AgRequest  *req;
 	char	   *text;
 	EVP_PKEY   *pkey;
 	int			c;
@@ -594,14 +609,14 @@ cmd_sign(int argc, char **argv)
 			usage_error("sign", "--ttl does not apply to a token: its first signer chose how long it is valid");
 		return cosign(keyfile, code, codelen);
 	}
-	req = parse_request_code(code, codelen, &reqbuf, &reqlen);
+	free(parse_request_code(code, codelen, &reqbuf, &reqlen));
 
 	pkey = load_private_key(keyfile);
 	text = sign_request(pkey, reqbuf, reqlen, ttl, &expires_at);
 	EVP_PKEY_free(pkey);
 
-	fputs("signing this request:\n", stderr);
-	print_block(stderr, describe(req));
+	fputs(ag_is_batch(reqbuf, reqlen) ? "signing this batch:\n" : "signing this request:\n", stderr);
+	print_block(stderr, describe_body(reqbuf, reqlen));
 	print_validity(stderr, ttl, expires_at);
 
 	printf("%s\n", text);

@@ -289,6 +289,35 @@ describe(const AgRequest *r)
 	return out;
 }
 
+/*
+ * A request body or a batch body (a rehearsal's) in plain words: a batch
+ * shows every statement of it.
+ */
+char *
+describe_body(const uint8_t *body, size_t len)
+{
+	AgRequest  *scratch = xmalloc(sizeof(AgRequest));
+	AgBatch		batch;
+	char	   *out;
+
+	if (ag_is_batch(body, len))
+	{
+		size_t		need;
+
+		if (!ag_batch_decode(body, len, &batch, scratch, NULL))
+			fatal("the batch does not decode");
+		need = ag_batch_describe(&batch, scratch, NULL, 0);
+		out = xmalloc(need + 1);
+		ag_batch_describe(&batch, scratch, out, need + 1);
+	}
+	else if (ag_request_decode(body, len, scratch, NULL))
+		out = describe(scratch);
+	else
+		fatal("the request does not decode");
+	free(scratch);
+	return out;
+}
+
 /* print a description, ending with exactly one newline */
 void
 print_block(FILE *f, const char *text)

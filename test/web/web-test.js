@@ -301,6 +301,56 @@ async function coSigning({page, cli, dba, bot, code, keyFile, otherKey, other}) 
 	await waitText(page, '#key-status', /key loaded/);
 }
 
+/*
+ * A rehearsal's batch: the agent rehearses a migration of two statements,
+ * the page shows the batch code from its refused COMMIT exactly as
+ * agentguard inspect does, every statement of it, and signs it into one
+ * token, with which each statement runs once, in another order.
+ */
+async function rehearsedBatch({page, cli, dba, bot, keyFile}) {
+	await dba.query(`CREATE TABLE w1 (id int); INSERT INTO w1 SELECT generate_series(1, 5);
+		CREATE TABLE w2 (id int); INSERT INTO w2 SELECT generate_series(1, 5);
+		ALTER TABLE w1 OWNER TO bot; ALTER TABLE w2 OWNER TO bot`);
+	await bot.query('BEGIN');
+	await bot.query('SET LOCAL agentguard.rehearse = on');
+	await bot.query('TRUNCATE w1');
+	await bot.query('DELETE FROM w2');
+	const refusal = await errorOf(bot, 'COMMIT');
+	const batch = requestCode(refusal);
+	check('the rehearsal\'s COMMIT is refused with a batch code', refusal && refusal.code === '42501' &&
+		batch && batch.startsWith('agb1.'), refusal ? refusal.message + ' / ' + refusal.detail : 'it committed');
+	const inspected = cli(['inspect', batch]).stdout;
+	await pasteCode(page, batch);
+	checkEqual('the page shows the batch exactly as agentguard inspect does', await textOf(page, '#f-plain'), inspected);
+	checkEqual('the page says it is a rehearsal\'s batch', await textOf(page, '#decoded-heading'),
+		'This rehearsal\'s batch asks for (each statement once)');
+	checkEqual('the page names both statements in order', await textOf(page, '#f-statement'),
+		'1. TRUNCATE w1\n2. DELETE FROM w2');
+	checkEqual('and the rows the DELETE changed', await textOf(page, '#f-rows'),
+		'2. 5 (counted when it was refused; the approval allows at most this many)');
+	await page.setInputFiles('#key', keyFile);
+	await waitText(page, '#key-status', /key loaded/);
+	await page.click('#sign');
+	const token = await waitValue(page, '#token');
+	check('the page signs the batch into one token', /^agt1\./.test(token), token || await textOf(page, '#sign-error'));
+	await page.screenshot({path: path.join(shotDir, 'batch.png'), fullPage: true});
+	let confirmed = '';
+	try {
+		confirmed = (await dba.query('SELECT agentguard.confirm($1) AS c', [token])).rows[0].c;
+	} catch (e) {
+		confirmed = e.message;
+	}
+	check('agentguard.confirm accepts it for both statements',
+		/^confirmed: role bot may run each of these 2 statements once/.test(confirmed), confirmed);
+	const deleted = await errorOf(bot, 'DELETE FROM w2');
+	const truncated = await errorOf(bot, 'TRUNCATE w1');
+	check('each statement of the batch runs, in another order', deleted === null && truncated === null,
+		(deleted || truncated || {}).message);
+	await bot.query('INSERT INTO w2 SELECT generate_series(1, 5)');
+	const again = await errorOf(bot, 'DELETE FROM w2');
+	check('once: the DELETE again is refused', again && again.code === '42501', again ? again.message : 'it ran');
+}
+
 /* ---- the test ---- */
 
 async function main() {
@@ -546,6 +596,8 @@ async function main() {
 			again ? again.message : 'it ran');
 		const reuse = await errorOf(dba, `SELECT agentguard.confirm('${token}')`);
 		check('the used token is not accepted again', reuse !== null);
+
+		await rehearsedBatch({page, cli, dba, bot, keyFile});
 
 		await coSigning({page, cli, dba, bot, code, keyFile, otherKey, other});
 
