@@ -105,4 +105,18 @@
 #define ag_forget_storage(relid) RelationCloseSmgrByOid(relid)
 #endif
 
+/* varlena access macros moved to their own header in 16 */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/* PostgreSQL 18 marks a function that never returns before it, earlier ones after */
+#if PG_VERSION_NUM >= 180000
+#define ag_noreturn_before pg_noreturn
+#define ag_noreturn_after
+#else
+#define ag_noreturn_before
+#define ag_noreturn_after pg_attribute_noreturn()
+#endif
+
 #endif							/* AGENTGUARD_COMPAT_H */

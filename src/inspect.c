@@ -12,6 +12,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
+#include "compat.h"
 #include "request.h"
 #include "text.h"
 

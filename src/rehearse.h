@@ -12,6 +12,7 @@
 #include "nodes/plannodes.h"
 #include "tcop/utility.h"
 
+#include "compat.h"
 #include "xact.h"
 
 /* whether this transaction is a rehearsal */
@@ -37,6 +38,6 @@ extern void ag_rehearse_utility(Node *parsetree, ProcessUtilityContext context);
 extern void ag_rehearse_check_writes(PlannedStmt *plannedstmt);
 
 /* refuse what a rehearsal cannot do, in plain words */
-extern void ag_rehearse_refuse(const char *what, const char *why) pg_attribute_noreturn();
+extern ag_noreturn_before void ag_rehearse_refuse(const char *what, const char *why) ag_noreturn_after;
 
 #endif							/* AGENTGUARD_REHEARSE_H */
