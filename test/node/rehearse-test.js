@@ -96,9 +96,9 @@ async function main() {
 	checkEqual('each statement used its approval once', JSON.stringify((await db.query(
 		'SELECT count(*) FILTER (WHERE used_at IS NOT NULL) AS used, count(*) AS all FROM agentguard.confirmations')).rows[0]),
 	JSON.stringify({used: '3', all: '3'}));
-	checkEqual('what the DROPs destroyed is kept in quarantine', (await db.query(
+	checkEqual('what the migration destroyed is kept in quarantine', (await db.query(
 		`SELECT string_agg(kind || ' ' || original_name, ', ' ORDER BY kind) AS q FROM agentguard.quarantine`)).rows[0].q,
-	'column accounts.legacy_code, table old_audit');
+	'column accounts.legacy_code, rows sessions, table old_audit');
 }
 
 runTest(main, {
