@@ -223,7 +223,8 @@ plan_for_agent(Query *parse, const char *query_string, int cursorOptions,
 	List	   *unbounded = NIL;
 	PlannedStmt *result;
 
-	if (superuser())
+	/* ag_session_is_agent() has just made the answer valid for these roles */
+	if (ag_session_answer.superuser)
 		ag_policy_check_query(parse);
 	if (ag_mode != AG_MODE_OFF && changes_rows(parse->commandType, parse->hasModifyingCTE))
 		unbounded = ag_unbounded_find(parse);
@@ -297,11 +298,15 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 
+	if (plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE)
+	{
+		/* it writes to no table: a rehearsal has nothing to refuse in it */
+		start(queryDesc, eflags);
+		return;
+	}
 	if (unlikely(ag_rehearsing()))
 		ag_rehearse_check_writes(plannedstmt);
-	if (plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE)
-		start(queryDesc, eflags);
-	else if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
+	if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
 	{
 		start(queryDesc, eflags);
 		if (unlikely(ag_quarantine_drops == AG_QUARANTINE_ALL || ag_xact.keeping != NULL) &&

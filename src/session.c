@@ -209,7 +209,7 @@ ag_login_is_trusted(void)
 	return effective_label(GetAuthenticatedUserId()) == AG_LABEL_TRUSTED;
 }
 
-AgSessionAnswer ag_session_answer = {false, false, InvalidOid, InvalidOid};
+AgSessionAnswer ag_session_answer = {false, false, false, InvalidOid, InvalidOid};
 
 /* the roles' labels decide: any of them an agent's, or scope 'all' unless the login is trusted */
 static bool
@@ -250,7 +250,11 @@ ag_session_is_agent_slow(void)
 		agent = roles_are_agent(GetAuthenticatedUserId(), session_user, current_user);
 
 	agent = note_answer(agent);
+	/* whether the role is a superuser is read in a transaction: ask again there */
+	if (!IsTransactionState())
+		return agent;
 	ag_session_answer.agent = agent;
+	ag_session_answer.superuser = superuser_arg(current_user);
 	ag_session_answer.session_user = session_user;
 	ag_session_answer.current_user = current_user;
 	ag_session_answer.valid = true;

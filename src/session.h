@@ -22,6 +22,7 @@ typedef struct AgSessionAnswer
 {
 	bool		valid;
 	bool		agent;
+	bool		superuser;		/* current_user is one (pg_authid changes drop it) */
 	Oid			session_user;
 	Oid			current_user;
 } AgSessionAnswer;
