@@ -57,6 +57,11 @@ EXTRA_CLEAN = tmp_regress tmp_isolation tmp_check results output_iso \
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+# what PGXS does from PostgreSQL 16 on (see src/compat.h)
+ifeq ($(CFLAGS_SL_MODULE),)
+override CFLAGS += -fvisibility=hidden
+override CPPFLAGS += '-DPGDLLEXPORT=__attribute__((visibility("default")))'
+endif
 else
 all install installcheck:
 	@echo "PostgreSQL's server headers (PGXS) were not found by $(PG_CONFIG)." >&2

@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "compat.h"
 #include "hooks.h"
 #include "protect.h"
 #include "refusals.h"
@@ -24,7 +25,7 @@ PG_MODULE_MAGIC;
 
 static bool loaded_by_preload = false;
 
-void		_PG_init(void);
+PGDLLEXPORT void _PG_init(void);
 
 PG_FUNCTION_INFO_V1(agentguard_preloaded);
 

@@ -10,6 +10,30 @@
 #error "agentguard supports PostgreSQL 15 to 18"
 #endif
 
+/*
+ * From 16, PGXS builds every module with -fvisibility=hidden and exports
+ * only what the server looks up (PGDLLEXPORT: the magic block, _PG_init, the
+ * SQL-callable functions); 15 exports every symbol, so each call and global
+ * variable the per-statement hooks touch goes through the PLT and the GOT.
+ * The Makefile builds with -fvisibility=hidden on 15 as well and defines
+ * PGDLLEXPORT as 16's c.h does; this exports the SQL-callable functions as
+ * 16's fmgr.h declares them.
+ */
+#if PG_VERSION_NUM < 160000
+#include "fmgr.h"
+#undef PG_FUNCTION_INFO_V1
+#define PG_FUNCTION_INFO_V1(funcname) \
+extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+extern PGDLLEXPORT const Pg_finfo_record * CppConcat(pg_finfo_,funcname)(void); \
+const Pg_finfo_record * \
+CppConcat(pg_finfo_,funcname) (void) \
+{ \
+	static const Pg_finfo_record my_finfo = { 1 }; \
+	return &my_finfo; \
+} \
+extern int no_such_variable
+#endif
+
 /* ownership checks became one function for all catalogs in 16 */
 #if PG_VERSION_NUM >= 160000
 #define ag_object_ownercheck(classid, objectid, roleid) \

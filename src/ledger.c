@@ -35,6 +35,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "ledger.h"
 #include "owner.h"
 #include "protect.h"

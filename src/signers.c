@@ -16,6 +16,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "compat.h"
 #include "ledger.h"
 #include "owner.h"
 #include "protect.h"

@@ -24,6 +24,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "guard.h"
 #include "ledger.h"
 #include "owner.h"
