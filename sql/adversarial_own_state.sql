@@ -77,12 +77,17 @@ ROLLBACK;
 -- [38] BYPASS: setval, COMMENT and default privileges change its objects
 SELECT last_value AS q_last, is_called AS q_called FROM agentguard.quarantine_ids \gset
 SELECT adv.outcome($$SELECT setval('agentguard.quarantine_ids', 424242)$$) AS ignored \gset
+-- the same constant in a subquery, in an inlined SQL function, and to nextval
+SELECT try($$SELECT 1 FROM (SELECT setval('agentguard.quarantine_ids', 424242)) s$$);
+CREATE FUNCTION adv.renumber() RETURNS bigint LANGUAGE sql AS $$SELECT pg_catalog.setval('agentguard.quarantine_ids', 424242)$$;
+SELECT try('SELECT adv.renumber()');
+SELECT try($$SELECT nextval('agentguard.quarantine_ids') FROM generate_series(1, 3)$$);
 SELECT adv.outcome($$COMMENT ON TABLE agentguard.audit IS 'nothing to see'$$) AS ignored \gset
 SELECT adv.outcome(format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA agentguard GRANT ALL ON TABLES TO ag_agent', :'dba')) AS ignored \gset
 \c - :dba
 \set VERBOSITY terse
 \set SHOW_CONTEXT never
-SELECT (SELECT last_value FROM agentguard.quarantine_ids) <> 424242 AS quarantine_ids_unchanged,
+SELECT (SELECT last_value FROM agentguard.quarantine_ids) = :q_last AS quarantine_ids_unchanged,
        b.audit_comment IS NOT DISTINCT FROM obj_description('agentguard.audit'::regclass) AS comment_unchanged,
        b.default_acls = (SELECT count(*) FROM pg_default_acl WHERE defaclnamespace = 'agentguard'::regnamespace) AS default_acls_unchanged
 FROM adv.ledger_before b;
@@ -91,6 +96,7 @@ DO $$ BEGIN
     COMMENT ON TABLE agentguard.audit IS NULL;
     EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA agentguard REVOKE ALL ON TABLES FROM ag_agent', current_user);
     DROP TABLE IF EXISTS adv.forged, adv.forged_audit;
+    DROP FUNCTION adv.renumber();
 END $$;
 RESET client_min_messages;
 SELECT setval('agentguard.quarantine_ids', :q_last, :'q_called') AS ignored \gset

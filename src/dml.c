@@ -224,11 +224,13 @@ plan_for_agent(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *result;
 
 	/* ag_session_is_agent() has just made the answer valid for these roles */
-	if (ag_session_answer.superuser)
-		ag_policy_check_query(parse);
+	bool		superuser = ag_session_answer.superuser;
+
 	if (ag_mode != AG_MODE_OFF && changes_rows(parse->commandType, parse->hasModifyingCTE))
 		unbounded = ag_unbounded_find(parse);
 	result = plan(parse, query_string, cursorOptions, boundParams);
+	if (superuser)
+		ag_policy_check_plan(result);
 	if (unbounded != NIL)
 		ag_unbounded_mark(result, unbounded);
 	return result;

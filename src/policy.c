@@ -25,7 +25,6 @@
 #include "nodes/makefuncs.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/fmgrtab.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -713,59 +712,69 @@ ag_policy_rehearsal_function(Oid funcid)
 
 /*
  * setval on agentguard's own sequences would make entries collide.  Only a
- * role that may write those sequences, a superuser, needs the look at
- * setval's arguments, which only the query tree has.
+ * role that may write those sequences, a superuser, needs this look, taken
+ * once the statement is planned.  The planner lists in relationOids every
+ * relation the plan reads and every regclass constant it holds, in
+ * subqueries and inlined SQL functions too (setrefs.c); a constant naming one
+ * of agentguard's sequences is refused, whatever function it is handed to
+ * (setval, nextval, or a function of another name on the same C symbol).
+ * Each relation in the plan's range table is in relationOids once (views'
+ * too from 16): when the list is no longer than the range table's relations,
+ * it holds no constant, the usual case, and nothing is looked up.  Otherwise
+ * only an OID that relationOids holds more often than the range table does
+ * is.
  */
-static bool
-is_setval(Oid funcid)
+static int
+range_table_uses(List *rtable, Oid relid)
 {
-	HeapTuple	tuple;
-	char	   *symbol;
-	bool		result;
+	ListCell   *lc;
+	int			uses = 0;
 
-	if (funcid == F_SETVAL_REGCLASS_INT8 || funcid == F_SETVAL_REGCLASS_INT8_BOOL)
-		return true;
-	if (funcid < FirstGenbkiObjectId)
-		return false;
-	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	symbol = function_symbol(tuple);
-	ReleaseSysCache(tuple);
-	result = symbol && (strcmp(symbol, "setval_oid") == 0 || strcmp(symbol, "setval3_oid") == 0);
-	return result;
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && (relid == InvalidOid || rte->relid == relid))
+			uses++;
+	}
+	return uses;
 }
 
-static void
-refuse_setval_of_protected(FuncExpr *call)
+static int
+oid_list_uses(List *oids, Oid oid)
 {
-	Const	   *sequence;
+	ListCell   *lc;
+	int			uses = 0;
 
-	if (!is_setval(call->funcid))
-		return;
-	sequence = (Const *) linitial(call->args);
-	if (IsA(sequence, Const) && !sequence->constisnull &&
-		ag_namespace_protected_committed(get_rel_namespace(DatumGetObjectId(sequence->constvalue))))
-		ag_refuse_outright("change agentguard's sequences",
-						   "Quarantine entries are numbered by them.");
-}
-
-static bool
-setval_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, FuncExpr))
-		refuse_setval_of_protected((FuncExpr *) node);
-	else if (IsA(node, Query))
-		return query_tree_walker((Query *) node, setval_walker, context, 0);
-	return expression_tree_walker(node, setval_walker, context);
+	foreach(lc, oids)
+	{
+		if (lfirst_oid(lc) == oid)
+			uses++;
+	}
+	return uses;
 }
 
 void
-ag_policy_check_query(Query *query)
+ag_policy_check_plan(PlannedStmt *plannedstmt)
 {
-	(void) query_tree_walker(query, setval_walker, NULL, 0);
+	ListCell   *lc;
+
+	if (list_length(plannedstmt->relationOids) <= range_table_uses(plannedstmt->rtable, InvalidOid))
+		return;
+	foreach(lc, plannedstmt->relationOids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		/* agentguard's sequences are made by CREATE EXTENSION */
+		if (relid < FirstNormalObjectId ||
+			oid_list_uses(plannedstmt->relationOids, relid) <= range_table_uses(plannedstmt->rtable, relid))
+			continue;
+		if (get_rel_relkind(relid) == RELKIND_SEQUENCE &&
+			ag_namespace_protected_committed(get_rel_namespace(relid)))
+			ag_refuse_outright("change agentguard's sequences",
+							   psprintf("Quarantine entries are numbered by them, and the statement names %s as a value.",
+										get_rel_name(relid)));
+	}
 }
 
 /* the schema of a range table entry's relation: from the open relation where the executor has one */

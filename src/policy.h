@@ -22,8 +22,8 @@ extern void ag_policy_function_execute(Oid funcid);
 /* the executor is about to set up a call of funcid in a rehearsal */
 extern void ag_policy_rehearsal_function(Oid funcid);
 
-/* a superuser agent's query: no setval of agentguard's own sequences */
-extern void ag_policy_check_query(Query *query);
+/* a superuser agent's plan: no setval of agentguard's own sequences */
+extern void ag_policy_check_plan(PlannedStmt *plannedstmt);
 
 /* no writes to system catalogs (before the executor starts) or agentguard's tables (after) */
 extern void ag_policy_check_catalog_writes(PlannedStmt *plannedstmt);
