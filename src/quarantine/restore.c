@@ -481,13 +481,19 @@ check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_
 	}
 	if (ag_q_is_rows(m))
 	{
-		if (new_name != NULL)
+		if (new_name == NULL)
+		{
+			plan_rows(id, m);
+			return;
+		}
+		if (list_length(e->members) > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("agentguard: the rows of a TRUNCATE go back into their own table"),
-					 errhint("Restore without a new name.")));
-		plan_rows(id, m);
-		return;
+					 errmsg("agentguard: the rows of a TRUNCATE of several tables go back into their own tables"),
+					 errdetail("Quarantine entry " INT64_FORMAT " keeps the rows of %d tables; only the rows of one table become a table of a new name.",
+							   id, list_length(e->members)),
+					 errhint("Restore without a new name, or read the kept rows in schema %s.", AG_QUARANTINE_SCHEMA)));
+		/* they become a table of the new name: checked as a table's name is */
 	}
 	if (ag_q_is_schema(m))
 	{
@@ -521,6 +527,45 @@ check_member(int64 id, Entry *e, Member *m, const Member *main, const char *new_
 }
 
 /*
+ * Under a new name a TRUNCATE's rows become a table of their own beside the
+ * table they came from, which keeps the rows it has now: the twin holding
+ * them (truncate.c) leaves the quarantine under the new name, with its
+ * indexes named after it as DefineIndex named them after the twin.  It has
+ * the table's columns, NOT NULLs, checks, indexes and owner, as the table
+ * had them at the TRUNCATE; not its defaults, triggers, foreign keys or
+ * grants.
+ */
+static void
+rows_as_table(const Member *m, const char *new_name)
+{
+	Oid			namespace = get_namespace_oid(m->original_schema, false);
+	Oid			twin = get_relname_relid(m->quarantined_name, get_namespace_oid(AG_QUARANTINE_SCHEMA, false));
+	size_t		stem = strlen(m->quarantined_name);
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+
+	rel = table_open(twin, AccessShareLock);
+	indexes = RelationGetIndexList(rel);
+	table_close(rel, AccessShareLock);
+	ag_q_run_sql(ag_q_sql_text("ALTER TABLE %s SET SCHEMA %s", ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name),
+							   quote_identifier(m->original_schema)));
+	ag_q_run_sql(ag_q_sql_text("ALTER TABLE %s RENAME TO %s", ag_q_qualified(m->original_schema, m->quarantined_name),
+							   quote_identifier(new_name)));
+	foreach(lc, indexes)
+	{
+		char	   *index = get_rel_name(lfirst_oid(lc));
+		/* a long twin name is cut short in its indexes' names */
+		const char *suffix = strncmp(index, m->quarantined_name, stem) == 0 ? index + stem : "_idx";
+		char	   *wanted = psprintf("%.*s%s", pg_mbcliplen(new_name, strlen(new_name), NAMEDATALEN - 1 - strlen(suffix)),
+									  new_name, suffix);
+
+		ag_q_run_sql(ag_q_sql_text("ALTER INDEX %s RENAME TO %s", ag_q_qualified(m->original_schema, index),
+								   quote_identifier(free_name(wanted, namespace, NIL))));
+	}
+}
+
+/*
  * The members move back to their schemas and take their names again: first
  * those that moved by themselves (and the rows, and the schemas), then the
  * parts that came back with their tables, which only need their names.
@@ -539,7 +584,10 @@ put_back_members(const Entry *e, const Member *main, const char *new_name)
 			continue;
 		if (ag_q_is_rows(m))
 		{
-			restore_rows(m);
+			if (new_name != NULL)
+				rows_as_table(m, new_name);
+			else
+				restore_rows(m);
 			continue;
 		}
 		if (ag_q_is_schema(m))
@@ -642,7 +690,8 @@ finish_restore(int64 id, const Entry *e, const Member *main, const char *new_nam
 	{
 		Member	   *m = lfirst(lc);
 
-		if (ag_q_is_rows(m) || ag_q_is_changed_rows(m))
+		/* rows that became a table of their own have no foreign keys */
+		if ((ag_q_is_rows(m) && new_name == NULL) || ag_q_is_changed_rows(m))
 			check_foreign_keys(id, m);
 	}
 	foreach(lc, e->restore_steps)
@@ -709,8 +758,15 @@ agentguard_restore(PG_FUNCTION_ARGS)
 	error_context_stack = &context;
 	put_back_members(e, main, new_name);
 	/* columns after their types are back, before the steps that need them */
-	rows_report = has_columns(e) ? ag_q_restore_columns(e) :
-		ag_q_is_changed_rows(main) ? ag_q_restore_changed_rows(e) : rows_added_report(e);
+	if (has_columns(e))
+		rows_report = ag_q_restore_columns(e);
+	else if (ag_q_is_changed_rows(main))
+		rows_report = ag_q_restore_changed_rows(e);
+	else if (ag_q_is_rows(main) && new_name != NULL)
+		rows_report = psprintf(" (the rows the TRUNCATE removed from %s, as a table of their own)",
+							   ag_q_qualified(main->original_schema, main->original_name));
+	else
+		rows_report = rows_added_report(e);
 	finish_restore(id, e, main, new_name);
 	if (has_columns(e))
 		ag_q_columns_done(e, main, ag_q_is_column(main) ? new_name : NULL);
