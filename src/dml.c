@@ -294,20 +294,12 @@ start_for_agent(QueryDesc *queryDesc, int eflags)
 		keep_for_others(queryDesc);
 }
 
-/* reads are an agent's too, unless they write through a CTE */
-static void
-agentguard_executor_start(QueryDesc *queryDesc, int eflags)
+/* a statement that writes: a rehearsal's, an agent's, or one kept for others */
+static pg_noinline void
+start_writing(QueryDesc *queryDesc, int eflags)
 {
-	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
-
-	if (plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE)
-	{
-		/* it writes to no table: a rehearsal has nothing to refuse in it */
-		start(queryDesc, eflags);
-		return;
-	}
 	if (unlikely(ag_rehearsing()))
-		ag_rehearse_check_writes(plannedstmt);
+		ag_rehearse_check_writes(queryDesc->plannedstmt);
 	if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
 	{
 		start(queryDesc, eflags);
@@ -319,14 +311,36 @@ agentguard_executor_start(QueryDesc *queryDesc, int eflags)
 		start_for_agent(queryDesc, eflags);
 }
 
+/*
+ * Reads are an agent's too, unless they write through a CTE.  Each of the
+ * executor hooks hands the common case on with nothing else to do, so that
+ * it costs a test and a jump.
+ */
 static void
-agentguard_executor_finish(QueryDesc *queryDesc)
+agentguard_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
+
+	/* it writes to no table: a rehearsal has nothing to refuse in it */
+	if (plannedstmt->commandType == CMD_SELECT && !plannedstmt->hasModifyingCTE)
+		start(queryDesc, eflags);
+	else
+		start_writing(queryDesc, eflags);
+}
+
+static void
+finish(QueryDesc *queryDesc)
 {
 	if (prev_executor_finish)
 		prev_executor_finish(queryDesc);
 	else
 		standard_ExecutorFinish(queryDesc);
+}
 
+static pg_noinline void
+finish_counted(QueryDesc *queryDesc)
+{
+	finish(queryDesc);
 	/* cascades and AFTER triggers have run now */
 	if (ag_xact.frames != NIL)
 		ag_count_finish(queryDesc);
@@ -334,22 +348,49 @@ agentguard_executor_finish(QueryDesc *queryDesc)
 		keep_finish(queryDesc);
 }
 
+/*
+ * A statement counted or kept is on ag_xact.frames or is ag_xact.keeping
+ * from its start to its end; what runs nested in it (AFTER triggers) comes
+ * and goes within: asked before it finishes, the answer is the one after.
+ */
 static void
-agentguard_executor_end(QueryDesc *queryDesc)
+agentguard_executor_finish(QueryDesc *queryDesc)
+{
+	if (likely(ag_xact.frames == NIL && ag_xact.keeping == NULL))
+		finish(queryDesc);
+	else
+		finish_counted(queryDesc);
+}
+
+static void
+end(QueryDesc *queryDesc)
+{
+	if (prev_executor_end)
+		prev_executor_end(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static pg_noinline void
+end_counted(QueryDesc *queryDesc)
 {
 	if (ag_xact.frames != NIL)
 		ag_count_end(queryDesc);
 	if (unlikely(ag_xact.keeping != NULL))
 		keep_end(queryDesc);
-
-	if (prev_executor_end)
-		prev_executor_end(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
-
+	end(queryDesc);
 	/* a foreign scan may have registered its callbacks ahead of ours */
 	if (unlikely(ag_rehearsing()))
 		ag_xact_callbacks_first();
+}
+
+static void
+agentguard_executor_end(QueryDesc *queryDesc)
+{
+	if (likely(ag_xact.frames == NIL && ag_xact.keeping == NULL && !ag_rehearsing()))
+		end(queryDesc);
+	else
+		end_counted(queryDesc);
 }
 
 void
