@@ -102,7 +102,7 @@ static const char *const lasting_symbols[] = {
 
 typedef enum Reach
 {
-	REACH_NONE,
+	REACH_NONE = AG_REACH_NONE,
 	REACH_OUTSIDE,
 	REACH_FILES,
 	REACH_DESTROYS,
@@ -148,10 +148,8 @@ function_symbol(HeapTuple tuple)
  * Other functions of the bootstrap catalog are SQL; the rest are judged by
  * the C symbol pg_proc gives them.
  */
-#define REACH_UNKNOWN 0xFF
-static uint8 *builtin_reach = NULL; /* Reach by OID, 0 .. fmgr_last_builtin_oid */
-
-static Oid	builtin_reach_size = 0;
+uint8	   *ag_builtin_reach = NULL;	/* Reach by OID, 0 .. fmgr_last_builtin_oid */
+Oid			ag_builtin_reach_size = 0;
 
 static pg_noinline Reach
 function_reach_slow(Oid funcid)
@@ -160,18 +158,18 @@ function_reach_slow(Oid funcid)
 	char	   *symbol;
 	Reach		reach = REACH_NONE;
 
-	if (builtin_reach == NULL)
+	if (ag_builtin_reach == NULL)
 	{
-		builtin_reach_size = fmgr_last_builtin_oid + 1;
-		builtin_reach = MemoryContextAlloc(ag_backend_context(), builtin_reach_size);
-		memset(builtin_reach, REACH_UNKNOWN, builtin_reach_size);
+		ag_builtin_reach = MemoryContextAlloc(ag_backend_context(), fmgr_last_builtin_oid + 1);
+		memset(ag_builtin_reach, AG_REACH_UNKNOWN, fmgr_last_builtin_oid + 1);
+		ag_builtin_reach_size = fmgr_last_builtin_oid + 1;
 	}
 	if (funcid <= fmgr_last_builtin_oid &&
 		fmgr_builtin_oid_index[funcid] != InvalidOidBuiltinMapping)
 	{
-		builtin_reach[funcid] =
+		ag_builtin_reach[funcid] =
 			(uint8) reach_of_symbol(fmgr_builtins[fmgr_builtin_oid_index[funcid]].funcName);
-		return (Reach) builtin_reach[funcid];
+		return (Reach) ag_builtin_reach[funcid];
 	}
 	if (funcid < FirstGenbkiObjectId)
 		return REACH_NONE;
@@ -189,9 +187,18 @@ function_reach_slow(Oid funcid)
 static inline Reach
 function_reach(Oid funcid)
 {
-	if (likely(funcid < builtin_reach_size && builtin_reach[funcid] != REACH_UNKNOWN))
-		return (Reach) builtin_reach[funcid];
+	if (likely(funcid < ag_builtin_reach_size && ag_builtin_reach[funcid] != AG_REACH_UNKNOWN))
+		return (Reach) ag_builtin_reach[funcid];
 	return function_reach_slow(funcid);
+}
+
+/* a built-in is judged in any session; other functions only in an agent's */
+bool
+ag_policy_reaches_nothing(Oid funcid)
+{
+	if (funcid > fmgr_last_builtin_oid || fmgr_builtin_oid_index[funcid] == InvalidOidBuiltinMapping)
+		return false;
+	return function_reach(funcid) == REACH_NONE;
 }
 
 /* ---- utility statements ---- */

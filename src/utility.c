@@ -629,13 +629,15 @@ object_changed(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 static inline void
 function_executes(Oid funcid)
 {
+	if (ag_policy_reaches_nothing(funcid))
+		return;
 	if (unlikely(ag_session_is_agent()))
 		ag_policy_function_execute(funcid);
 	if (unlikely(ag_rehearsing()))
 		ag_policy_rehearsal_function(funcid);
 }
 
-/* what another hook or an event other than a function's execution needs */
+/* another hook, an event other than a function's execution, or a function not known to reach nothing */
 static pg_noinline void
 object_access_other(ObjectAccessType access, Oid classId, Oid objectId,
 					int subId, void *arg)
@@ -650,17 +652,17 @@ object_access_other(ObjectAccessType access, Oid classId, Oid objectId,
 
 /*
  * Every function an expression calls, in every statement of every session,
- * comes through here (OAT_FUNCTION_EXECUTE): it takes the short way, which
- * keeps nothing but the function's OID across the session test.
+ * comes through here (OAT_FUNCTION_EXECUTE): a built-in known to reach
+ * nothing, whoever's session it is, is done with at once.
  */
 static void
 agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 						 int subId, void *arg)
 {
-	if (unlikely(prev_object_access_hook != NULL || access != OAT_FUNCTION_EXECUTE))
-		object_access_other(access, classId, objectId, subId, arg);
-	else
-		function_executes(objectId);
+	if (likely(prev_object_access_hook == NULL && access == OAT_FUNCTION_EXECUTE &&
+			   ag_policy_known_to_reach_nothing(objectId)))
+		return;
+	object_access_other(access, classId, objectId, subId, arg);
 }
 
 void
