@@ -212,47 +212,56 @@ noted_order(const void *a, const void *b)
 							  unconstify(ItemPointerData *, &y->tid));
 }
 
+/* the version at tid on page, in *tuple; false where there is none */
+static bool
+version_at(Relation rel, Page page, ItemPointer tid, HeapTuple tuple)
+{
+	OffsetNumber offset = ItemPointerGetOffsetNumber(tid);
+	ItemId		item;
+
+	if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page))
+		return false;
+	item = PageGetItemId(page, offset);
+	if (!ItemIdIsNormal(item))
+		return false;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, item);
+	tuple->t_len = ItemIdGetLength(item);
+	tuple->t_self = *tid;
+	tuple->t_tableOid = RelationGetRelid(rel);
+	return true;
+}
+
 /*
- * Copies of the versions at tids[0..count-1], all on one page, read with
- * one lock of it; NULL where there is none.
+ * The versions at rows[0..count-1], all on one page, in copy: the page is
+ * copied whole under one lock of it, rather than each version on its own;
+ * NULL where there is none.  They last until copy is used again.
  */
 static void
-fetch_versions(Relation rel, const NotedRow *rows, int count, HeapTuple *versions)
+read_versions(Relation rel, const NotedRow *rows, int count, Page copy, HeapTupleData *tuples,
+			  HeapTuple *versions)
 {
 	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&rows[0].tid));
-	Page		page;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	for (int i = 0; i < count; i++)
-	{
-		OffsetNumber offset = ItemPointerGetOffsetNumber(&rows[i].tid);
-		ItemId		item;
-		HeapTupleData tuple;
-
-		versions[i] = NULL;
-		if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page))
-			continue;
-		item = PageGetItemId(page, offset);
-		if (!ItemIdIsNormal(item))
-			continue;
-		tuple.t_data = (HeapTupleHeader) PageGetItem(page, item);
-		tuple.t_len = ItemIdGetLength(item);
-		tuple.t_self = rows[i].tid;
-		tuple.t_tableOid = RelationGetRelid(rel);
-		versions[i] = heap_copytuple(&tuple);
-	}
+	memcpy(copy, BufferGetPage(buffer), BLCKSZ);
 	UnlockReleaseBuffer(buffer);
+	for (int i = 0; i < count; i++)
+		versions[i] = version_at(rel, copy, unconstify(ItemPointerData *, &rows[i].tid), &tuples[i]) ?
+			&tuples[i] : NULL;
 }
 
 /* a copy of the version at tid, or NULL where there is none */
 static HeapTuple
 fetch_version(Relation rel, ItemPointer tid)
 {
-	NotedRow	row = {RelationGetRelid(rel), *tid};
-	HeapTuple	version;
+	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
+	HeapTupleData tuple;
+	HeapTuple	version = NULL;
 
-	fetch_versions(rel, &row, 1, &version);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	if (version_at(rel, BufferGetPage(buffer), tid, &tuple))
+		version = heap_copytuple(&tuple);
+	UnlockReleaseBuffer(buffer);
 	return version;
 }
 
@@ -468,7 +477,9 @@ same_layout(TupleDesc desc)
 static void
 keep_noted(KeptTable *kt, const NotedRow *rows, uint64 count, List **followed)
 {
+	HeapTupleData tuples[MaxHeapTuplesPerPage];
 	HeapTuple	versions[MaxHeapTuplesPerPage];
+	Page		copy = palloc(BLCKSZ);
 	uint64		i = 0;
 
 	while (i < count)
@@ -481,7 +492,7 @@ keep_noted(KeptTable *kt, const NotedRow *rows, uint64 count, List **followed)
 		while (i + on_page < count && on_page < MaxHeapTuplesPerPage &&
 			   ItemPointerGetBlockNumber(&rows[i + on_page].tid) == ItemPointerGetBlockNumber(&rows[i].tid))
 			on_page++;
-		fetch_versions(kt->rel, &rows[i], on_page, versions);
+		read_versions(kt->rel, &rows[i], on_page, copy, tuples, versions);
 		for (int v = 0; v < on_page; v++)
 		{
 			HeapTuple	version;
