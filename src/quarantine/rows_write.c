@@ -141,6 +141,7 @@ ag_q_pages_add(AgPageWriter *writer, HeapTuple tuple)
 	HeapTupleHeader header = tuple->t_data;
 	HeapTuple	stored = tuple;
 	OffsetNumber offset;
+	HeapTupleHeader placed;
 
 	header->t_infomask &= ~HEAP_XACT_MASK;
 	header->t_infomask2 &= ~HEAP2_XACT_MASK;
@@ -170,8 +171,8 @@ ag_q_pages_add(AgPageWriter *writer, HeapTuple tuple)
 						 false, true);
 	if (offset == InvalidOffsetNumber)
 		elog(ERROR, "agentguard: a kept row did not fit on an empty page");
-	ItemPointerSet(&((HeapTupleHeader) PageGetItem(writer->page, PageGetItemId(writer->page, offset)))->t_ctid,
-				   writer->block, offset);
+	placed = (HeapTupleHeader) PageGetItem(writer->page, PageGetItemId(writer->page, offset));
+	ItemPointerSet(&placed->t_ctid, writer->block, offset);
 }
 
 /* the last page goes into the file, and the file is safe from a crash */
