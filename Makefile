@@ -18,7 +18,7 @@ OBJS = src/agentguard.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \
-	src/quarantine/rows.o src/quarantine/rows_restore.o \
+	src/quarantine/rows.o src/quarantine/rows_write.o src/quarantine/rows_restore.o \
 	src/refusals.o src/waiting.o \
 	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
 	src/request.o src/shown.o src/token.o src/batch.o

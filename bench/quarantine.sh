@@ -10,6 +10,10 @@
 # WHERE (kept under quarantine_drops = 'all', as a confirmed agent's are) are
 # timed beside the plain statements, for tables of 100 thousand rows; each
 # runs in a transaction that is rolled back, so every round has the same rows.
+# The rollback does not take back the WAL and the files written: a kept
+# DELETE's copy of its rows (pages written straight into the kept table's
+# file, WAL-logged) about doubles the WAL the DELETE itself writes, and that
+# WAL is most of what keeping adds (docs/quarantine.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh

@@ -101,6 +101,15 @@ extern int no_such_variable
 #define ag_assume_new_storage(rel) RelationAssumeNewRelfilenode(rel)
 #endif
 
+/* a relation's storage is named by a RelFileLocator from 16, whose direct I/O wants aligned pages */
+#if PG_VERSION_NUM >= 160000
+#define ag_relation_storage(rel) (&(rel)->rd_locator)
+#define ag_page_alloc() ((Page) palloc_aligned(BLCKSZ, PG_IO_ALIGN_SIZE, 0))
+#else
+#define ag_relation_storage(rel) (&(rel)->rd_node)
+#define ag_page_alloc() ((Page) palloc(BLCKSZ))
+#endif
+
 /* DefineIndex takes the number of partitions to build from 16 */
 #if PG_VERSION_NUM >= 160000
 #define ag_define_index(relid, stmt) \

@@ -21,6 +21,7 @@
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "utils/acl.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 
 #include "guard.h"
@@ -154,6 +155,12 @@ extern void ag_q_log_done(const char *done, int64 entry, const char *objects);
 
 extern void ag_q_check_changed_rows(int64 entry, Member *m, const char *new_name);
 extern char *ag_q_restore_changed_rows(const Entry *e);
+
+/* rows_write.c: the pages of a table this statement made, filled directly */
+typedef struct AgPageWriter AgPageWriter;
+extern AgPageWriter *ag_q_pages_start(Relation rel);
+extern void ag_q_pages_add(AgPageWriter *writer, HeapTuple tuple);
+extern void ag_q_pages_finish(AgPageWriter *writer);
 
 /* ---- capture.c: how what a DROP takes is kept ---- */
 

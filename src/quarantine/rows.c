@@ -32,7 +32,8 @@
  * (VACUUM FULL and CLUSTER move rows).  A deleted
  * row has NULL there: so, when the table has no dropped columns, the
  * version it was goes in as it is, without being taken apart and made
- * again, and many rows at a time (heap_multi_insert).  An error
+ * again.  The table in quarantine is new: its pages are made in local
+ * memory and written straight into its file (rows_write.c).  An error
  * rolls back the statement and its entry together.
  */
 #include "postgres.h"
@@ -82,9 +83,6 @@ struct AgKeptRows
 	XLogRecPtr	lsn;			/* the WAL position before it ran */
 };
 
-/* rows go into quarantine this many at a time */
-#define KEEP_BATCH	1000
-
 /* one table whose rows go into quarantine */
 typedef struct KeptTable
 {
@@ -100,11 +98,8 @@ typedef struct KeptTable
 	 * its missing last columns (what restore needs of an update) NULL.
 	 */
 	bool		same_layout;
-	BulkInsertState bistate;
-	MemoryContext batch_context;	/* the rows of the batch, and their copies */
-	MemoryContext slot_context; /* the slots, which outlive every batch */
-	TupleTableSlot *batch[KEEP_BATCH];
-	int			batched;
+	AgPageWriter *pages;
+	MemoryContext page_context; /* the versions of one page, and their copies */
 	uint64		rows;
 } KeptTable;
 
@@ -217,47 +212,56 @@ noted_order(const void *a, const void *b)
 							  unconstify(ItemPointerData *, &y->tid));
 }
 
+/* the version at tid on page, in *tuple; false where there is none */
+static bool
+version_at(Relation rel, Page page, ItemPointer tid, HeapTuple tuple)
+{
+	OffsetNumber offset = ItemPointerGetOffsetNumber(tid);
+	ItemId		item;
+
+	if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page))
+		return false;
+	item = PageGetItemId(page, offset);
+	if (!ItemIdIsNormal(item))
+		return false;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, item);
+	tuple->t_len = ItemIdGetLength(item);
+	tuple->t_self = *tid;
+	tuple->t_tableOid = RelationGetRelid(rel);
+	return true;
+}
+
 /*
- * Copies of the versions at tids[0..count-1], all on one page, read with
- * one lock of it; NULL where there is none.
+ * The versions at rows[0..count-1], all on one page, in copy: the page is
+ * copied whole under one lock of it, rather than each version on its own;
+ * NULL where there is none.  They last until copy is used again.
  */
 static void
-fetch_versions(Relation rel, const NotedRow *rows, int count, HeapTuple *versions)
+read_versions(Relation rel, const NotedRow *rows, int count, Page copy, HeapTupleData *tuples,
+			  HeapTuple *versions)
 {
 	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&rows[0].tid));
-	Page		page;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	for (int i = 0; i < count; i++)
-	{
-		OffsetNumber offset = ItemPointerGetOffsetNumber(&rows[i].tid);
-		ItemId		item;
-		HeapTupleData tuple;
-
-		versions[i] = NULL;
-		if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page))
-			continue;
-		item = PageGetItemId(page, offset);
-		if (!ItemIdIsNormal(item))
-			continue;
-		tuple.t_data = (HeapTupleHeader) PageGetItem(page, item);
-		tuple.t_len = ItemIdGetLength(item);
-		tuple.t_self = rows[i].tid;
-		tuple.t_tableOid = RelationGetRelid(rel);
-		versions[i] = heap_copytuple(&tuple);
-	}
+	memcpy(copy, BufferGetPage(buffer), BLCKSZ);
 	UnlockReleaseBuffer(buffer);
+	for (int i = 0; i < count; i++)
+		versions[i] = version_at(rel, copy, unconstify(ItemPointerData *, &rows[i].tid), &tuples[i]) ?
+			&tuples[i] : NULL;
 }
 
 /* a copy of the version at tid, or NULL where there is none */
 static HeapTuple
 fetch_version(Relation rel, ItemPointer tid)
 {
-	NotedRow	row = {RelationGetRelid(rel), *tid};
-	HeapTuple	version;
+	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
+	HeapTupleData tuple;
+	HeapTuple	version = NULL;
 
-	fetch_versions(rel, &row, 1, &version);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	if (version_at(rel, BufferGetPage(buffer), tid, &tuple))
+		version = heap_copytuple(&tuple);
+	UnlockReleaseBuffer(buffer);
 	return version;
 }
 
@@ -313,35 +317,12 @@ next_version(Relation rel, HeapTuple version)
 	return next;
 }
 
-/* the batch goes into quarantine at once */
+/* a row goes into quarantine */
 static void
-flush_batch(KeptTable *kt)
+keep_row(KeptTable *kt, HeapTuple row)
 {
-	if (kt->batched > 0)
-		heap_multi_insert(kt->kept, kt->batch, kt->batched, GetCurrentCommandId(true), 0,
-						  kt->bistate);
-	kt->rows += kt->batched;
-	kt->batched = 0;
-	MemoryContextReset(kt->batch_context);
-}
-
-/*
- * A row for the quarantine joins the batch; its memory, and that of the
- * versions it came from, stays until the batch goes in (between pages).
- */
-static void
-add_to_batch(KeptTable *kt, HeapTuple row)
-{
-	Assert(kt->batched < KEEP_BATCH);
-	if (kt->batch[kt->batched] == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(kt->slot_context);
-
-		kt->batch[kt->batched] = MakeSingleTupleTableSlot(RelationGetDescr(kt->kept),
-														  &TTSOpsHeapTuple);
-		MemoryContextSwitchTo(old);
-	}
-	ExecStoreHeapTuple(row, kt->batch[kt->batched++], false);
+	ag_q_pages_add(kt->pages, row);
+	kt->rows++;
 }
 
 /*
@@ -400,10 +381,10 @@ keep_version(KeptTable *kt, HeapTuple version)
 	}
 	if (last == version || removed_here(last, kt->first))
 	{
-		add_to_batch(kt, kt->same_layout ? version : kept_row(kt, version, NULL));
+		keep_row(kt, kt->same_layout ? version : kept_row(kt, version, NULL));
 		return;
 	}
-	add_to_batch(kt, kept_row(kt, version, last));
+	keep_row(kt, kept_row(kt, version, last));
 }
 
 /*
@@ -496,7 +477,9 @@ same_layout(TupleDesc desc)
 static void
 keep_noted(KeptTable *kt, const NotedRow *rows, uint64 count, List **followed)
 {
+	HeapTupleData tuples[MaxHeapTuplesPerPage];
 	HeapTuple	versions[MaxHeapTuplesPerPage];
+	Page		copy = palloc(BLCKSZ);
 	uint64		i = 0;
 
 	while (i < count)
@@ -504,14 +487,12 @@ keep_noted(KeptTable *kt, const NotedRow *rows, uint64 count, List **followed)
 		int			on_page = 0;
 		MemoryContext old;
 
-		if (kt->batched + MaxHeapTuplesPerPage > KEEP_BATCH)
-			flush_batch(kt);
-		old = MemoryContextSwitchTo(kt->batch_context);
+		old = MemoryContextSwitchTo(kt->page_context);
 
 		while (i + on_page < count && on_page < MaxHeapTuplesPerPage &&
 			   ItemPointerGetBlockNumber(&rows[i + on_page].tid) == ItemPointerGetBlockNumber(&rows[i].tid))
 			on_page++;
-		fetch_versions(kt->rel, &rows[i], on_page, versions);
+		read_versions(kt->rel, &rows[i], on_page, copy, tuples, versions);
 		for (int v = 0; v < on_page; v++)
 		{
 			HeapTuple	version;
@@ -528,15 +509,13 @@ keep_noted(KeptTable *kt, const NotedRow *rows, uint64 count, List **followed)
 			{
 				MemoryContextSwitchTo(old);
 				*followed = lappend(*followed, heap_copytuple(version));
-				MemoryContextSwitchTo(kt->batch_context);
+				MemoryContextSwitchTo(kt->page_context);
 			}
 			else
 				keep_version(kt, version);
 		}
 		MemoryContextSwitchTo(old);
-		/* the page's versions go unless the batch holds some of them */
-		if (kt->batched == 0)
-			MemoryContextReset(kt->batch_context);
+		MemoryContextReset(kt->page_context);
 		i += on_page;
 	}
 }
@@ -572,10 +551,9 @@ keep_table(int64 entry, int position, Oid relid, const NotedRow *rows, uint64 co
 	m.args = make_kept_table(&kt, kept_name);
 	ag_q_save_member(entry, position, &m, true, kept_name);
 
-	kt.bistate = GetBulkInsertState();
-	kt.slot_context = CurrentMemoryContext;
-	kt.batch_context = AllocSetContextCreate(CurrentMemoryContext, "agentguard kept rows batch",
-											 ALLOCSET_DEFAULT_SIZES);
+	kt.pages = ag_q_pages_start(kt.kept);
+	kt.page_context = AllocSetContextCreate(CurrentMemoryContext, "agentguard kept rows page",
+											ALLOCSET_DEFAULT_SIZES);
 	keep_noted(&kt, rows, count, &followed);
 
 	/* versions reached by following a row: once, and not if noted themselves */
@@ -590,18 +568,14 @@ keep_table(int64 entry, int position, Oid relid, const NotedRow *rows, uint64 co
 			seen = ItemPointerEquals(&version->t_self, &((HeapTuple) lfirst(before))->t_self);
 		if (!seen)
 		{
-			if (kt.batched == KEEP_BATCH)
-				flush_batch(&kt);
-			old = MemoryContextSwitchTo(kt.batch_context);
+			old = MemoryContextSwitchTo(kt.page_context);
 			keep_version(&kt, version);
 			MemoryContextSwitchTo(old);
+			MemoryContextReset(kt.page_context);
 		}
 	}
-	flush_batch(&kt);
-	for (int b = 0; b < KEEP_BATCH && kt.batch[b] != NULL; b++)
-		ExecDropSingleTupleTableSlot(kt.batch[b]);
-	FreeBulkInsertState(kt.bistate);
-	MemoryContextDelete(kt.batch_context);
+	ag_q_pages_finish(kt.pages);
+	MemoryContextDelete(kt.page_context);
 	table_close(kt.kept, NoLock);
 	table_close(kt.rel, NoLock);
 	return kt.rows;
