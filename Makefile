@@ -13,7 +13,7 @@ MODULE_big = agentguard
 # by layer, top down: loader; hooks; rules; state; ground; the codec
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o src/count.o \
-	src/policy.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o \
+	src/policy.o src/reach.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o \
 	src/signers.o src/ledger.o src/inspect.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \

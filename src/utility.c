@@ -49,6 +49,7 @@
 #include "owner.h"
 #include "policy.h"
 #include "protect.h"
+#include "reach.h"
 #include "quarantine.h"
 #include "rehearse.h"
 #include "request.h"
@@ -629,12 +630,12 @@ object_changed(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 static inline void
 function_executes(Oid funcid)
 {
-	if (ag_policy_reaches_nothing(funcid))
+	if (ag_reach_nothing(funcid))
 		return;
 	if (unlikely(ag_session_is_agent()))
-		ag_policy_function_execute(funcid);
+		ag_reach_agent_call(funcid);
 	if (unlikely(ag_rehearsing()))
-		ag_policy_rehearsal_function(funcid);
+		ag_reach_rehearsal_call(funcid);
 }
 
 /* another hook, an event other than a function's execution, or a function not known to reach nothing */
@@ -660,7 +661,7 @@ agentguard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 						 int subId, void *arg)
 {
 	if (likely(prev_object_access_hook == NULL && access == OAT_FUNCTION_EXECUTE &&
-			   ag_policy_known_to_reach_nothing(objectId)))
+			   ag_reach_known_nothing(objectId)))
 		return;
 	object_access_other(access, classId, objectId, subId, arg);
 }
