@@ -185,37 +185,45 @@ ag_reach_nothing(Oid funcid)
 }
 
 /*
- * OAT_FUNCTION_EXECUTE: the executor sets up a call of funcid (a function,
- * operator, aggregate or set-returning call, however the statement reached
- * it) in an agent session.  agentguard's own work (a trial, its SQL on the
- * agent's behalf) is let through, asked only of the rare function that
- * reaches outside.
+ * What the executor is about to call, when a rule may look at it: agentguard's
+ * own work (a trial, its SQL on the agent's behalf) is let through, asked
+ * only of the rare function that reaches anything.
  */
-void
-ag_reach_agent_call(Oid funcid)
+static Reach
+reach_of_call(Oid funcid)
 {
 	Reach		reach = function_reach(funcid);
 
 	if (likely(reach == REACH_NONE) || ag_capture_active() || ag_internal_changes_underway())
-		return;
-	switch (reach)
+		return REACH_NONE;
+	return reach;
+}
+
+/*
+ * OAT_FUNCTION_EXECUTE: the executor sets up a call of funcid (a function,
+ * operator, aggregate or set-returning call, however the statement reached
+ * it) in an agent session.
+ */
+void
+ag_reach_agent_call(Oid funcid)
+{
+	const char *why;
+
+	switch (reach_of_call(funcid))
 	{
 		case REACH_OUTSIDE:
-			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
-							   "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.");
+			why = "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.";
 			break;
 		case REACH_FILES:
-			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
-							   "It reads the server's files or directories, where signing keys and passwords may lie.");
+			why = "It reads the server's files or directories, where signing keys and passwords may lie.";
 			break;
 		case REACH_DESTROYS:
-			ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
-							   "It destroys a large object's data where no request can name it; lo_unlink of the object can be confirmed instead.");
+			why = "It destroys a large object's data where no request can name it; lo_unlink of the object can be confirmed instead.";
 			break;
-		case REACH_LASTING:
-		case REACH_NONE:
-			break;
+		default:
+			return;
 	}
+	ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)), why);
 }
 
 /*
@@ -225,20 +233,9 @@ ag_reach_agent_call(Oid funcid)
 void
 ag_reach_rehearsal_call(Oid funcid)
 {
-	Reach		reach = function_reach(funcid);
+	Reach		reach = reach_of_call(funcid);
 
-	if (likely(reach == REACH_NONE) || ag_capture_active() || ag_internal_changes_underway())
-		return;
-	switch (reach)
-	{
-		case REACH_OUTSIDE:
-		case REACH_LASTING:
-			ag_rehearse_refuse(psprintf("call %s()", get_func_name(funcid)),
-							   "Its effect would outlast the rollback that ends every rehearsal: another connection's work, a server file, a sequence's value, a replication slot or origin.");
-			break;
-		case REACH_FILES:
-		case REACH_DESTROYS:
-		case REACH_NONE:
-			break;
-	}
+	if (reach == REACH_OUTSIDE || reach == REACH_LASTING)
+		ag_rehearse_refuse(psprintf("call %s()", get_func_name(funcid)),
+						   "Its effect would outlast the rollback that ends every rehearsal: another connection's work, a server file, a sequence's value, a replication slot or origin.");
 }

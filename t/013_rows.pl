@@ -67,17 +67,7 @@ my $before = $node->safe_psql('postgres', $checksum_sql);
 is($node->safe_psql('postgres', $state_sql), '3000 6000 0 0', 'before: the rows, nothing kept');
 
 # an immediate shutdown while the DELETE's transaction is open
-my $session = $node->background_psql('postgres');
-$session->query_safe(q{SET agentguard.quarantine_drops = 'all'});
-$session->query_safe('BEGIN');
-$session->query_safe('DELETE FROM orders');
-# PostgreSQL 16's background psql ends its answer with a newline, later ones do not
-my $inside = $session->query_safe('SELECT count(*) FROM agentguard.quarantine');
-chomp $inside;
-is($inside, '1', 'inside it, the entry is made');
-$node->stop('immediate');
-$session->{run}->kill_kill if $session->{run};
-$node->start;
+is(crash_inside($node, 'DELETE FROM orders'), '1', 'inside it, the entry is made');
 is($node->safe_psql('postgres', $state_sql), '3000 6000 0 0', 'after the crash: every row there, no entry, no kept table');
 is($node->safe_psql('postgres', $checksum_sql), $before, 'every row as it was');
 

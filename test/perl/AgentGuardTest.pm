@@ -10,7 +10,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw($agentguard keygen sign request_code guarded_node bot_setup_sql);
+our @EXPORT = qw($agentguard keygen sign request_code guarded_node bot_setup_sql crash_inside);
 
 $ENV{PG_CONFIG} //= 'pg_config';
 my $bindir = `$ENV{PG_CONFIG} --bindir`;
@@ -57,6 +57,25 @@ sub guarded_node
 	$node->append_conf('postgresql.conf',
 		"shared_preload_libraries = 'agentguard'\n" . ($extra_conf // ''));
 	return $node;
+}
+
+# STATEMENT run under quarantine_drops = 'all' in an open transaction, then
+# an immediate shutdown before it commits and a start again; returns how
+# many quarantine entries the transaction saw inside
+sub crash_inside
+{
+	my ($node, $statement) = @_;
+	my $session = $node->background_psql('postgres');
+	$session->query_safe(q{SET agentguard.quarantine_drops = 'all'});
+	$session->query_safe('BEGIN');
+	$session->query_safe($statement);
+	# PostgreSQL 16's background psql ends its answer with a newline, later ones do not
+	my $inside = $session->query_safe('SELECT count(*) FROM agentguard.quarantine');
+	chomp $inside;
+	$node->stop('immediate');
+	$session->{run}->kill_kill if $session->{run};
+	$node->start;
+	return $inside;
 }
 
 # SQL that installs agentguard, trusts PUBLIC_KEY as signer "dba", and makes
