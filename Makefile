@@ -7,6 +7,7 @@
 #   make test-package         build, install and try the Debian package (root)
 #   make bench                benchmarks, printed as ratios to no extension
 #   make fuzz                 the codec fuzzer, FUZZ_SECONDS long
+#   make test-citus CITUS_SRC=<citus sources>   agentguard on a Citus cluster
 
 EXTENSION = agentguard
 MODULE_big = agentguard
@@ -20,7 +21,7 @@ OBJS = src/agentguard.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \
 	src/quarantine/rows.o src/quarantine/rows_restore.o \
 	src/refusals.o src/waiting.o \
-	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
+	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o src/citus.o \
 	src/request.o src/shown.o src/token.o src/batch.o
 DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql sql/agentguard--1.1--1.2.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"
@@ -137,6 +138,11 @@ demo:
 test-package:
 	scripts/package-test.sh
 
+# Citus on a coordinator and two workers, built from CITUS_SRC (a source tree
+# or git directory; CITUS_REF picks the tag): not part of make test
+test-citus:
+	CITUS_SRC='$(CITUS_SRC)' CITUS_REF='$(CITUS_REF)' CITUS_REUSE='$(CITUS_REUSE)' scripts/citus.sh
+
 # side by side with and without agentguard, printed as ratios; needs the
 # extension installed (make install)
 bench: install
@@ -144,4 +150,4 @@ bench: install
 	bench/pgbench.sh
 	bench/quarantine.sh
 
-.PHONY: test test-package demo bench installcheck-server install-docs uninstall-docs ag-force
+.PHONY: test test-citus test-package demo bench installcheck-server install-docs uninstall-docs ag-force

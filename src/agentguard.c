@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "citus.h"
 #include "hooks.h"
 #include "protect.h"
 #include "refusals.h"
@@ -52,6 +53,7 @@ _PG_init(void)
 		return;
 
 	ag_session_init();
+	ag_citus_init();
 	ag_protect_init();
 	ag_xact_init();
 	ag_refusals_init();

@@ -34,6 +34,7 @@
 #include "tcop/utility.h"
 #include "utils/memutils.h"
 
+#include "citus.h"
 #include "count.h"
 #include "guard.h"
 #include "hooks.h"
@@ -230,7 +231,11 @@ plan_for_agent(Query *parse, const char *query_string, int cursorOptions,
 		unbounded = ag_unbounded_find(parse);
 	result = plan(parse, query_string, cursorOptions, boundParams);
 	if (unbounded != NIL)
+	{
+		if (unlikely(ag_citus_loaded))
+			ag_citus_check_plan(result, unbounded);
 		ag_unbounded_mark(result, unbounded);
+	}
 	return result;
 }
 
@@ -280,6 +285,8 @@ start_for_agent(QueryDesc *queryDesc, int eflags)
 	bool		counted;
 
 	ag_policy_check_catalog_writes(plannedstmt);
+	if (unlikely(ag_citus_loaded))
+		ag_citus_check_writes(plannedstmt);
 	counted = ag_mode != AG_MODE_OFF &&
 		counted_command(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;

@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 
 #include "capture.h"
+#include "citus.h"
 #include "classify.h"
 #include "guard.h"
 #include "hooks.h"
@@ -630,7 +631,11 @@ static inline void
 function_executes(Oid funcid)
 {
 	if (unlikely(ag_session_is_agent()))
+	{
 		ag_policy_function_execute(funcid);
+		if (unlikely(ag_citus_loaded))
+			ag_citus_function_execute(funcid);
+	}
 	if (unlikely(ag_rehearsing()))
 		ag_policy_rehearsal_function(funcid);
 }
