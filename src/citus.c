@@ -21,7 +21,13 @@
  *   with no ModifyTable for unbounded.c to mark or count.c to count, and a
  *   single-shard one outside a transaction block commits on its worker
  *   before the coordinator has seen its rows: one that reaches every row is
- *   refused when it is planned, before anything runs.
+ *   refused when it is planned, before anything runs.  One that names its
+ *   rows is held to agentguard.max_rows by the rows Citus reports for all
+ *   its shards together, once they ran: Citus runs a statement on more than
+ *   one shard in a transaction block on each worker, committed only with the
+ *   coordinator's transaction, so the refusal takes it all back.  A
+ *   single-shard statement is one statement on one worker, whose own
+ *   agentguard holds it to the limit before it commits there.
  *
  * Citus's own connections to the workers run as the same role, and Citus
  * marks them only by an application name ("citus_internal gpid=...") that any
@@ -45,6 +51,8 @@
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "parser/parsetree.h"
+#include "tcop/cmdtag.h"
+#include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
@@ -57,6 +65,7 @@
 #include "owner.h"
 #include "protect.h"
 #include "session.h"
+#include "settings.h"
 
 bool		ag_citus_loaded = false;
 
@@ -108,11 +117,40 @@ citus_internal_connection(void)
 }
 
 /*
+ * Citus runs commands of its own in the session while it carries out a DDL
+ * statement: for a TRUNCATE or LOCK it locks the tables on every node with
+ * metadata, itself included, by "SET citus.enable_ddl_propagation TO 'off';
+ * LOCK ...; SET citus.enable_ddl_propagation TO 'on'".  Those changes come
+ * while the statement the client sent is a DDL statement; an agent's own
+ * SET, set_config() in a query, DO or CALL are not.
+ */
+static const char *const ddl_tag_prefixes[] = {
+	"CREATE ", "ALTER ", "DROP ", "TRUNCATE ", "LOCK ", "GRANT", "REVOKE",
+	"COMMENT", "SECURITY LABEL", "VACUUM", "ANALYZE", "REINDEX", "CLUSTER",
+	NULL
+};
+
+static bool
+running_ddl(void)
+{
+	const char *tag;
+
+	if (ActivePortal == NULL)
+		return false;
+	tag = GetCommandTagName(ActivePortal->commandTag);
+	for (int i = 0; ddl_tag_prefixes[i]; i++)
+		if (strncmp(tag, ddl_tag_prefixes[i], strlen(ddl_tag_prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
  * As agentguard's own settings' check hooks (settings.c): a change that
  * comes from the session itself (SET, set_config(), connection options,
  * function SET clauses, ALTER ROLE and ALTER DATABASE validation) is refused
  * in an agent session; values from the configuration file and from the
- * defaults a DBA set stay the DBA's.
+ * defaults a DBA set stay the DBA's.  What Citus changes while it carries
+ * out a DDL statement is let through.
  */
 static bool
 setting_check(GuardedSetting *setting, bool *newval, void **extra, GucSource source)
@@ -125,7 +163,10 @@ setting_check(GuardedSetting *setting, bool *newval, void **extra, GucSource sou
 		return true;
 	if (InitializingParallelWorker || IsParallelWorker() || !IsTransactionState())
 		return true;
-	if (ag_internal_changes_underway() || citus_internal_connection() || !ag_session_is_agent())
+	if (ag_internal_changes_underway() || ag_capture_active() ||
+		citus_internal_connection() || !ag_session_is_agent())
+		return true;
+	if (source == PGC_S_SESSION && running_ddl())
 		return true;
 	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 	GUC_check_errmsg("agentguard: agent sessions cannot change %s", setting->name);
@@ -281,4 +322,32 @@ ag_citus_check_plan(PlannedStmt *plannedstmt, List *unbounded)
 					plannedstmt->commandType == CMD_MERGE ? "merge into" : "delete"),
 			 errdetail("Its WHERE clause is missing, always true, or does not look at the rows it changes, and Citus runs it on the workers, where agentguard cannot hold it to a number of rows before they commit or keep what it changes."),
 			 errhint("Name the rows in the WHERE clause, or have a DBA run it from a session that is not an agent session.")));
+}
+
+/*
+ * An agent's distributed DELETE, UPDATE or MERGE has run on every shard it
+ * reaches: what they changed together is held to agentguard.max_rows.  The
+ * rows are Citus's count of the shards' results, once each: rows of shards
+ * on this node that Citus ran through the executor here are not added again.
+ */
+void
+ag_citus_check_rows(QueryDesc *queryDesc)
+{
+	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
+	uint64		rows;
+
+	if (!citus_plan(plannedstmt) || queryDesc->estate == NULL || ag_max_rows == 0 ||
+		(plannedstmt->commandType != CMD_DELETE && plannedstmt->commandType != CMD_UPDATE &&
+		 plannedstmt->commandType != CMD_MERGE))
+		return;
+	rows = queryDesc->estate->es_processed;
+	if (rows <= (uint64) ag_max_rows)
+		return;
+	ereport(ag_mode == AG_MODE_ENFORCE ? ERROR : WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agentguard: agent sessions cannot change more than agentguard.max_rows (%d) rows of a distributed table in one statement",
+					ag_max_rows),
+			 errdetail("It changed " UINT64_FORMAT " rows on the shards, which Citus commits together with this transaction: refusing it takes them all back.",
+					   rows),
+			 errhint("Change fewer rows at a time, or have a DBA run it from a session that is not an agent session.")));
 }

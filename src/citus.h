@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "executor/execdesc.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 
@@ -32,5 +33,8 @@ extern void ag_citus_check_writes(PlannedStmt *plannedstmt);
  * statements of it that reach every row of their target (unbounded.c).
  */
 extern void ag_citus_check_plan(PlannedStmt *plannedstmt, List *unbounded);
+
+/* it has run on every shard: what they changed together, to the row limit */
+extern void ag_citus_check_rows(QueryDesc *queryDesc);
 
 #endif							/* AGENTGUARD_CITUS_H */

@@ -334,7 +334,11 @@ agentguard_executor_finish(QueryDesc *queryDesc)
 
 	/* cascades and AFTER triggers have run now */
 	if (ag_xact.frames != NIL)
+	{
+		if (unlikely(ag_citus_loaded))
+			ag_citus_check_rows(queryDesc);
 		ag_count_finish(queryDesc);
+	}
 	if (unlikely(ag_xact.keeping != NULL))
 		keep_finish(queryDesc);
 }

@@ -29,6 +29,7 @@ shared_preload_libraries = 'citus,agentguard'
 max_prepared_transactions = 10
 citus.shard_count = 4
 citus.shard_replication_factor = 1
+agentguard.max_rows = 100
 });
 	$node->start;
 	# the same extension, signer and agent roles on every node
@@ -65,6 +66,11 @@ $coordinator->safe_psql('postgres', q{
 	ALTER TABLE kinds OWNER TO bot;
 	SELECT create_reference_table('kinds');
 	INSERT INTO kinds SELECT g, 'k' || g FROM generate_series(1, 10) g;
+	CREATE TABLE events(account int, n int);
+	ALTER TABLE events OWNER TO bot;
+	SELECT create_distributed_table('events', 'account');
+	INSERT INTO events SELECT 1, g FROM generate_series(1, 150) g;
+	INSERT INTO events SELECT a, g FROM generate_series(2, 9) a, generate_series(1, 10) g;
 });
 
 # every shard's rows, read on the worker that holds it
@@ -76,11 +82,11 @@ sub shards
 		my $tables = $worker->safe_psql('postgres', q{
 			SET citus.override_table_visibility = off;
 			SELECT string_agg(oid::regclass::text, ' ' ORDER BY relname) FROM pg_class
-			WHERE relname ~ '^(orders|kinds)_[0-9]+$' AND relkind = 'r'});
+			WHERE relname ~ '^(orders|kinds|events)_[0-9]+$' AND relkind = 'r'});
 		foreach my $shard (split / /, $tables)
 		{
 			$state .= "$shard:" . $worker->safe_psql('postgres',
-				qq{SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY id), '')) FROM $shard t}) . "\n";
+				qq{SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM $shard t}) . "\n";
 		}
 	}
 	return $state;
@@ -115,8 +121,44 @@ foreach my $case (
 	is(shards(), $whole, '... with every shard unchanged');
 }
 
+# ---- the row limit (agentguard.max_rows = 100 on every node) ----
+# on four shards at once, none of them past the limit: Citus's count of them all
+my ($ret, $stderr);
+($ret, undef, $stderr) = as_agent('bot', 'DELETE FROM orders WHERE id <= 240');
+isnt($ret, 0, "an agent's DELETE of 240 rows over four shards fails");
+like($stderr, qr/agent sessions cannot change more than agentguard.max_rows \(100\) rows of a distributed table/,
+	'... refused by the coordinator for all shards together');
+like($stderr, qr/It changed 240 rows/, '... saying how many');
+is(shards(), $whole, '... with every shard unchanged');
+($ret, undef, $stderr) = as_agent('bot', q{UPDATE events SET n = n + 1000 WHERE n <= 30});
+isnt($ret, 0, "an agent's UPDATE of 110 rows over all shards fails");
+like($stderr, qr/It changed 110 rows/, '... refused by the coordinator');
+is(shards(), $whole, '... with every shard unchanged');
+# on one shard, outside a transaction block: the worker's agentguard refuses it before it commits there
+foreach my $sql ('DELETE FROM events WHERE account = 1', 'BEGIN; DELETE FROM events WHERE account = 1; COMMIT')
+{
+	($ret, undef, $stderr) = as_agent('bot', $sql);
+	isnt($ret, 0, "an agent's '$sql' of 150 rows on one shard fails");
+	like($stderr, qr/more than agentguard.max_rows \(100\)/, '... past the row limit');
+	is(shards(), $whole, '... with every shard unchanged');
+}
+($ret, undef, $stderr) = as_agent('bot', 'DELETE FROM events WHERE n <= 2');
+is($ret, 0, "an agent's DELETE of 18 rows over all shards runs") or diag $stderr;
+is($coordinator->safe_psql('postgres', 'SELECT count(*) FROM events'), '212', '... and deletes them');
+$coordinator->safe_psql('postgres', q{
+	INSERT INTO events SELECT 1, g FROM generate_series(1, 2) g;
+	INSERT INTO events SELECT a, g FROM generate_series(2, 9) a, generate_series(1, 2) g;
+});
+is(shards(), $whole, 'put back');
+
+# a TRUNCATE of a distributed table reaches the shards only through the workers, whose agentguard refuses it
+($ret, undef, $stderr) = as_agent('bot', 'TRUNCATE orders');
+isnt($ret, 0, "an agent's TRUNCATE of a distributed table fails");
+like($stderr, qr/agentguard: refused to truncate/, '... refused by agentguard');
+is(shards(), $whole, '... with every shard unchanged');
+
 # a DELETE that names its rows runs, on the shard that holds them
-my ($ret, undef, $stderr) = as_agent('bot', 'DELETE FROM orders WHERE id = 7');
+($ret, undef, $stderr) = as_agent('bot', 'DELETE FROM orders WHERE id = 7');
 is($ret, 0, "an agent's DELETE of one named row runs") or diag $stderr;
 is($coordinator->safe_psql('postgres', 'SELECT count(*) FROM orders'), '999', '... and deletes that row');
 $coordinator->safe_psql('postgres', q{INSERT INTO orders VALUES (7, 'n7')});
@@ -160,6 +202,8 @@ foreach my $set (
 	q{SET citus.enable_ddl_propagation = off},
 	q{SET LOCAL citus.enable_ddl_propagation = off},
 	q{SELECT set_config('citus.enable_metadata_sync', 'off', false)},
+	q{DO $$BEGIN PERFORM set_config('citus.enable_ddl_propagation', 'off', false); END$$},
+	q{DO $$BEGIN SET citus.enable_ddl_propagation TO 'off'; END$$},
 	q{SET citus.enable_manual_changes_to_shards = on},
 	q{ALTER ROLE bot SET citus.enable_ddl_propagation = off})
 {
