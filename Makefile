@@ -14,14 +14,14 @@ MODULE_big = agentguard
 # by layer, top down: loader; hooks; rules; state; ground; the codec
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o src/count.o \
-	src/policy.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o \
+	src/policy.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o src/citus.o \
 	src/signers.o src/ledger.o src/inspect.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \
 	src/quarantine/rows.o src/quarantine/rows_restore.o \
 	src/refusals.o src/waiting.o \
-	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o src/citus.o \
+	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
 	src/request.o src/shown.o src/token.o src/batch.o
 DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql sql/agentguard--1.1--1.2.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"

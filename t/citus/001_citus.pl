@@ -246,5 +246,16 @@ ok(request_code($stderr), '... with a request to confirm');
 is(shards(), $whole, '... with every shard whole');
 is($coordinator->safe_psql('postgres', $checksum_sql), $all_orders, '... and every order');
 
+# confirmed, the DROP reaches the workers as new statements of the agent's
+# role, which their agentguard refuses: it all rolls back, nothing is lost
+my $token = sign($keyfile, request_code($stderr));
+($ret, undef, $stderr) = as_agent('bot', "SELECT agentguard.confirm('$token'); DROP TABLE orders;");
+isnt($ret, 0, "the confirmed DROP of a distributed table does not run");
+like($stderr, qr/refused to drop table.*\n.*request: .*\n(.*\n)*CONTEXT:  while executing command on /,
+	'... refused by a worker');
+is(shards(), $whole, '... with every shard whole');
+is($coordinator->safe_psql('postgres', $checksum_sql), $all_orders, '... every order still there');
+is($coordinator->safe_psql('postgres', 'SELECT count(*) FROM agentguard.quarantine'), '0', '... and nothing kept');
+
 $_->stop foreach @nodes;
 done_testing();
