@@ -38,7 +38,9 @@
  * docs/scaling.md).
  *
  * Whether Citus is loaded is known once, when agentguard loads: without it
- * every check here is one test of ag_citus_loaded.
+ * every check here is one test of ag_citus_loaded.  With it, an agent
+ * session's call of a function that is not built in costs one syscache
+ * lookup more, for its C symbol.
  */
 #include "postgres.h"
 
@@ -89,7 +91,7 @@ static const char *const side_door_symbols[] = {
 	NULL
 };
 
-/* Citus's settings an agent session may not change, and the safe value */
+/* a setting of Citus's an agent session may not change, and why */
 typedef struct GuardedSetting
 {
 	const char *name;
