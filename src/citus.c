@@ -310,14 +310,15 @@ citus_plan(PlannedStmt *plannedstmt)
  * transaction block commits on its worker before the coordinator learns
  * how many rows it changed.  One that reaches every row is refused now,
  * before anything runs, confirmed or not: no confirmation could be held to
- * the rows it would change, and none of them would be kept.
+ * the rows it would change, and none of them would be kept.  In observe
+ * mode it is only reported.
  */
 void
 ag_citus_check_plan(PlannedStmt *plannedstmt, List *unbounded)
 {
 	if (unbounded == NIL || !citus_plan(plannedstmt))
 		return;
-	ereport(ERROR,
+	ereport(ag_mode == AG_MODE_ENFORCE ? ERROR : WARNING,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("agentguard: agent sessions cannot %s every row of a distributed table",
 					plannedstmt->commandType == CMD_UPDATE ? "update" :

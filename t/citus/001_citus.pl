@@ -121,6 +121,17 @@ foreach my $case (
 	is(shards(), $whole, '... with every shard unchanged');
 }
 
+# observe mode (on every node) reports it and lets it run
+$_->safe_psql('postgres', q{SET citus.enable_ddl_propagation = off; ALTER ROLE bot SET agentguard.mode = 'observe'})
+  foreach @nodes;
+my ($observed_ret, undef, $observed) = as_agent('bot', q{UPDATE kinds SET name = name});
+is($observed_ret, 0, "in observe mode, an agent's UPDATE of every row of a reference table runs");
+like($observed, qr/WARNING:  agentguard: agent sessions cannot update every row of a distributed table/,
+	'... with the warning');
+$_->safe_psql('postgres', q{SET citus.enable_ddl_propagation = off; ALTER ROLE bot RESET agentguard.mode})
+  foreach @nodes;
+is(shards(), $whole, '... the same values in every shard');
+
 # ---- the row limit (agentguard.max_rows = 100 on every node) ----
 # on four shards at once, none of them past the limit: Citus's count of them all
 my ($ret, $stderr);
