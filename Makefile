@@ -141,7 +141,7 @@ test-package:
 # Citus on a coordinator and two workers, built from CITUS_SRC (a source tree
 # or git directory; CITUS_REF picks the tag): not part of make test
 test-citus:
-	CITUS_SRC='$(CITUS_SRC)' CITUS_REF='$(CITUS_REF)' CITUS_REUSE='$(CITUS_REUSE)' scripts/citus.sh
+	CITUS_SRC='$(CITUS_SRC)' CITUS_REF='$(CITUS_REF)' CITUS_REUSE='$(CITUS_REUSE)' AG_LOCK='$(AG_LOCK)' scripts/citus.sh
 
 # side by side with and without agentguard, printed as ratios; needs the
 # extension installed (make install)

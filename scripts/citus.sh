@@ -12,7 +12,10 @@
 # CITUS_REUSE=1 instead uses the Citus the server already has.
 #
 # Installing writes into the server's directories: run it as root (or with
-# sudo available), as make test is.
+# sudo available), as make test is.  On a machine where others install into
+# the same server, AG_LOCK=<file> holds flock on that file while Citus is
+# installed, and while agentguard is installed and tested, not while Citus
+# builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -69,6 +72,16 @@ open(path, "w").write(text)
 EOF
 }
 
+# "$@" run holding AG_LOCK, when there is one
+locked()
+{
+	if [ -z "${AG_LOCK:-}" ]; then
+		"$@"
+		return
+	fi
+	{ flock 9 && "$@"; } 9>>"$AG_LOCK"
+}
+
 build_citus()
 {
 	unpack
@@ -80,7 +93,7 @@ build_citus()
 		{ tail -20 "$build/configure.log" >&2; exit 1; }
 	make -s -j"$(nproc)" >"$build/make.log" 2>&1 ||
 		{ grep -E 'error|Error' "$build/make.log" | head -20 >&2; exit 1; }
-	"${sudo[@]}" make -s install >"$build/install.log" 2>&1 ||
+	locked "${sudo[@]}" make -s install >"$build/install.log" 2>&1 ||
 		{ tail -20 "$build/install.log" >&2; exit 1; }
 	cd "$top"
 }
@@ -99,9 +112,6 @@ else
 	build_citus
 fi
 
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
-"${sudo[@]}" make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
-
 # the server will not run as root: as root, the test runs as "postgres" in a copy
 if [ "$(id -u)" -eq 0 ]; then
 	work=$build/tree
@@ -112,6 +122,13 @@ else
 	work=$top
 	run=(env CITUS_VERSION="$version")
 fi
-cd "$work"
-"${run[@]}" make -s installcheck AG_TEMP_INSTANCE=1 REGRESS= ISOLATION= \
-	PROVE_TESTS="${CITUS_TESTS:-t/citus/*.pl}"
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+# installed and tested under the one lock: nobody else's build in between
+install_and_test()
+{
+	"${sudo[@]}" make -s -C "$top" PG_CONFIG="$PG_CONFIG" install >/dev/null
+	cd "$work"
+	"${run[@]}" make -s installcheck AG_TEMP_INSTANCE=1 REGRESS= ISOLATION= \
+		PROVE_TESTS="${CITUS_TESTS:-t/citus/*.pl}"
+}
+locked install_and_test
