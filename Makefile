@@ -7,13 +7,14 @@
 #   make test-package         build, install and try the Debian package (root)
 #   make bench                benchmarks, printed as ratios to no extension
 #   make fuzz                 the codec fuzzer, FUZZ_SECONDS long
+#   make test-citus CITUS_SRC=<citus sources>   agentguard on a Citus cluster
 
 EXTENSION = agentguard
 MODULE_big = agentguard
 # by layer, top down: loader; hooks; rules; state; ground; the codec
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o src/count.o \
-	src/policy.o src/reach.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o \
+	src/policy.o src/reach.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o src/citus.o \
 	src/signers.o src/ledger.o src/inspect.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \
@@ -142,6 +143,11 @@ demo:
 test-package:
 	scripts/package-test.sh
 
+# Citus on a coordinator and two workers, built from CITUS_SRC (a source tree
+# or git directory; CITUS_REF picks the tag): not part of make test
+test-citus:
+	CITUS_SRC='$(CITUS_SRC)' CITUS_REF='$(CITUS_REF)' CITUS_REUSE='$(CITUS_REUSE)' AG_LOCK='$(AG_LOCK)' scripts/citus.sh
+
 # side by side with and without agentguard, printed as ratios; needs the
 # extension installed (make install)
 bench: install
@@ -149,4 +155,4 @@ bench: install
 	bench/pgbench.sh
 	bench/quarantine.sh
 
-.PHONY: test test-package demo bench installcheck-server install-docs uninstall-docs ag-force
+.PHONY: test test-citus test-package demo bench installcheck-server install-docs uninstall-docs ag-force

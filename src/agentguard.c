@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "citus.h"
 #include "compat.h"
 #include "hooks.h"
 #include "protect.h"
@@ -53,6 +54,7 @@ _PG_init(void)
 		return;
 
 	ag_session_init();
+	ag_citus_init();
 	ag_protect_init();
 	ag_xact_init();
 	ag_refusals_init();

@@ -138,6 +138,13 @@ extern int no_such_variable
 #define ag_forget_storage(relid) RelationCloseSmgrByOid(relid)
 #endif
 
+/* every setting of the server, with how many: the count became an argument in 16 */
+#if PG_VERSION_NUM >= 160000
+#define ag_guc_variables(count) get_guc_variables(count)
+#else
+#define ag_guc_variables(count) (*(count) = GetNumConfigOptions(), get_guc_variables())
+#endif
+
 /* varlena access macros moved to their own header in 16 */
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"

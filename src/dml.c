@@ -34,6 +34,7 @@
 #include "tcop/utility.h"
 #include "utils/memutils.h"
 
+#include "citus.h"
 #include "count.h"
 #include "guard.h"
 #include "hooks.h"
@@ -232,7 +233,11 @@ plan_for_agent(Query *parse, const char *query_string, int cursorOptions,
 	if (superuser)
 		ag_policy_check_plan(result);
 	if (unbounded != NIL)
+	{
+		if (unlikely(ag_citus_loaded))
+			ag_citus_check_plan(result, unbounded);
 		ag_unbounded_mark(result, unbounded);
+	}
 	return result;
 }
 
@@ -282,6 +287,8 @@ start_for_agent(QueryDesc *queryDesc, int eflags)
 	bool		counted;
 
 	ag_policy_check_catalog_writes(plannedstmt);
+	if (unlikely(ag_citus_loaded))
+		ag_citus_check_writes(plannedstmt);
 	counted = ag_mode != AG_MODE_OFF &&
 		counted_command(plannedstmt->commandType, plannedstmt->hasModifyingCTE) &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0;
@@ -343,7 +350,11 @@ finish_counted(QueryDesc *queryDesc)
 	finish(queryDesc);
 	/* cascades and AFTER triggers have run now */
 	if (ag_xact.frames != NIL)
+	{
+		if (unlikely(ag_citus_loaded))
+			ag_citus_check_rows(queryDesc);
 		ag_count_finish(queryDesc);
+	}
 	if (unlikely(ag_xact.keeping != NULL))
 		keep_finish(queryDesc);
 }

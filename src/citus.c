@@ -1,0 +1,356 @@
+/*
+ * citus.c
+ *		agentguard on a Citus cluster.
+ *
+ * Citus must be loaded first (it refuses to start after a library that set
+ * the planner, utility or executor hooks), so agentguard's hooks run before
+ * Citus's and see every agent statement as the client sent it.  What Citus
+ * adds around them is guarded here:
+ *
+ * - functions that reach past agentguard (master_run_on_worker, behind every
+ *   run_command_on_*, runs SQL on other nodes over connections of its own,
+ *   committed on their own) or destroy shards' data where no DROP or
+ *   TRUNCATE names it, refused to agent sessions by their C symbol, so an
+ *   alias under another name is refused too;
+ * - the settings that turn Citus's own safety off (DDL propagation, metadata
+ *   sync, manual changes to shards), which any role may change: their check
+ *   hooks are wrapped so that an agent session cannot;
+ * - Citus's metadata tables (pg_dist_*), which live in pg_catalog without
+ *   being system catalogs: no agent writes to them;
+ * - a distributed DELETE, UPDATE or MERGE is planned as a Citus custom scan
+ *   with no ModifyTable for unbounded.c to mark or count.c to count, and a
+ *   single-shard one outside a transaction block commits on its worker
+ *   before the coordinator has seen its rows: one that reaches every row is
+ *   refused when it is planned, before anything runs.  One that names its
+ *   rows is held to agentguard.max_rows by the rows Citus reports for all
+ *   its shards together, once they ran: Citus runs a statement on more than
+ *   one shard in a transaction block on each worker, committed only with the
+ *   coordinator's transaction, so the refusal takes it all back.  A
+ *   single-shard statement is one statement on one worker, whose own
+ *   agentguard holds it to the limit before it commits there.
+ *
+ * Citus's own connections to the workers run as the same role, and Citus
+ * marks them only by an application name ("citus_internal gpid=...") that any
+ * client can choose.  On such a connection agentguard lets Citus change its
+ * settings and call its worker functions, as Citus must for every DDL
+ * statement it propagates; that trust is only as strong as the rule that
+ * keeps agents from connecting to the workers themselves (pg_hba.conf, see
+ * docs/scaling.md).
+ *
+ * Whether Citus is loaded is known once, when agentguard loads: without it
+ * every check here is one test of ag_citus_loaded.  With it, an agent
+ * session's call of a function that is not built in costs one syscache
+ * lookup more, for its C symbol.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/transam.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "parser/parsetree.h"
+#include "tcop/cmdtag.h"
+#include "tcop/pquery.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "capture.h"
+#include "citus.h"
+#include "compat.h"
+#include "owner.h"
+#include "protect.h"
+#include "session.h"
+#include "settings.h"
+
+bool		ag_citus_loaded = false;
+
+/* what Citus names its own connections between nodes */
+#define CITUS_INTERNAL_APPLICATION_PREFIX "citus_internal gpid="
+
+/*
+ * C symbols of Citus functions that no agent session may call.  The run
+ * command family reaches other nodes over connections agentguard's hooks on
+ * this node never see, each committed on its own; the others destroy a
+ * distributed table's shards or a table's local rows where no DROP or
+ * TRUNCATE of the table is run, so no request could name what they destroy.
+ */
+static const char *const side_door_symbols[] = {
+	"master_run_on_worker",
+	"citus_drop_all_shards",
+	"master_drop_all_shards",
+	"truncate_local_data_after_distributing_table",
+	"worker_drop_distributed_table",
+	"worker_drop_shell_table",
+	NULL
+};
+
+/* a setting of Citus's an agent session may not change, and why */
+typedef struct GuardedSetting
+{
+	const char *name;
+	const char *why;
+	struct config_bool *conf;
+	GucBoolCheckHook citus_check;
+} GuardedSetting;
+
+static GuardedSetting guarded_settings[] = {
+	{.name = "citus.enable_ddl_propagation",
+	.why = "Without it, DDL on a distributed table changes the coordinator's table and leaves its shards and the other nodes as they were."},
+	{.name = "citus.enable_metadata_sync",
+	.why = "Without it, changes to Citus's metadata are not sent to the other nodes, which go on acting on the old metadata."},
+	{.name = "citus.enable_manual_changes_to_shards",
+	.why = "With it, a shard can be changed directly on its worker, past the distributed table it belongs to."},
+};
+
+/* a connection Citus opened from another node, by the name it gives them */
+static bool
+citus_internal_connection(void)
+{
+	return application_name != NULL &&
+		strncmp(application_name, CITUS_INTERNAL_APPLICATION_PREFIX,
+				strlen(CITUS_INTERNAL_APPLICATION_PREFIX)) == 0;
+}
+
+/*
+ * Citus runs commands of its own in the session while it carries out a DDL
+ * statement: for a TRUNCATE or LOCK it locks the tables on every node with
+ * metadata, itself included, by "SET citus.enable_ddl_propagation TO 'off';
+ * LOCK ...; SET citus.enable_ddl_propagation TO 'on'".  Those changes come
+ * while the statement the client sent is a DDL statement; an agent's own
+ * SET, set_config() in a query, DO or CALL are not.
+ */
+static const char *const ddl_tag_prefixes[] = {
+	"CREATE ", "ALTER ", "DROP ", "TRUNCATE ", "LOCK ", "GRANT", "REVOKE",
+	"COMMENT", "SECURITY LABEL", "VACUUM", "ANALYZE", "REINDEX", "CLUSTER",
+	NULL
+};
+
+static bool
+running_ddl(void)
+{
+	const char *tag;
+
+	if (ActivePortal == NULL)
+		return false;
+	tag = GetCommandTagName(ActivePortal->commandTag);
+	for (int i = 0; ddl_tag_prefixes[i]; i++)
+		if (strncmp(tag, ddl_tag_prefixes[i], strlen(ddl_tag_prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * As agentguard's own settings' check hooks (settings.c): a change that
+ * comes from the session itself (SET, set_config(), connection options,
+ * function SET clauses, ALTER ROLE and ALTER DATABASE validation) is refused
+ * in an agent session; values from the configuration file and from the
+ * defaults a DBA set stay the DBA's.  What Citus changes while it carries
+ * out a DDL statement is let through.
+ */
+static bool
+setting_check(GuardedSetting *setting, bool *newval, void **extra, GucSource source)
+{
+	if (setting->citus_check != NULL && !setting->citus_check(newval, extra, source))
+		return false;
+	if (source < PGC_S_CLIENT || source == PGC_S_OVERRIDE)
+		return true;
+	if (*newval == *setting->conf->variable)
+		return true;
+	if (InitializingParallelWorker || IsParallelWorker() || !IsTransactionState())
+		return true;
+	if (ag_internal_changes_underway() || ag_capture_active() ||
+		citus_internal_connection() || !ag_session_is_agent())
+		return true;
+	if (source == PGC_S_SESSION && running_ddl())
+		return true;
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("agentguard: agent sessions cannot change %s", setting->name);
+	GUC_check_errdetail("%s", setting->why);
+	GUC_check_errhint("A DBA changes it from a session that is not an agent session.");
+	return false;
+}
+
+static bool
+check_ddl_propagation(bool *newval, void **extra, GucSource source)
+{
+	return setting_check(&guarded_settings[0], newval, extra, source);
+}
+
+static bool
+check_metadata_sync(bool *newval, void **extra, GucSource source)
+{
+	return setting_check(&guarded_settings[1], newval, extra, source);
+}
+
+static bool
+check_manual_changes(bool *newval, void **extra, GucSource source)
+{
+	return setting_check(&guarded_settings[2], newval, extra, source);
+}
+
+static const GucBoolCheckHook guarded_checks[] = {
+	check_ddl_propagation, check_metadata_sync, check_manual_changes
+};
+
+/*
+ * Citus defines its settings in its own _PG_init, which has run by now:
+ * finding them is how agentguard knows Citus is loaded.  Each guarded one
+ * gets agentguard's check in front of Citus's own.
+ */
+void
+ag_citus_init(void)
+{
+	int			count;
+	struct config_generic **variables = ag_guc_variables(&count);
+
+	for (int i = 0; i < count; i++)
+	{
+		for (int s = 0; s < (int) lengthof(guarded_settings); s++)
+		{
+			struct config_bool *conf;
+
+			if (variables[i]->vartype != PGC_BOOL ||
+				strcmp(variables[i]->name, guarded_settings[s].name) != 0)
+				continue;
+			conf = (struct config_bool *) variables[i];
+			guarded_settings[s].conf = conf;
+			guarded_settings[s].citus_check = conf->check_hook;
+			conf->check_hook = guarded_checks[s];
+			ag_citus_loaded = true;
+		}
+	}
+}
+
+static bool
+side_door_symbol(const char *symbol)
+{
+	for (int i = 0; side_door_symbols[i]; i++)
+		if (strcmp(symbol, side_door_symbols[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Only functions in C can be Citus's; built-in ones are skipped by their
+ * OID.  agentguard's trial of a confirmed DROP runs Citus's drop trigger,
+ * which drops the shards with citus_drop_all_shards, and rolls it back.
+ */
+void
+ag_citus_function_execute(Oid funcid)
+{
+	HeapTuple	tuple;
+	Form_pg_proc proc;
+	bool		refused = false;
+	bool		isnull;
+
+	if (funcid < FirstNormalObjectId || ag_capture_active() ||
+		ag_internal_changes_underway() || citus_internal_connection())
+		return;
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tuple))
+		return;
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prolang == ClanguageId)
+	{
+		Datum		prosrc = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
+
+		refused = !isnull && side_door_symbol(TextDatumGetCString(prosrc));
+	}
+	ReleaseSysCache(tuple);
+	if (refused)
+		ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
+						   "It is one of Citus's side doors: it runs SQL on other nodes over connections of its own, each committed on its own, or destroys shards' rows where no DROP or TRUNCATE names them.");
+}
+
+/*
+ * Citus's metadata tables are made by CREATE EXTENSION citus in pg_catalog:
+ * every table there that is not a system catalog is an extension's, and no
+ * agent writes to it, as to the catalogs (policy.c).
+ */
+void
+ag_citus_check_writes(PlannedStmt *plannedstmt)
+{
+	ListCell   *lc;
+
+	if (citus_internal_connection())
+		return;
+	foreach(lc, plannedstmt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), plannedstmt->rtable);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid >= FirstNormalObjectId &&
+			get_rel_namespace(rte->relid) == PG_CATALOG_NAMESPACE)
+			ag_refuse_outright("change Citus's metadata",
+							   psprintf("The statement writes to pg_catalog.%s, which the nodes of the cluster act on as they act on the system catalogs.",
+										get_rel_name(rte->relid)));
+	}
+}
+
+/* a plan whose statement Citus runs on the nodes that hold the rows */
+static bool
+citus_plan(PlannedStmt *plannedstmt)
+{
+	Plan	   *top = plannedstmt->planTree;
+
+	return top != NULL && IsA(top, CustomScan) &&
+		strncmp(((CustomScan *) top)->methods->CustomName, "Citus ", 6) == 0;
+}
+
+/*
+ * Citus plans a distributed DELETE, UPDATE or MERGE as a custom scan that
+ * sends it to the shards: there is no ModifyTable whose rows agentguard
+ * could count before they change, and a single-shard statement outside a
+ * transaction block commits on its worker before the coordinator learns
+ * how many rows it changed.  One that reaches every row is refused now,
+ * before anything runs, confirmed or not: no confirmation could be held to
+ * the rows it would change, and none of them would be kept.  In observe
+ * mode it is only reported.
+ */
+void
+ag_citus_check_plan(PlannedStmt *plannedstmt, List *unbounded)
+{
+	if (unbounded == NIL || !citus_plan(plannedstmt))
+		return;
+	ereport(ag_mode == AG_MODE_ENFORCE ? ERROR : WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agentguard: agent sessions cannot %s every row of a distributed table",
+					plannedstmt->commandType == CMD_UPDATE ? "update" :
+					plannedstmt->commandType == CMD_MERGE ? "merge into" : "delete"),
+			 errdetail("Its WHERE clause is missing, always true, or does not look at the rows it changes, and Citus runs it on the workers, where agentguard cannot hold it to a number of rows before they commit or keep what it changes."),
+			 errhint("Name the rows in the WHERE clause, or have a DBA run it from a session that is not an agent session.")));
+}
+
+/*
+ * An agent's distributed DELETE, UPDATE or MERGE has run on every shard it
+ * reaches: what they changed together is held to agentguard.max_rows.  The
+ * rows are Citus's count of the shards' results, once each: rows of shards
+ * on this node that Citus ran through the executor here are not added again.
+ */
+void
+ag_citus_check_rows(QueryDesc *queryDesc)
+{
+	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
+	uint64		rows;
+
+	if (!citus_plan(plannedstmt) || queryDesc->estate == NULL || ag_max_rows == 0 ||
+		(plannedstmt->commandType != CMD_DELETE && plannedstmt->commandType != CMD_UPDATE &&
+		 plannedstmt->commandType != CMD_MERGE))
+		return;
+	rows = queryDesc->estate->es_processed;
+	if (rows <= (uint64) ag_max_rows)
+		return;
+	ereport(ag_mode == AG_MODE_ENFORCE ? ERROR : WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agentguard: agent sessions cannot change more than agentguard.max_rows (%d) rows of a distributed table in one statement",
+					ag_max_rows),
+			 errdetail("It changed " UINT64_FORMAT " rows on the shards, which Citus commits together with this transaction: refusing it takes them all back.",
+					   rows),
+			 errhint("Change fewer rows at a time, or have a DBA run it from a session that is not an agent session.")));
+}
