@@ -129,6 +129,13 @@ install_and_test()
 	"${sudo[@]}" make -s -C "$top" PG_CONFIG="$PG_CONFIG" install >/dev/null
 	cd "$work"
 	"${run[@]}" make -s installcheck AG_TEMP_INSTANCE=1 REGRESS= ISOLATION= \
-		PROVE_TESTS="${CITUS_TESTS:-t/citus/*.pl}"
+		PROVE_TESTS="${CITUS_TESTS:-t/citus/*.pl}" && return
+	# the scratch directory goes when this ends: the failed tests' logs now
+	for log in "$work"/tmp_check/log/regress_log_*; do
+		[ -f "$log" ] || continue
+		echo "==== $log (last 60 lines)"
+		tail -60 "$log"
+	done
+	return 1
 }
 locked install_and_test

@@ -7,11 +7,10 @@
  * Citus's and see every agent statement as the client sent it.  What Citus
  * adds around them is guarded here:
  *
- * - functions that reach past agentguard (master_run_on_worker, behind every
- *   run_command_on_*, runs SQL on other nodes over connections of its own,
- *   committed on their own) or destroy shards' data where no DROP or
- *   TRUNCATE names it, refused to agent sessions by their C symbol, so an
- *   alias under another name is refused too;
+ * - functions that reach past agentguard or destroy shards' data where no
+ *   DROP or TRUNCATE names it are refused to agent sessions by their C
+ *   symbol, with the others of their kind (reach.c), except on Citus's own
+ *   connections;
  * - the settings that turn Citus's own safety off (DDL propagation, metadata
  *   sync, manual changes to shards), which any role may change: their check
  *   hooks are wrapped so that an agent session cannot;
@@ -30,36 +29,31 @@
  *   agentguard holds it to the limit before it commits there.
  *
  * Citus's own connections to the workers run as the same role, and Citus
- * marks them only by an application name ("citus_internal gpid=...") that any
+ * marks them by an application name ("citus_internal gpid=...") that any
  * client can choose.  On such a connection agentguard lets Citus change its
- * settings and call its worker functions, as Citus must for every DDL
- * statement it propagates; that trust is only as strong as the rule that
- * keeps agents from connecting to the workers themselves (pg_hba.conf, see
- * docs/scaling.md).
+ * settings, call its worker functions and write its metadata, as Citus must
+ * for every DDL statement it propagates.  Alone, that trust is only as
+ * strong as the rule that keeps agents from connecting to the nodes with
+ * such a name; agentguard.citus_node_certificate makes it a client
+ * certificate only Citus holds (docs/scaling.md).
  *
  * Whether Citus is loaded is known once, when agentguard loads: without it
- * every check here is one test of ag_citus_loaded.  With it, an agent
- * session's call of a function that is not built in costs one syscache
- * lookup more, for its C symbol.
+ * every check here is one test of ag_citus_loaded.
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/transam.h"
-#include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
-#include "catalog/pg_proc.h"
+#include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "parser/parsetree.h"
 #include "tcop/cmdtag.h"
 #include "tcop/pquery.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 
 #include "capture.h"
 #include "citus.h"
@@ -73,23 +67,6 @@ bool		ag_citus_loaded = false;
 
 /* what Citus names its own connections between nodes */
 #define CITUS_INTERNAL_APPLICATION_PREFIX "citus_internal gpid="
-
-/*
- * C symbols of Citus functions that no agent session may call.  The run
- * command family reaches other nodes over connections agentguard's hooks on
- * this node never see, each committed on its own; the others destroy a
- * distributed table's shards or a table's local rows where no DROP or
- * TRUNCATE of the table is run, so no request could name what they destroy.
- */
-static const char *const side_door_symbols[] = {
-	"master_run_on_worker",
-	"citus_drop_all_shards",
-	"master_drop_all_shards",
-	"truncate_local_data_after_distributing_table",
-	"worker_drop_distributed_table",
-	"worker_drop_shell_table",
-	NULL
-};
 
 /* a setting of Citus's an agent session may not change, and why */
 typedef struct GuardedSetting
@@ -109,13 +86,26 @@ static GuardedSetting guarded_settings[] = {
 	.why = "With it, a shard can be changed directly on its worker, past the distributed table it belongs to."},
 };
 
-/* a connection Citus opened from another node, by the name it gives them */
-static bool
-citus_internal_connection(void)
+/*
+ * A connection Citus opened from another node.  Citus names them
+ * "citus_internal gpid=...", a name any client can choose; where the DBA has
+ * Citus present a client certificate (citus.node_conninfo's sslcert and
+ * sslkey), agentguard.citus_node_certificate names its common name, and only
+ * a connection that presented it, verified by the server's ssl_ca_file, is
+ * Citus's.
+ */
+bool
+ag_citus_internal_connection(void)
 {
-	return application_name != NULL &&
+	if (application_name == NULL ||
 		strncmp(application_name, CITUS_INTERNAL_APPLICATION_PREFIX,
-				strlen(CITUS_INTERNAL_APPLICATION_PREFIX)) == 0;
+				strlen(CITUS_INTERNAL_APPLICATION_PREFIX)) != 0)
+		return false;
+	if (ag_citus_node_certificate == NULL || ag_citus_node_certificate[0] == '\0')
+		return true;
+	return MyProcPort != NULL && MyProcPort->peer_cert_valid &&
+		MyProcPort->peer_cn != NULL &&
+		strcmp(MyProcPort->peer_cn, ag_citus_node_certificate) == 0;
 }
 
 /*
@@ -166,7 +156,7 @@ setting_check(GuardedSetting *setting, bool *newval, void **extra, GucSource sou
 	if (InitializingParallelWorker || IsParallelWorker() || !IsTransactionState())
 		return true;
 	if (ag_internal_changes_underway() || ag_capture_active() ||
-		citus_internal_connection() || !ag_session_is_agent())
+		ag_citus_internal_connection() || !ag_session_is_agent())
 		return true;
 	if (source == PGC_S_SESSION && running_ddl())
 		return true;
@@ -228,47 +218,6 @@ ag_citus_init(void)
 	}
 }
 
-static bool
-side_door_symbol(const char *symbol)
-{
-	for (int i = 0; side_door_symbols[i]; i++)
-		if (strcmp(symbol, side_door_symbols[i]) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Only functions in C can be Citus's; built-in ones are skipped by their
- * OID.  agentguard's trial of a confirmed DROP runs Citus's drop trigger,
- * which drops the shards with citus_drop_all_shards, and rolls it back.
- */
-void
-ag_citus_function_execute(Oid funcid)
-{
-	HeapTuple	tuple;
-	Form_pg_proc proc;
-	bool		refused = false;
-	bool		isnull;
-
-	if (funcid < FirstNormalObjectId || ag_capture_active() ||
-		ag_internal_changes_underway() || citus_internal_connection())
-		return;
-	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	if (!HeapTupleIsValid(tuple))
-		return;
-	proc = (Form_pg_proc) GETSTRUCT(tuple);
-	if (proc->prolang == ClanguageId)
-	{
-		Datum		prosrc = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
-
-		refused = !isnull && side_door_symbol(TextDatumGetCString(prosrc));
-	}
-	ReleaseSysCache(tuple);
-	if (refused)
-		ag_refuse_outright(psprintf("call %s()", get_func_name(funcid)),
-						   "It is one of Citus's side doors: it runs SQL on other nodes over connections of its own, each committed on its own, or destroys shards' rows where no DROP or TRUNCATE names them.");
-}
-
 /*
  * Citus's metadata tables are made by CREATE EXTENSION citus in pg_catalog:
  * every table there that is not a system catalog is an extension's, and no
@@ -279,7 +228,7 @@ ag_citus_check_writes(PlannedStmt *plannedstmt)
 {
 	ListCell   *lc;
 
-	if (citus_internal_connection())
+	if (ag_citus_internal_connection())
 		return;
 	foreach(lc, plannedstmt->resultRelations)
 	{

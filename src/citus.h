@@ -22,8 +22,8 @@ extern bool ag_citus_loaded;
 /* at load time, after Citus has defined its settings */
 extern void ag_citus_init(void);
 
-/* an agent session is about to call funcid */
-extern void ag_citus_function_execute(Oid funcid);
+/* a connection Citus opened from another node, by what it presents */
+extern bool ag_citus_internal_connection(void);
 
 /* an agent's statement is about to start: no writes to Citus's metadata */
 extern void ag_citus_check_writes(PlannedStmt *plannedstmt);

@@ -18,6 +18,7 @@
 #include "utils/syscache.h"
 
 #include "capture.h"
+#include "citus.h"
 #include "owner.h"
 #include "protect.h"
 #include "reach.h"
@@ -36,6 +37,24 @@ static const char *const outside_symbols[] = {
 	"dblink_exec", "dblink_record", "dblink_connect", "dblink_connect_u",
 	"dblink_send_query", "dblink_open", "dblink_get_result",
 	"heap_force_kill", "heap_force_freeze",
+	NULL
+};
+
+/*
+ * Citus's: master_run_on_worker, behind every run_command_on_*, runs SQL on
+ * other nodes over connections of its own, each committed on its own; the
+ * others destroy a distributed table's shards or a table's local rows where
+ * no DROP or TRUNCATE names them.  Citus calls them itself over its own
+ * connections between nodes (citus.c), which are let through.
+ */
+static const char *const citus_run_symbols[] = {
+	"master_run_on_worker",
+	NULL
+};
+static const char *const citus_shard_dropping_symbols[] = {
+	"citus_drop_all_shards", "master_drop_all_shards",
+	"truncate_local_data_after_distributing_table",
+	"worker_drop_distributed_table", "worker_drop_shell_table",
 	NULL
 };
 
@@ -89,21 +108,33 @@ typedef enum Reach
 	REACH_OUTSIDE,
 	REACH_FILES,
 	REACH_DESTROYS,
-	REACH_LASTING				/* harmless but for a rehearsal */
+	REACH_LASTING,				/* harmless but for a rehearsal */
+	REACH_CITUS_RUN,			/* REACH_OUTSIDE, but for Citus's own use */
+	REACH_CITUS_SHARDS			/* REACH_DESTROYS, but for Citus's own use */
 } Reach;
+
+static bool
+among(const char *symbol, const char *const *symbols)
+{
+	for (int i = 0; symbols[i]; i++)
+		if (strcmp(symbol, symbols[i]) == 0)
+			return true;
+	return false;
+}
 
 static Reach
 reach_of_symbol(const char *symbol)
 {
-	for (int i = 0; outside_symbols[i]; i++)
-		if (strcmp(symbol, outside_symbols[i]) == 0)
-			return REACH_OUTSIDE;
-	for (int i = 0; destroying_symbols[i]; i++)
-		if (strcmp(symbol, destroying_symbols[i]) == 0)
-			return REACH_DESTROYS;
-	for (int i = 0; lasting_symbols[i]; i++)
-		if (strcmp(symbol, lasting_symbols[i]) == 0)
-			return REACH_LASTING;
+	if (among(symbol, outside_symbols))
+		return REACH_OUTSIDE;
+	if (among(symbol, destroying_symbols))
+		return REACH_DESTROYS;
+	if (among(symbol, lasting_symbols))
+		return REACH_LASTING;
+	if (among(symbol, citus_run_symbols))
+		return REACH_CITUS_RUN;
+	if (among(symbol, citus_shard_dropping_symbols))
+		return REACH_CITUS_SHARDS;
 	for (int i = 0; file_reader_prefixes[i]; i++)
 		if (strncmp(symbol, file_reader_prefixes[i], strlen(file_reader_prefixes[i])) == 0 &&
 			(strcmp(file_reader_prefixes[i], "pg_ls_") != 0 || strstr(symbol, "dir") != NULL))
@@ -196,6 +227,8 @@ reach_of_call(Oid funcid)
 
 	if (likely(reach == REACH_NONE) || ag_capture_active() || ag_internal_changes_underway())
 		return REACH_NONE;
+	if ((reach == REACH_CITUS_RUN || reach == REACH_CITUS_SHARDS) && ag_citus_internal_connection())
+		return REACH_NONE;
 	return reach;
 }
 
@@ -212,6 +245,7 @@ ag_reach_agent_call(Oid funcid)
 	switch (reach_of_call(funcid))
 	{
 		case REACH_OUTSIDE:
+		case REACH_CITUS_RUN:
 			why = "It reaches outside what agentguard can see: the server's files, another connection, or rows changed without DELETE or UPDATE.";
 			break;
 		case REACH_FILES:
@@ -219,6 +253,9 @@ ag_reach_agent_call(Oid funcid)
 			break;
 		case REACH_DESTROYS:
 			why = "It destroys a large object's data where no request can name it; lo_unlink of the object can be confirmed instead.";
+			break;
+		case REACH_CITUS_SHARDS:
+			why = "It is one of Citus's side doors: it destroys shards' rows where no DROP or TRUNCATE names them.";
 			break;
 		default:
 			return;
@@ -235,7 +272,7 @@ ag_reach_rehearsal_call(Oid funcid)
 {
 	Reach		reach = reach_of_call(funcid);
 
-	if (reach == REACH_OUTSIDE || reach == REACH_LASTING)
+	if (reach == REACH_OUTSIDE || reach == REACH_CITUS_RUN || reach == REACH_LASTING)
 		ag_rehearse_refuse(psprintf("call %s()", get_func_name(funcid)),
 						   "Its effect would outlast the rollback that ends every rehearsal: another connection's work, a server file, a sequence's value, a replication slot or origin.");
 }

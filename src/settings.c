@@ -34,6 +34,7 @@ int			ag_quarantine_drops = AG_QUARANTINE_AGENTS;
 char	   *ag_retention = NULL;
 int			ag_max_requests = 1000;
 char	   *ag_environment = NULL;
+char	   *ag_citus_node_certificate = NULL;
 bool		ag_agent_switch = false;
 static bool rehearse_setting = false;
 
@@ -374,6 +375,13 @@ ag_settings_define(void)
 							   "Name of this cluster's environment (production, staging, ...), part of every request.",
 							   "A staging cluster cloned from production shares its system identifier; this name keeps their approvals apart.",
 							   &ag_environment, "",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("agentguard.citus_node_certificate",
+							   "Common name of the client certificate Citus's connections between nodes present.",
+							   "Set, a connection is Citus's own only if it presented that certificate, verified by ssl_ca_file; empty, its application name alone says so.",
+							   &ag_citus_node_certificate, "",
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
 

@@ -37,6 +37,7 @@ extern int	ag_quarantine_drops;
 extern char *ag_retention;
 extern int	ag_max_requests;
 extern char *ag_environment;
+extern char *ag_citus_node_certificate;
 extern bool ag_agent_switch;
 
 extern void ag_settings_define(void);

@@ -43,7 +43,6 @@
 #include "utils/snapmgr.h"
 
 #include "capture.h"
-#include "citus.h"
 #include "classify.h"
 #include "guard.h"
 #include "hooks.h"
@@ -634,11 +633,7 @@ function_executes(Oid funcid)
 	if (ag_reach_nothing(funcid))
 		return;
 	if (unlikely(ag_session_is_agent()))
-	{
 		ag_reach_agent_call(funcid);
-		if (unlikely(ag_citus_loaded))
-			ag_citus_function_execute(funcid);
-	}
 	if (unlikely(ag_rehearsing()))
 		ag_reach_rehearsal_call(funcid);
 }

@@ -15,47 +15,13 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../../test/perl";
 use AgentGuardTest;
+use AgentGuardCitus;
 
 my $keyfile = "${PostgreSQL::Test::Utils::tmp_check}/dba.key";
 my $public_key = keygen($keyfile);
 
-my @nodes;
-foreach my $name (qw(coordinator worker1 worker2))
-{
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'citus,agentguard'
-max_prepared_transactions = 10
-citus.shard_count = 4
-citus.shard_replication_factor = 1
-agentguard.max_rows = 100
-});
-	$node->start;
-	# the same extension, signer and agent roles on every node
-	$node->safe_psql('postgres', qq{
-		CREATE EXTENSION citus;
-		CREATE EXTENSION agentguard;
-		SELECT agentguard.add_signer('dba', '$public_key');
-		SET citus.enable_ddl_propagation = off;
-		CREATE ROLE bot LOGIN;
-		CREATE ROLE superbot LOGIN SUPERUSER;
-		SECURITY LABEL FOR agentguard ON ROLE bot IS 'agent';
-		SECURITY LABEL FOR agentguard ON ROLE superbot IS 'agent';
-	});
-	push @nodes, $node;
-}
+my @nodes = citus_cluster($public_key);
 my ($coordinator, @workers) = @nodes;
-my $citus = $coordinator->safe_psql('postgres', q{SELECT citus_version()});
-note "Citus: $citus";
-diag "ran against $citus";
-
-$coordinator->safe_psql('postgres', sprintf(q{SELECT citus_set_coordinator_host('%s', %d)},
-	$coordinator->host, $coordinator->port));
-$coordinator->safe_psql('postgres', sprintf(q{SELECT citus_add_node('%s', %d)}, $_->host, $_->port))
-  foreach @workers;
-is($coordinator->safe_psql('postgres', q{SELECT count(*) FROM citus_get_active_worker_nodes()}),
-	'2', 'two workers in the cluster');
 
 $coordinator->safe_psql('postgres', q{
 	CREATE TABLE orders(id int PRIMARY KEY, note text);
@@ -195,6 +161,13 @@ foreach my $call (
 	like($stderr, qr/agent sessions cannot call \w+\(\)/, '... refused by agentguard');
 }
 is(shards(), $whole, 'every shard unchanged by the side doors');
+
+# a rehearsal, any session's, ends in a rollback that another node's work
+# over Citus's own connections would outlive
+($ret, undef, $stderr) = $coordinator->psql('postgres',
+	q{BEGIN; SET agentguard.rehearse = on; SELECT run_command_on_workers('SELECT 1'); COMMIT;});
+like($stderr, qr/a rehearsal cannot call master_run_on_worker\(\)/,
+	"a DBA's rehearsal cannot run commands on the workers");
 is($coordinator->safe_psql('postgres', $checksum_sql), $all_orders, 'every order too');
 
 # on a worker, the functions Citus's coordinator calls there
