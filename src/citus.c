@@ -69,8 +69,6 @@
 #include "session.h"
 #include "settings.h"
 
-bool		ag_citus_loaded = false;
-
 /* what Citus names its own connections between nodes */
 #define CITUS_INTERNAL_APPLICATION_PREFIX "citus_internal gpid="
 
@@ -272,14 +270,16 @@ ag_citus_function_execute(Oid funcid)
 /*
  * Citus's metadata tables are made by CREATE EXTENSION citus in pg_catalog:
  * every table there that is not a system catalog is an extension's, and no
- * agent writes to it, as to the catalogs (policy.c).
+ * agent writes to it, as to the catalogs (policy.c).  A trial of a DROP runs
+ * Citus's drop trigger, which unmarks the table's objects in pg_dist_object,
+ * and is rolled back.
  */
 void
 ag_citus_check_writes(PlannedStmt *plannedstmt)
 {
 	ListCell   *lc;
 
-	if (citus_internal_connection())
+	if (citus_internal_connection() || ag_capture_active())
 		return;
 	foreach(lc, plannedstmt->resultRelations)
 	{

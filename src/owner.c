@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "citus_keep.h"
 #include "owner.h"
 #include "names.h"
 #include "xact.h"
@@ -87,6 +88,8 @@ ag_owner_open_as(AgOwnerSession *session, Oid role)
 	session->guc_nest_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	if (unlikely(ag_citus_loaded))
+		ag_citus_own_changes_propagate();
 }
 
 void
