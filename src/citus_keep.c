@@ -115,9 +115,12 @@ ag_citus_check_drop_kept(List *objects)
 		ObjectAddress *a = lfirst(lc);
 		Oid			namespace;
 
+		/* a table's indexes, TOAST and types go with it: the table is named */
 		if (a->classId == NamespaceRelationId)
 			namespace = a->objectId;
-		else if (a->classId == RelationRelationId && a->objectSubId == 0)
+		else if (a->classId == RelationRelationId && a->objectSubId == 0 &&
+				 (get_rel_relkind(a->objectId) == RELKIND_RELATION ||
+				  get_rel_relkind(a->objectId) == RELKIND_PARTITIONED_TABLE))
 			namespace = get_rel_namespace(a->objectId);
 		else
 			continue;
@@ -127,7 +130,7 @@ ag_citus_check_drop_kept(List *objects)
 					 errmsg("agentguard: cannot quarantine this DROP: it would drop %s, of Citus's distributed schema %s",
 							getObjectDescription(a, false), get_namespace_name(namespace)),
 					 errdetail("agentguard keeps a dropped table by moving it into its quarantine schema, and Citus undistributes a table that leaves a distributed schema, taking every shard's rows to the coordinator."),
-					 errhint("A DBA drops tables and schemas of distributed schemas.")));
+					 errhint("A DBA drops it, from a session that is not an agent session, with agentguard.quarantine_drops other than 'all'.")));
 	}
 }
 

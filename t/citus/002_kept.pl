@@ -1,8 +1,9 @@
 # A confirmed DROP of a distributed or reference table on a Citus cluster
 # (a coordinator that holds the reference tables' shards, and two workers):
 # kept in quarantine with every shard on every node, restored distributed
-# with every shard's rows, purged from every node.  A confirmed TRUNCATE of
-# a Citus table is refused before anything runs.
+# with every shard's rows, purged from every node; so is a schema that
+# holds one.  A table of a distributed schema, and a confirmed TRUNCATE of
+# a Citus table, are refused before anything runs.
 #
 # Run by make test-citus (scripts/citus.sh), never by make test.
 use strict;
@@ -59,6 +60,17 @@ $coordinator->safe_psql('postgres', q{
 	CREATE TABLE notes(id int);
 	ALTER TABLE notes OWNER TO bot;
 	INSERT INTO notes SELECT generate_series(1, 5);
+	CREATE SCHEMA app AUTHORIZATION bot;
+	CREATE TABLE app.items(id int PRIMARY KEY, v text);
+	ALTER TABLE app.items OWNER TO bot;
+	SELECT create_distributed_table('app.items', 'id');
+	INSERT INTO app.items SELECT g, 'v' || g FROM generate_series(1, 100) g;
+	SET citus.enable_schema_based_sharding = on;
+	CREATE SCHEMA tenant1 AUTHORIZATION bot;
+	RESET citus.enable_schema_based_sharding;
+	CREATE TABLE tenant1.visits(id int PRIMARY KEY);
+	ALTER TABLE tenant1.visits OWNER TO bot;
+	INSERT INTO tenant1.visits SELECT generate_series(1, 20);
 });
 
 # every placement of every shard of TABLE: shard, node, rows and their checksum,
@@ -126,6 +138,7 @@ my $dist_shards = $coordinator->safe_psql('postgres', 'SELECT count(*) FROM pg_d
 my ($ret, undef, $stderr) = as_agent('DROP TABLE orders');
 isnt($ret, 0, "an agent's DROP of a distributed table fails");
 ok(request_code($stderr), '... with a request to confirm');
+unlike($stderr, qr/while executing command on/, '... from the coordinator: its trial reached no worker');
 is(placements('orders'), $orders_placements, '... with every shard whole');
 is(relations_on($workers[0], 'orders'), 'public:3', '... a worker keeps its shell table and its two shards');
 
@@ -176,6 +189,38 @@ is(placements('kinds'), $kinds_placements, '... on every node');
 is($coordinator->safe_psql('postgres',
 		q{SELECT citus_table_type FROM citus_tables WHERE table_name = 'kinds'::regclass}),
 	'reference', '... a reference table');
+
+# ---- a schema that holds a distributed table, kept whole on every node ----
+my $items_placements = placements('app.items');
+my $items = checksum('app.items');
+# its owner and who may use it, whether granted or by default
+my $schema_sql = q{SELECT nspowner::regrole || ' ' || string_agg(grantee::regrole || ':' || privilege_type, ',' ORDER BY 1)
+	FROM pg_namespace, aclexplode(coalesce(nspacl, acldefault('n', nspowner))) WHERE nspname = 'app' GROUP BY nspowner};
+my $app_on_worker = $workers[0]->safe_psql('postgres', $schema_sql);
+is($app_on_worker, 'bot bot:CREATE,bot:USAGE', 'schema app on a worker: the agent\'s');
+($ret, undef, $stderr) = confirmed('DROP SCHEMA app CASCADE');
+is($ret, 0, 'the confirmed DROP SCHEMA of a schema with a distributed table runs') or diag $stderr;
+my ($app_id, $app_kept) = split /\|/, $coordinator->safe_psql('postgres',
+	q{SELECT id, quarantined_as FROM agentguard.quarantine WHERE original_name = 'app'});
+is(placements("$app_kept.items"), $items_placements, "... kept as $app_kept, with every shard and its rows");
+is(relations_on($workers[0], 'items'), "$app_kept:3", '... renamed on a worker too');
+is($workers[0]->safe_psql('postgres', qq{SELECT nspowner::regrole || ' ' || nspacl::text FROM pg_namespace WHERE nspname = '$app_kept'}),
+	'postgres {postgres=UC/postgres}', "... closed to the agent on the worker");
+is($coordinator->safe_psql('postgres', "SELECT agentguard.restore($app_id)"), 'restored app', 'restore brings it back');
+is(checksum('app.items'), $items, '... every row');
+is(placements('app.items'), $items_placements, '... in every shard');
+is($workers[0]->safe_psql('postgres', $schema_sql), $app_on_worker, "... the schema's owner and grants on the worker");
+
+# ---- a table of a distributed schema would leave it undistributed: refused ----
+my $visits = checksum('tenant1.visits');
+($ret, undef, $stderr) = confirmed('DROP TABLE tenant1.visits');
+isnt($ret, 0, 'a confirmed DROP of a table of a distributed schema fails');
+like($stderr, qr/cannot quarantine this DROP: it would drop table tenant1\.visits, of Citus's distributed schema tenant1/,
+	'... refused by agentguard, naming the table');
+is(checksum('tenant1.visits'), $visits, '... every row still there');
+is($coordinator->safe_psql('postgres', q{SELECT citus_table_type FROM citus_tables WHERE table_name = 'tenant1.visits'::regclass}),
+	'schema', '... still distributed by its schema');
+is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
 
 # ---- agentguard's own changes reach every node, whatever the session set ----
 is($coordinator->safe_psql('postgres', q{
