@@ -36,8 +36,11 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -98,6 +101,43 @@ ag_citus_table(Oid relid)
 	return citus_metadata_has("pg_dist_partition", relid);
 }
 
+/*
+ * The table a saved restore step alters (move.c and cascade.c write them:
+ * ALTER TABLE, CREATE INDEX, CREATE TRIGGER, CREATE RULE, CREATE POLICY,
+ * COMMENT ON INDEX), when it is a Citus table.
+ */
+bool
+ag_citus_step_alters_citus_table(const char *sql)
+{
+	List	   *parsed = raw_parser(sql, RAW_PARSE_DEFAULT);
+	Node	   *stmt = linitial_node(RawStmt, parsed)->stmt;
+	RangeVar   *relation;
+	Oid			relid;
+
+	switch (nodeTag(stmt))
+	{
+		case T_AlterTableStmt:
+			relation = ((AlterTableStmt *) stmt)->relation;
+			break;
+		case T_IndexStmt:
+			relation = ((IndexStmt *) stmt)->relation;
+			break;
+		case T_CreateTrigStmt:
+			relation = ((CreateTrigStmt *) stmt)->relation;
+			break;
+		case T_RuleStmt:
+			relation = ((RuleStmt *) stmt)->relation;
+			break;
+		case T_CreatePolicyStmt:
+			relation = ((CreatePolicyStmt *) stmt)->table;
+			break;
+		default:
+			return false;
+	}
+	relid = RangeVarGetRelid(relation, NoLock, true);
+	return OidIsValid(relid) && ag_citus_table(relid);
+}
+
 /* a schema of schema-based sharding, whose tables are its tenant's */
 static bool
 tenant_schema(Oid namespace)
@@ -150,6 +190,6 @@ ag_citus_check_truncate_kept(List *tables)
 							quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													   get_rel_name(relid))),
 					 errdetail("Its rows live in its shards, tables of their own on the workers, and agentguard keeps a TRUNCATE by keeping the table's files on this node, which would keep none of them: nothing was truncated."),
-					 errhint("A DBA truncates distributed and reference tables; rows named in a WHERE clause can be deleted a batch at a time.")));
+					 errhint("A DBA truncates Citus tables, from a session that is not an agent session, with agentguard.quarantine_drops other than 'all'; an agent can delete rows named in a WHERE clause, a batch at a time.")));
 	}
 }

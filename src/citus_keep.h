@@ -28,6 +28,14 @@ extern void ag_citus_own_changes_propagate(void);
 extern bool ag_citus_table(Oid relid);
 
 /*
+ * Does a saved restore step alter a Citus table?  Citus gives each role
+ * connections of its own to the workers, which do not see what another
+ * role's did in the same transaction: such a step runs as the role that
+ * moved the tables back, not as the table's owner.
+ */
+extern bool ag_citus_step_alters_citus_table(const char *sql);
+
+/*
  * Before a confirmed DROP is kept: refuses one that takes a table of a
  * distributed (tenant) schema, which Citus undistributes when it leaves
  * its schema.  objects are the trial's ObjectAddresses.

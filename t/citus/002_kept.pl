@@ -194,7 +194,7 @@ is($coordinator->safe_psql('postgres',
 my $items_placements = placements('app.items');
 my $items = checksum('app.items');
 # its owner and who may use it, whether granted or by default
-my $schema_sql = q{SELECT nspowner::regrole || ' ' || string_agg(grantee::regrole || ':' || privilege_type, ',' ORDER BY 1)
+my $schema_sql = q{SELECT nspowner::regrole || ' ' || string_agg(grantee::regrole || ':' || privilege_type, ',' ORDER BY privilege_type)
 	FROM pg_namespace, aclexplode(coalesce(nspacl, acldefault('n', nspowner))) WHERE nspname = 'app' GROUP BY nspowner};
 my $app_on_worker = $workers[0]->safe_psql('postgres', $schema_sql);
 is($app_on_worker, 'bot bot:CREATE,bot:USAGE', 'schema app on a worker: the agent\'s');
@@ -236,6 +236,28 @@ is($coordinator->safe_psql('postgres', "SET citus.enable_ddl_propagation = off; 
 	'restored public.kinds', '... and restored, with propagation off in the session');
 is(placements('kinds'), $kinds_placements, '... to every node');
 is(checksum('kinds'), $kinds, '... every row');
+
+# ---- a foreign key of a table that stays, on every shard ----
+my $fk_sql = q{SELECT string_agg(result, ',' ORDER BY shardid) FROM run_command_on_shards('lines',
+	$$SELECT count(*) FROM pg_constraint WHERE conrelid = '%s'::regclass AND contype = 'f'$$)};
+$coordinator->safe_psql('postgres', q{
+	CREATE TABLE lines(order_id int REFERENCES orders(id), n int, PRIMARY KEY (order_id, n));
+	SELECT create_distributed_table('lines', 'order_id', colocate_with => 'orders');
+	INSERT INTO lines SELECT g, 1 FROM generate_series(1, 50) g;
+	ALTER TABLE lines OWNER TO bot;
+});
+is($coordinator->safe_psql('postgres', $fk_sql), '1,1,1,1', 'lines refers to orders on every shard');
+($ret, undef, $stderr) = confirmed('DROP TABLE orders CASCADE');
+is($ret, 0, 'the confirmed DROP ... CASCADE of a table that lines refers to runs') or diag $stderr;
+is($coordinator->safe_psql('postgres', $fk_sql), '0,0,0,0', '... the foreign key of lines gone from every shard');
+($orders_id) = $coordinator->safe_psql('postgres', q{SELECT id FROM agentguard.quarantine WHERE original_name = 'orders'});
+is($coordinator->safe_psql('postgres', "SELECT agentguard.restore($orders_id)"), 'restored public.orders',
+	'restore brings it back');
+is(placements('orders'), $orders_placements, '... every shard with its rows');
+is($coordinator->safe_psql('postgres', $fk_sql), '1,1,1,1', '... and the foreign key on every shard of lines');
+my ($fk_ret, undef, $fk_err) = $coordinator->psql('postgres', 'INSERT INTO lines VALUES (5000, 1)');
+like($fk_err, qr/violates foreign key constraint/, '... which holds');
+$coordinator->safe_psql('postgres', 'DROP TABLE lines');
 
 # ---- purge removes it from every node ----
 ($ret, undef, $stderr) = confirmed('DROP TABLE orders');
