@@ -175,7 +175,7 @@ ag_citus_check_drop_kept(List *objects)
 }
 
 void
-ag_citus_check_truncate_kept(List *tables)
+ag_citus_check_rows_kept(const char *action, List *tables)
 {
 	ListCell   *lc;
 
@@ -186,10 +186,11 @@ ag_citus_check_truncate_kept(List *tables)
 		if (ag_citus_table(relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("agentguard: cannot quarantine this TRUNCATE: %s is a Citus table",
+					 errmsg("agentguard: cannot quarantine this %s: %s is a Citus table", action,
 							quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													   get_rel_name(relid))),
-					 errdetail("Its rows live in its shards, tables of their own on the workers, and agentguard keeps a TRUNCATE by keeping the table's files on this node, which would keep none of them: nothing was truncated."),
-					 errhint("A DBA truncates Citus tables, from a session that is not an agent session, with agentguard.quarantine_drops other than 'all'; an agent can delete rows named in a WHERE clause, a batch at a time.")));
+					 errdetail("Its rows live in its shards, tables of their own on the workers, and agentguard would keep what the %s takes from the table on this node, which holds none of them: nothing was changed.",
+							   action),
+					 errhint("A DBA runs it, from a session that is not an agent session, with agentguard.quarantine_drops other than 'all'; an agent can delete or update rows named in a WHERE clause, a batch at a time.")));
 	}
 }

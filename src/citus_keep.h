@@ -43,10 +43,10 @@ extern bool ag_citus_step_alters_citus_table(const char *sql);
 extern void ag_citus_check_drop_kept(List *objects);
 
 /*
- * Before a confirmed TRUNCATE is kept: refuses one that empties a Citus
- * table, whose rows live in shards that keeping on this node cannot reach.
- * tables are OIDs.
+ * Before a confirmed TRUNCATE, or ALTER TABLE ... DROP COLUMN or ALTER
+ * COLUMN TYPE, is kept: refuses one that changes a Citus table, whose rows
+ * live in shards that keeping on this node cannot reach.  tables are OIDs.
  */
-extern void ag_citus_check_truncate_kept(List *tables);
+extern void ag_citus_check_rows_kept(const char *action, List *tables);
 
 #endif							/* AGENTGUARD_CITUS_KEEP_H */

@@ -9,7 +9,9 @@
  * search_path is pinned to "pg_catalog, pg_temp": the session's temporary
  * schema is named last on purpose, because unnamed it would be searched
  * first for types and relations, where an agent's pg_temp.jsonb domain could
- * run the agent's code as the extension's owner.
+ * run the agent's code as the extension's owner.  On a Citus cluster Citus's
+ * DDL propagation is on too, so that what agentguard moves, restores or
+ * purges moves with every shard (citus_keep.c).
  */
 #include "postgres.h"
 

@@ -653,7 +653,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 			tables = list_append_unique_oid(tables, a->objectId);
 	}
 	if (unlikely(ag_citus_loaded))
-		ag_citus_check_truncate_kept(tables);
+		ag_citus_check_rows_kept("TRUNCATE", tables);
 	if (tables == NIL || !ag_q_open_or_warn(&ls, "TRUNCATE"))
 	{
 		run(run_arg);

@@ -2,8 +2,8 @@
 # (a coordinator that holds the reference tables' shards, and two workers):
 # kept in quarantine with every shard on every node, restored distributed
 # with every shard's rows, purged from every node; so is a schema that
-# holds one.  A table of a distributed schema, and a confirmed TRUNCATE of
-# a Citus table, are refused before anything runs.
+# holds one.  A table of a distributed schema, and a confirmed TRUNCATE or
+# DROP COLUMN of a Citus table, are refused before anything runs.
 #
 # Run by make test-citus (scripts/citus.sh), never by make test.
 use strict;
@@ -15,7 +15,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../../test/perl";
 use AgentGuardTest;
 
-my $keyfile = "${PostgreSQL::Test::Utils::tmp_check}/dba.key";
+my $keyfile = "${PostgreSQL::Test::Utils::tmp_check}/kept.key";
 my $public_key = keygen($keyfile);
 
 my @nodes;
@@ -277,6 +277,16 @@ like($stderr, qr/cannot quarantine this TRUNCATE: public\.kinds is a Citus table
 like($stderr, qr/DETAIL:  Its rows live in its shards/, '... saying why');
 is(placements('kinds'), $kinds_placements, '... every placement of the reference table whole');
 is(checksum('notes'), $notes, '... and the other table');
+is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
+
+# ---- nor a confirmed DROP COLUMN, whose values are in the shards ----
+my $items_now = checksum('app.items');
+($ret, undef, $stderr) = confirmed('ALTER TABLE app.items DROP COLUMN v');
+isnt($ret, 0, 'a confirmed DROP COLUMN of a distributed table fails');
+like($stderr, qr/cannot quarantine this ALTER TABLE: app\.items is a Citus table/, '... refused by agentguard');
+unlike($stderr, qr/while executing command on/, '... on the coordinator, before any worker');
+is(checksum('app.items'), $items_now, '... every value still there');
+is(placements('app.items'), $items_placements, '... in every shard');
 is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
 
 $_->stop foreach @nodes;
