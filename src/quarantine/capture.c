@@ -79,9 +79,10 @@ ag_capture_note(Oid classId, Oid objectId, int32 subId)
 }
 
 /*
- * A trial run inside another (an extension running a statement of its own
- * through ProcessUtility while the outer one is tried) has its own list:
- * the outer trial's, noted so far, is put back when the inner one ends.
+ * Safe when re-entered: what a trial runs through ProcessUtility (Citus's
+ * shard statements, another extension's) is passed on untried by
+ * utility.c, but a trial that starts inside another all the same keeps a
+ * list of its own, and the outer trial's is put back when it ends.
  */
 bool
 ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
