@@ -21,7 +21,7 @@ OBJS = src/agentguard.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \
 	src/quarantine/rows.o src/quarantine/rows_write.o src/quarantine/rows_restore.o \
 	src/refusals.o src/waiting.o \
-	src/settings.o src/session.o src/scratch.o src/owner.o src/protect.o src/xact.o \
+	src/settings.o src/session.o src/scratch.o src/owner.o src/citus_keep.o src/protect.o src/xact.o \
 	src/request.o src/shown.o src/token.o src/batch.o
 DATA = sql/agentguard--1.0.sql sql/agentguard--1.0--1.1.sql sql/agentguard--1.1--1.2.sql
 PGFILEDESC = "agentguard - guardrails for AI agents in PostgreSQL"

@@ -63,8 +63,6 @@
 #include "session.h"
 #include "settings.h"
 
-bool		ag_citus_loaded = false;
-
 /* what Citus names its own connections between nodes */
 #define CITUS_INTERNAL_APPLICATION_PREFIX "citus_internal gpid="
 
@@ -221,14 +219,16 @@ ag_citus_init(void)
 /*
  * Citus's metadata tables are made by CREATE EXTENSION citus in pg_catalog:
  * every table there that is not a system catalog is an extension's, and no
- * agent writes to it, as to the catalogs (policy.c).
+ * agent writes to it, as to the catalogs (policy.c).  A trial of a DROP runs
+ * Citus's drop trigger, which unmarks the table's objects in pg_dist_object,
+ * and is rolled back.
  */
 void
 ag_citus_check_writes(PlannedStmt *plannedstmt)
 {
 	ListCell   *lc;
 
-	if (ag_citus_internal_connection())
+	if (ag_citus_internal_connection() || ag_capture_active())
 		return;
 	foreach(lc, plannedstmt->resultRelations)
 	{

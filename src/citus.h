@@ -16,10 +16,9 @@
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 
-/* Citus was loaded before agentguard, at server start */
-extern bool ag_citus_loaded;
+#include "citus_keep.h"
 
-/* at load time, after Citus has defined its settings */
+/* at load time, after Citus has defined its settings: sets ag_citus_loaded */
 extern void ag_citus_init(void);
 
 /* a connection Citus opened from another node, by what it presents */

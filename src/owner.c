@@ -9,7 +9,9 @@
  * search_path is pinned to "pg_catalog, pg_temp": the session's temporary
  * schema is named last on purpose, because unnamed it would be searched
  * first for types and relations, where an agent's pg_temp.jsonb domain could
- * run the agent's code as the extension's owner.
+ * run the agent's code as the extension's owner.  On a Citus cluster Citus's
+ * DDL propagation is on too, so that what agentguard moves, restores or
+ * purges moves with every shard (citus_keep.c).
  */
 #include "postgres.h"
 
@@ -25,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "citus_keep.h"
 #include "owner.h"
 #include "names.h"
 #include "xact.h"
@@ -87,6 +90,8 @@ ag_owner_open_as(AgOwnerSession *session, Oid role)
 	session->guc_nest_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	if (unlikely(ag_citus_loaded))
+		ag_citus_own_changes_propagate();
 }
 
 void

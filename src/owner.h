@@ -15,7 +15,7 @@ typedef struct AgOwnerSession
 {
 	Oid			saved_user;		/* identity to switch back to */
 	int			saved_sec_context;
-	int			guc_nest_level; /* search_path is pinned until close */
+	int			guc_nest_level; /* settings pinned until close */
 	MemoryContext caller;		/* where results are copied to */
 } AgOwnerSession;
 

@@ -49,6 +49,7 @@
 #include "utils/syscache.h"
 
 #include "capture.h"
+#include "citus_keep.h"
 #include "quarantine/internal.h"
 
 static List *captured = NIL;
@@ -77,11 +78,20 @@ ag_capture_note(Oid classId, Oid objectId, int32 subId)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Safe when re-entered: what a trial runs through ProcessUtility (Citus's
+ * shard statements, another extension's) is passed on untried by
+ * utility.c, but a trial that starts inside another all the same keeps a
+ * list of its own, and the outer trial's is put back when it ends.
+ */
 bool
 ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	List	   *outer_captured = captured;
+	bool		outer_capturing = capturing;
+	MemoryContext outer_context = capture_context;
 	volatile bool failed = false;
 
 	*result = NIL;
@@ -90,26 +100,29 @@ ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		/* the subtransaction's rollback puts the setting back */
+		/* the subtransaction's rollback puts the settings back */
 		if (quiet)
 			(void) set_config_option("client_min_messages", "warning", PGC_USERSET,
 									 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		capturing = true;
+		if (unlikely(ag_citus_loaded))
+			ag_citus_trial_stays_here();
 		run(run_arg);
-		capturing = false;
+		capturing = outer_capturing;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
-		capturing = false;
+		capturing = outer_capturing;
 		MemoryContextSwitchTo(caller);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
-		captured = NIL;
+		captured = outer_captured;
+		capture_context = outer_context;
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
 		FreeErrorData(edata);
@@ -123,7 +136,8 @@ ag_capture(AgUtilityRunner run, void *run_arg, bool quiet, List **result)
 	CurrentResourceOwner = owner;
 
 	*result = captured;
-	captured = NIL;
+	captured = outer_captured;
+	capture_context = outer_context;
 	return true;
 }
 

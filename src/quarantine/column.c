@@ -51,6 +51,7 @@
 #include "utils/typcache.h"
 
 #include "capture.h"
+#include "citus_keep.h"
 #include "compat.h"
 #include "quarantine.h"
 #include "quarantine/internal.h"
@@ -259,6 +260,8 @@ ag_quarantine_alter_table(const AgStatement *statement, List *objects,
 		return;
 	}
 	refuse_what_cannot_be_kept(objects, doomed, tables);
+	if (unlikely(ag_citus_loaded))
+		ag_citus_check_rows_kept("ALTER TABLE", tables);
 	if (!ag_q_open_or_warn(&ls, "ALTER TABLE"))
 	{
 		run(run_arg);

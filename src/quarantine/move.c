@@ -54,6 +54,7 @@
 #include "utils/syscache.h"
 
 #include "capture.h"
+#include "citus_keep.h"
 #include "ledger.h"
 #include "owner.h"
 #include "quarantine.h"
@@ -679,6 +680,8 @@ ag_quarantine_drop(DropStmt *drop, const AgStatement *statement, List *objects,
 		return;
 	}
 	refuse_what_cannot_be_kept(objects);
+	if (unlikely(ag_citus_loaded))
+		ag_citus_check_drop_kept(objects);
 	if (!ag_q_open_or_warn(&ls, "DROP"))
 	{
 		run(run_arg);

@@ -38,6 +38,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus_keep.h"
 #include "compat.h"
 #include "ledger.h"
 #include "owner.h"
@@ -679,7 +680,8 @@ lend_schema_for_index(const RestoreStep *rs, Oid role)
  * Once every member is back: the foreign keys of the rows (a TRUNCATE's
  * tables may refer to each other, so all rows go back first), then the
  * saved steps, each checked for planted code and run as the owner of the
- * table it alters.
+ * table it alters (on a Citus cluster, a Citus table's as the extension's
+ * owner, whose connections to the workers moved its shards back).
  */
 static void
 finish_restore(int64 id, const Entry *e, const Member *main, const char *new_name)
@@ -703,6 +705,9 @@ finish_restore(int64 id, const Entry *e, const Member *main, const char *new_nam
 		if (new_name != NULL && !ag_q_is_schema(main) && !ag_q_is_column(main))
 			rs->sql = step_for_new_name(rs->sql, main, new_name);
 		ag_q_check_restore_step(id, rs);
+		/* Citus reaches the shards over the connections of the role that moved them back */
+		if (unlikely(ag_citus_loaded) && ag_citus_step_alters_citus_table(rs->sql))
+			role = GetUserId();
 		lent = lend_schema_for_index(rs, role);
 		ag_q_run_sql_as(role, rs->sql, true);
 		if (OidIsValid(lent))

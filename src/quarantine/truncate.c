@@ -61,6 +61,7 @@
 #include "utils/syscache.h"
 
 #include "capture.h"
+#include "citus_keep.h"
 #include "compat.h"
 #include "quarantine.h"
 #include "quarantine/internal.h"
@@ -651,6 +652,8 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 			!isAnyTempNamespace(get_rel_namespace(a->objectId)))
 			tables = list_append_unique_oid(tables, a->objectId);
 	}
+	if (unlikely(ag_citus_loaded))
+		ag_citus_check_rows_kept("TRUNCATE", tables);
 	if (tables == NIL || !ag_q_open_or_warn(&ls, "TRUNCATE"))
 	{
 		run(run_arg);
