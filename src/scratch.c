@@ -26,6 +26,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "citus_keep.h"
 #include "protect.h"
 #include "scratch.h"
 
@@ -97,8 +98,13 @@ ag_table_is_scratch(Oid relid)
 bool
 ag_table_holds_no_rows(Oid relid)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
+	Relation	rel;
 	bool		empty;
+
+	/* a Citus table's rows are in its shards: its table here holds none */
+	if (unlikely(ag_citus_loaded) && ag_citus_table(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
 
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		empty = true;

@@ -129,11 +129,23 @@ $coordinator->safe_psql('postgres', q{
 });
 is(shards(), $whole, 'put back');
 
-# a TRUNCATE of a distributed table reaches the shards only through the workers, whose agentguard refuses it
+# the coordinator's table of a distributed table holds no rows (they are in
+# the shards), and is judged as holding them: refused on the coordinator
+# with a request of its own, before any worker is reached
 ($ret, undef, $stderr) = as_agent('bot', 'TRUNCATE orders');
 isnt($ret, 0, "an agent's TRUNCATE of a distributed table fails");
-like($stderr, qr/agentguard: refused to truncate/, '... refused by agentguard');
+like($stderr, qr/agentguard: refused to truncate public\.orders/, '... refused by agentguard');
+unlike($stderr, qr/while executing command on/, '... on the coordinator');
 is(shards(), $whole, '... with every shard unchanged');
+# nor may it move into a scratch schema, where agents empty tables freely
+$coordinator->safe_psql('postgres', q{
+	CREATE SCHEMA scratch AUTHORIZATION bot;
+	SECURITY LABEL FOR agentguard ON SCHEMA scratch IS 'scratch';
+});
+($ret, undef, $stderr) = as_agent('bot', 'ALTER TABLE orders SET SCHEMA scratch');
+isnt($ret, 0, "an agent's move of a distributed table into a scratch schema fails");
+like($stderr, qr/it holds rows, and schema scratch is scratch/, '... refused: it holds rows');
+is(shards(), $whole, '... with every shard where it was');
 
 # a DELETE that names its rows runs, on the shard that holds them
 ($ret, undef, $stderr) = as_agent('bot', 'DELETE FROM orders WHERE id = 7');
