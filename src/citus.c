@@ -277,6 +277,26 @@ ag_citus_check_plan(PlannedStmt *plannedstmt, List *unbounded)
 }
 
 /*
+ * agentguard.quarantine_drops = 'all' keeps the rows any session's DELETE,
+ * UPDATE or MERGE that reaches every row changes, from the plan's
+ * ModifyTable.  Citus's plan of a distributed one has none, and the rows
+ * change on the workers: not kept, it does not run.
+ */
+void
+ag_citus_check_kept_plan(PlannedStmt *plannedstmt, List *unbounded)
+{
+	if (unbounded == NIL || !citus_plan(plannedstmt))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("agentguard: cannot quarantine the rows of this %s: it reaches every row of a distributed table",
+					plannedstmt->commandType == CMD_UPDATE ? "UPDATE" :
+					plannedstmt->commandType == CMD_MERGE ? "MERGE" : "DELETE"),
+			 errdetail("agentguard.quarantine_drops = 'all' keeps what such a statement changes, and Citus changes the rows on the workers, where agentguard cannot keep them: nothing was changed."),
+			 errhint("Name the rows in the WHERE clause, or run it with agentguard.quarantine_drops other than 'all'.")));
+}
+
+/*
  * An agent's distributed DELETE, UPDATE or MERGE has run on every shard it
  * reaches: what they changed together is held to agentguard.max_rows.  The
  * rows are Citus's count of the shards' results, once each: rows of shards

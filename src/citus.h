@@ -33,6 +33,9 @@ extern void ag_citus_check_writes(PlannedStmt *plannedstmt);
  */
 extern void ag_citus_check_plan(PlannedStmt *plannedstmt, List *unbounded);
 
+/* the same, for a statement whose rows quarantine_drops = 'all' keeps */
+extern void ag_citus_check_kept_plan(PlannedStmt *plannedstmt, List *unbounded);
+
 /* it has run on every shard: what they changed together, to the row limit */
 extern void ag_citus_check_rows(QueryDesc *queryDesc);
 

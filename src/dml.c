@@ -253,7 +253,11 @@ plan_for_others(Query *parse, const char *query_string, int cursorOptions,
 		unbounded = ag_unbounded_find(parse);
 	result = plan(parse, query_string, cursorOptions, boundParams);
 	if (unbounded != NIL)
+	{
+		if (unlikely(ag_citus_loaded))
+			ag_citus_check_kept_plan(result, unbounded);
 		ag_unbounded_mark(result, unbounded);
+	}
 	return result;
 }
 

@@ -99,6 +99,15 @@ $_->safe_psql('postgres', q{SET citus.enable_ddl_propagation = off; ALTER ROLE b
   foreach @nodes;
 is(shards(), $whole, '... the same values in every shard');
 
+# under quarantine_drops = 'all', a DBA's DELETE of every row would be kept;
+# Citus deletes on the workers, where nothing can keep the rows: refused
+my ($kept_ret, undef, $kept_err) = $coordinator->psql('postgres',
+	q{SET agentguard.quarantine_drops = 'all'; DELETE FROM kinds});
+isnt($kept_ret, 0, "under quarantine_drops = 'all', a DBA's DELETE of every row of a reference table fails");
+like($kept_err, qr/cannot quarantine the rows of this DELETE: it reaches every row of a distributed table/,
+	'... refused: its rows could not be kept');
+is(shards(), $whole, '... with every shard unchanged');
+
 # ---- the row limit (agentguard.max_rows = 100 on every node) ----
 # on four shards at once, none of them past the limit: Citus's count of them all
 my ($ret, $stderr);
