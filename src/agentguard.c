@@ -56,7 +56,6 @@ _PG_init(void)
 	ag_session_init();
 	ag_citus_init();
 	ag_protect_init();
-	ag_xact_init();
 	ag_refusals_init();
 	ag_waiting_init();
 	ag_rehearse_init();

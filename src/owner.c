@@ -134,6 +134,7 @@ ag_owner_datum(uint64 row, int column, bool *isnull)
 void
 ag_internal_changes_begin(void)
 {
+	ag_xact_needs_callbacks();
 	ag_xact.internal_changes++;
 }
 

@@ -78,6 +78,7 @@ read_answer(void)
 	 * long as that snapshot.
 	 */
 	answer_for_this_xact_only = IsolationUsesXactSnapshot();
+	ag_xact_needs_callbacks();
 	ag_xact.confirmations_read = true;
 }
 

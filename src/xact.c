@@ -40,6 +40,7 @@ ag_backend_context(void)
 MemoryContext
 ag_xact_context(void)
 {
+	ag_xact_needs_callbacks();
 	if (xact_context == NULL)
 		xact_context = AllocSetContextCreate(TopMemoryContext, AG_LIBRARY " transaction",
 											 ALLOCSET_DEFAULT_SIZES);
@@ -116,16 +117,27 @@ end_subtransaction(SubXactEvent event, SubTransactionId mySubid,
 		ag_xact.keeping = NULL;
 }
 
-void
-ag_xact_callbacks_first(void)
-{
-	UnregisterXactCallback(end_transaction, NULL);
-	RegisterXactCallback(end_transaction, NULL);
-}
+/*
+ * The callbacks are registered the first time a transaction has anything
+ * for them to reset (an item or allocation in agentguard's transaction
+ * context, an internal change, a rehearsal, confirmations read), and stay:
+ * a session that never has any, most sessions, pays nothing at the end of
+ * its transactions.
+ */
+bool		ag_xact_callbacks_registered = false;
 
 void
-ag_xact_init(void)
+ag_xact_register_callbacks(void)
 {
 	RegisterXactCallback(end_transaction, NULL);
 	RegisterSubXactCallback(end_subtransaction, NULL);
+	ag_xact_callbacks_registered = true;
+}
+
+void
+ag_xact_callbacks_first(void)
+{
+	ag_xact_needs_callbacks();
+	UnregisterXactCallback(end_transaction, NULL);
+	RegisterXactCallback(end_transaction, NULL);
 }

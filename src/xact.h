@@ -80,7 +80,19 @@ extern MemoryContext ag_xact_context(void);
 /* a list item of size bytes, in ag_xact_context, of this subtransaction */
 extern void *ag_xact_item(size_t size);
 
-extern void ag_xact_init(void);
+/*
+ * Whatever gives the transaction state of agentguard's calls this first, so
+ * that the end of the transaction resets it; ag_xact_context() does.
+ */
+extern bool ag_xact_callbacks_registered;
+extern void ag_xact_register_callbacks(void);
+
+static inline void
+ag_xact_needs_callbacks(void)
+{
+	if (unlikely(!ag_xact_callbacks_registered))
+		ag_xact_register_callbacks();
+}
 
 /*
  * What must hold before anything commits: called at the start of the
