@@ -305,6 +305,15 @@ start_for_agent(QueryDesc *queryDesc, int eflags)
 		keep_for_others(queryDesc);
 }
 
+/* quarantine_drops = 'all', or a statement kept already: rows may be kept */
+static pg_noinline void
+start_keeping(QueryDesc *queryDesc, int eflags)
+{
+	start(queryDesc, eflags);
+	if (!ag_internal_changes_underway() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		keep_for_others(queryDesc);
+}
+
 /* a statement that writes: a rehearsal's, an agent's, or one kept for others */
 static pg_noinline void
 start_writing(QueryDesc *queryDesc, int eflags)
@@ -313,10 +322,10 @@ start_writing(QueryDesc *queryDesc, int eflags)
 		ag_rehearse_check_writes(queryDesc->plannedstmt);
 	if (likely(!ag_session_is_agent()) || ag_internal_changes_underway())
 	{
-		start(queryDesc, eflags);
-		if (unlikely(ag_quarantine_drops == AG_QUARANTINE_ALL || ag_xact.keeping != NULL) &&
-			!ag_internal_changes_underway() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-			keep_for_others(queryDesc);
+		if (unlikely(ag_quarantine_drops == AG_QUARANTINE_ALL || ag_xact.keeping != NULL))
+			start_keeping(queryDesc, eflags);
+		else
+			start(queryDesc, eflags);
 	}
 	else
 		start_for_agent(queryDesc, eflags);
@@ -408,6 +417,23 @@ agentguard_executor_end(QueryDesc *queryDesc)
 		end_counted(queryDesc);
 }
 
+/*
+ * What the hooks at the end of a statement do is for statements counted or
+ * kept, and for rehearsals: state of agentguard's (xact.c), which none of
+ * most sessions' transactions ever has.  They are installed when the
+ * session's first such state is made, before the statement that made it
+ * finishes, and stay.  Another library's hooks installed after agentguard
+ * loaded are chained to as well as before.
+ */
+static void
+install_statement_end_hooks(void)
+{
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = agentguard_executor_finish;
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = agentguard_executor_end;
+}
+
 void
 ag_install_executor_hooks(void)
 {
@@ -415,8 +441,5 @@ ag_install_executor_hooks(void)
 	planner_hook = agentguard_planner;
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = agentguard_executor_start;
-	prev_executor_finish = ExecutorFinish_hook;
-	ExecutorFinish_hook = agentguard_executor_finish;
-	prev_executor_end = ExecutorEnd_hook;
-	ExecutorEnd_hook = agentguard_executor_end;
+	ag_xact_set_first_state(install_statement_end_hooks);
 }

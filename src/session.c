@@ -26,6 +26,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
@@ -210,7 +212,7 @@ ag_login_is_trusted(void)
 	return effective_label(GetAuthenticatedUserId()) == AG_LABEL_TRUSTED;
 }
 
-AgSessionAnswer ag_session_answer = {false, false, false, InvalidOid, InvalidOid};
+AgSessionAnswer ag_session_answer = {false, false, false, InvalidOid};
 
 /* the roles' labels decide: any of them an agent's, or scope 'all' unless the login is trusted */
 static bool
@@ -256,7 +258,6 @@ ag_session_is_agent_slow(void)
 		return agent;
 	ag_session_answer.agent = agent;
 	ag_session_answer.superuser = superuser_arg(current_user);
-	ag_session_answer.session_user = session_user;
 	ag_session_answer.current_user = current_user;
 	ag_session_answer.valid = true;
 	return agent;
@@ -388,12 +389,54 @@ ag_object_created_in_this_xact(Oid classId, Oid objectId, int32 subId)
 	return false;
 }
 
+/*
+ * The session user changes at SET SESSION AUTHORIZATION, its RESET and its
+ * rollback, all through the session_authorization setting's assign hook
+ * (otherwise only when a process starts, before any answer): wrapped, it
+ * drops the answer, so that no statement pays for comparing the session
+ * user too.
+ */
+static GucStringAssignHook server_assign_session_authorization = NULL;
+
+static void
+assign_session_authorization(const char *newval, void *extra)
+{
+	if (server_assign_session_authorization != NULL)
+		server_assign_session_authorization(newval, extra);
+	ag_session_answer.valid = false;
+}
+
+static void
+watch_session_user(void)
+{
+	int			count;
+	struct config_generic **variables = ag_guc_variables(&count);
+
+	for (int i = 0; i < count; i++)
+	{
+		struct config_string *conf;
+
+		if (variables[i]->vartype != PGC_STRING ||
+			strcmp(variables[i]->name, "session_authorization") != 0)
+			continue;
+		conf = (struct config_string *) variables[i];
+		server_assign_session_authorization = conf->assign_hook;
+		conf->assign_hook = assign_session_authorization;
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("agentguard: this server has no session_authorization setting"),
+			 errdetail("agentguard learns of changes of the session user through it.")));
+}
+
 void
 ag_session_init(void)
 {
 	register_label_provider(AG_LABEL_PROVIDER, agentguard_relabel);
 	CacheRegisterSyscacheCallback(AUTHOID, forget_labels, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_answer, (Datum) 0);
+	watch_session_user();
 }
 
 PG_FUNCTION_INFO_V1(agentguard_is_agent_session);

@@ -13,17 +13,19 @@
 extern void ag_session_init(void);
 
 /*
- * The last answer to "is this session an agent's?" and the roles it was
- * for.  It is asked for every statement of every session, so it is read
- * here first; session.c makes it invalid whenever labels, memberships,
- * agentguard.scope or the one-way switch change.
+ * The last answer to "is this session an agent's?" and the current user it
+ * was for.  It is asked for every statement of every session, so it is
+ * read here first; session.c makes it invalid whenever labels,
+ * memberships, agentguard.scope, the one-way switch or the session user
+ * change.  The current user, which SET ROLE, SECURITY DEFINER functions
+ * and maintenance commands change without telling anyone, is compared
+ * each time.
  */
 typedef struct AgSessionAnswer
 {
 	bool		valid;
 	bool		agent;
 	bool		superuser;		/* current_user is one (pg_authid changes drop it) */
-	Oid			session_user;
 	Oid			current_user;
 } AgSessionAnswer;
 
@@ -34,8 +36,7 @@ static inline bool
 ag_session_is_agent(void)
 {
 	if (likely(ag_session_answer.valid &&
-			   ag_session_answer.current_user == GetUserId() &&
-			   ag_session_answer.session_user == GetSessionUserId()))
+			   ag_session_answer.current_user == GetUserId()))
 		return ag_session_answer.agent;
 	return ag_session_is_agent_slow();
 }

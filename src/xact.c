@@ -122,9 +122,20 @@ end_subtransaction(SubXactEvent event, SubTransactionId mySubid,
  * for them to reset (an item or allocation in agentguard's transaction
  * context, an internal change, a rehearsal, confirmations read), and stay:
  * a session that never has any, most sessions, pays nothing at the end of
- * its transactions.
+ * its transactions.  What else waits for the first state (dml.c's hooks at
+ * the end of a statement) is told then.
  */
 bool		ag_xact_callbacks_registered = false;
+
+static AgFirstState first_state = NULL;
+
+void
+ag_xact_set_first_state(AgFirstState hook)
+{
+	first_state = hook;
+	if (ag_xact_callbacks_registered)
+		first_state();
+}
 
 void
 ag_xact_register_callbacks(void)
@@ -132,6 +143,8 @@ ag_xact_register_callbacks(void)
 	RegisterXactCallback(end_transaction, NULL);
 	RegisterSubXactCallback(end_subtransaction, NULL);
 	ag_xact_callbacks_registered = true;
+	if (first_state != NULL)
+		first_state();
 }
 
 void

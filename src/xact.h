@@ -87,6 +87,10 @@ extern void *ag_xact_item(size_t size);
 extern bool ag_xact_callbacks_registered;
 extern void ag_xact_register_callbacks(void);
 
+/* called once, when the session's first state of agentguard's is made */
+typedef void (*AgFirstState) (void);
+extern void ag_xact_set_first_state(AgFirstState hook);
+
 static inline void
 ag_xact_needs_callbacks(void)
 {
