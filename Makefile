@@ -15,7 +15,7 @@ MODULE_big = agentguard
 OBJS = src/agentguard.o \
 	src/utility.o src/dml.o src/count.o \
 	src/policy.o src/reach.o src/guard.o src/rehearse.o src/classify.o src/unbounded.o src/citus.o \
-	src/signers.o src/ledger.o src/inspect.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/capture.o \
+	src/signers.o src/ledger.o src/inspect.o src/quarantine/move.o src/quarantine/truncate.o src/quarantine/truncate_citus.o src/quarantine/capture.o \
 	src/quarantine/restore.o src/quarantine/code.o src/quarantine/purge.o \
 	src/quarantine/database.o src/quarantine/entry.o src/quarantine/column.o \
 	src/quarantine/cascade.o src/quarantine/keep_column.o src/quarantine/column_restore.o \

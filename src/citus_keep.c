@@ -22,9 +22,9 @@
  *   propagation on for itself, whatever the session set (a DBA may have
  *   turned it off; without it the shards would be left behind, under
  *   names and in schemas the table no longer has).
- * - A kept TRUNCATE keeps the table's files on this node (truncate.c):
- *   for a Citus table, that is none of its rows.  It is refused before
- *   anything runs.
+ * - A kept TRUNCATE cannot keep a Citus table's files on this node, which
+ *   hold none of its rows: truncate_citus.c keeps them in a twin placed as
+ *   the table is.  A kept DROP COLUMN or ALTER COLUMN TYPE is refused.
  *
  * Whether Citus is loaded is known once, when agentguard loads (citus.c
  * finds its settings): every caller tests ag_citus_loaded first, so a
@@ -40,11 +40,14 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "nodes/parsenodes.h"
+#include "nodes/primnodes.h"
+#include "nodes/readfuncs.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "citus_keep.h"
 
@@ -99,6 +102,55 @@ bool
 ag_citus_table(Oid relid)
 {
 	return citus_metadata_has("pg_dist_partition", relid);
+}
+
+/*
+ * Read from the table's row in pg_dist_partition: partmethod 'h' is hash
+ * distribution, whose partkey is the distribution column's Var as
+ * nodeToString wrote it; partmethod 'n' with repmodel 't' (two-phase
+ * commit to every placement) is a reference table.
+ */
+AgCitusPlacement
+ag_citus_placement(Oid relid, char **column)
+{
+	Oid			catalogId = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AgCitusPlacement placement = AG_CITUS_NOT;
+
+	if (!OidIsValid(catalogId))
+		return AG_CITUS_NOT;
+	catalog = table_open(catalogId, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, InvalidOid, false, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(catalog);
+		bool		isnull;
+		char		method = DatumGetChar(heap_getattr(tuple, get_attnum(catalogId, "partmethod"), desc, &isnull));
+		char		model = DatumGetChar(heap_getattr(tuple, get_attnum(catalogId, "repmodel"), desc, &isnull));
+		Datum		partkey = heap_getattr(tuple, get_attnum(catalogId, "partkey"), desc, &isnull);
+
+		placement = AG_CITUS_OTHER;
+		if (method == 'h' && !isnull)
+		{
+			Var		   *var = (Var *) stringToNode(TextDatumGetCString(partkey));
+
+			if (IsA(var, Var))
+			{
+				*column = get_attname(relid, var->varattno, false);
+				placement = AG_CITUS_HASH;
+			}
+		}
+		else if (method == 'n' && model == 't')
+			placement = AG_CITUS_REFERENCE;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return placement;
 }
 
 /*

@@ -27,6 +27,18 @@ extern void ag_citus_own_changes_propagate(void);
 /* is the relation a Citus table (distributed, reference or Citus local)? */
 extern bool ag_citus_table(Oid relid);
 
+/* how a Citus table's rows are placed */
+typedef enum AgCitusPlacement
+{
+	AG_CITUS_NOT,				/* not a Citus table */
+	AG_CITUS_HASH,				/* hash-distributed: shards on the workers */
+	AG_CITUS_REFERENCE,			/* one shard, a copy on every node */
+	AG_CITUS_OTHER				/* Citus local, single-shard, append or range */
+} AgCitusPlacement;
+
+/* and, for a hash-distributed one, *column: its distribution column */
+extern AgCitusPlacement ag_citus_placement(Oid relid, char **column);
+
 /*
  * Does a saved restore step alter a Citus table?  Citus gives each role
  * connections of its own to the workers, which do not see what another
@@ -43,8 +55,8 @@ extern bool ag_citus_step_alters_citus_table(const char *sql);
 extern void ag_citus_check_drop_kept(List *objects);
 
 /*
- * Before a confirmed TRUNCATE, or ALTER TABLE ... DROP COLUMN or ALTER
- * COLUMN TYPE, is kept: refuses one that changes a Citus table, whose rows
+ * Before a confirmed ALTER TABLE ... DROP COLUMN or ALTER COLUMN TYPE is
+ * kept: refuses one that changes a Citus table, whose rows
  * live in shards that keeping on this node cannot reach.  tables are OIDs.
  */
 extern void ag_citus_check_rows_kept(const char *action, List *tables);

@@ -37,6 +37,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus_keep.h"
 #include "ledger.h"
 #include "names.h"
 #include "quarantine/internal.h"
@@ -85,14 +86,15 @@ ag_q_run_sql_as(Oid role, const char *sql, bool judged)
 }
 
 /*
- * SQL that puts kept values into table, run as its owner, who may read
- * kept only meanwhile, with none of the table's triggers and rules firing
- * (see code.c); returns how many rows it wrote.
+ * SQL that puts kept values into table, run as its owner (or see
+ * ag_q_rows_inserter), who may read kept only meanwhile, with none of the
+ * table's triggers and rules firing (see code.c); returns how many rows it
+ * wrote.
  */
 uint64
 ag_q_fill_as_owner(Oid table, const char *kept, const char *sql)
 {
-	Oid			owner = ag_q_relation_owner(table);
+	Oid			owner = ag_q_rows_inserter(table);
 	bool		lend = !superuser_arg(owner);
 	const char *role = quote_identifier(GetUserNameFromId(owner, false));
 	int			nest_level;
@@ -265,6 +267,22 @@ Oid
 ag_q_relation_owner(Oid relid)
 {
 	return ag_q_syscache_oid(RELOID, relid, Anum_pg_class_relowner);
+}
+
+/*
+ * The role kept rows go back into a table as: its owner, whose rights bound
+ * what built-in code remains.  Citus reaches a Citus table's shards over
+ * connections of the role that runs the statement, and the owner's would
+ * not see the grant of the kept rows made over the extension owner's in
+ * this transaction: they go back as the extension's owner, as the restore
+ * steps of a Citus table do (restore.c).
+ */
+Oid
+ag_q_rows_inserter(Oid relid)
+{
+	if (unlikely(ag_citus_loaded) && ag_citus_table(relid))
+		return GetUserId();
+	return ag_q_relation_owner(relid);
 }
 
 /* an aclitem[] as text, with role names, as it is kept for restore */

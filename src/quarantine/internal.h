@@ -24,6 +24,7 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
+#include "capture.h"
 #include "guard.h"
 #include "owner.h"
 #include "protect.h"
@@ -94,6 +95,9 @@ extern char *ag_q_sql_text(const char *fmt,...) pg_attribute_printf(1, 2);
 /* SQL run as the owner of the table it changes (restore) */
 extern void ag_q_run_sql_as(Oid role, const char *sql, bool judged);
 extern uint64 ag_q_fill_as_owner(Oid table, const char *kept, const char *sql);
+
+/* the role that puts kept rows back into a table: its owner, or see entry.c */
+extern Oid	ag_q_rows_inserter(Oid relid);
 
 /* names, quoted for SQL */
 extern char *ag_q_qualified(const char *schema, const char *name);
@@ -194,6 +198,25 @@ extern void ag_q_move(int64 entry, int *position, const ObjectAddress *a);
 
 extern bool ag_q_storage_can_return(Oid table, Oid kept, uint64 *rows_now);
 extern void ag_q_return_storage(Oid table, Oid kept);
+
+/* ---- truncate_citus.c: a TRUNCATE's rows kept in Citus's shards ---- */
+
+/*
+ * Does a TRUNCATE (its trial's objects) empty a Citus table?  Then it is
+ * run as the extension's owner, and it is refused here, before anything
+ * changes, if it would fire a trigger with that role's rights or reach a
+ * table its trial did not (every table it empties is locked here).
+ */
+extern bool ag_q_truncate_reaches_citus(List *objects);
+
+/* a Citus table's rows copied into a twin kept (unqualified) placed as it is */
+extern void ag_q_keep_citus_rows(Oid relid, const char *kept);
+
+/* the statement, its rows kept, run as agentguard's own change */
+extern void ag_q_truncate_as_extension_owner(AgUtilityRunner run, void *run_arg);
+
+/* how many rows a Citus table holds in its shards (SPI connected) */
+extern uint64 ag_q_citus_rows(Oid relid);
 
 /* ---- keep_column.c: how a column is kept ---- */
 

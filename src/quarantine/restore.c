@@ -84,7 +84,7 @@ plan_rows(int64 entry, Member *m)
 	if (m->swap)
 	{
 		relation_close(rel, NoLock);
-		ag_q_check_rows(entry, m->table, ag_q_relation_owner(m->table), NULL, kept);
+		ag_q_check_rows(entry, m->table, ag_q_rows_inserter(m->table), NULL, kept);
 		return;
 	}
 	desc = RelationGetDescr(rel);
@@ -113,7 +113,7 @@ plan_rows(int64 entry, Member *m)
 	}
 	relation_close(rel, NoLock);
 	m->columns = columns.data;
-	ag_q_check_rows(entry, m->table, ag_q_relation_owner(m->table), computed, kept);
+	ag_q_check_rows(entry, m->table, ag_q_rows_inserter(m->table), computed, kept);
 }
 
 /*

@@ -144,7 +144,7 @@ ag_q_check_changed_rows(int64 entry, Member *m, const char *new_name)
 						entry, m->original_schema, m->original_name),
 				 errhint("Its kept rows are in %s.", ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name))));
 	plan_rows(entry, m, &plan);
-	ag_q_check_rows(entry, m->table, ag_q_relation_owner(m->table), plan.computed,
+	ag_q_check_rows(entry, m->table, ag_q_rows_inserter(m->table), plan.computed,
 					ag_q_qualified(AG_QUARANTINE_SCHEMA, m->quarantined_name));
 }
 

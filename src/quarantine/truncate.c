@@ -628,8 +628,9 @@ keep_storage(Relation rel, const char *name)
 /*
  * A TRUNCATE keeps the rows it removes: each table it empties (the named
  * ones, their partitions and children, and what CASCADE reaches) keeps its
- * files in quarantine, or, where they cannot move, a copy of its rows; then
- * the TRUNCATE runs as it would.  Restore puts the rows back.
+ * files in quarantine, or, where they cannot move, a copy of its rows (a
+ * Citus table: truncate_citus.c); then the TRUNCATE runs as it would.
+ * Restore puts the rows back.
  */
 void
 ag_quarantine_truncate(const AgStatement *statement, List *objects,
@@ -643,6 +644,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 	int			position = 0;
 	Oid			first;
 	char	   *original;
+	bool		citus = false;
 
 	foreach(lc, objects)
 	{
@@ -653,7 +655,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 			tables = list_append_unique_oid(tables, a->objectId);
 	}
 	if (unlikely(ag_citus_loaded))
-		ag_citus_check_rows_kept("TRUNCATE", tables);
+		citus = ag_q_truncate_reaches_citus(objects);
 	if (tables == NIL || !ag_q_open_or_warn(&ls, "TRUNCATE"))
 	{
 		run(run_arg);
@@ -672,7 +674,9 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 		char	   *kept = ag_q_quarantine_name(entry, position, get_rel_name(relid));
 		Relation	rel = table_open(relid, AccessExclusiveLock);
 
-		if (!keep_storage(rel, kept))
+		if (citus && ag_citus_table(relid))
+			ag_q_keep_citus_rows(relid, kept);
+		else if (!keep_storage(rel, kept))
 			ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s",
 									   ag_q_qualified(AG_QUARANTINE_SCHEMA, kept), ag_q_relation_qualified(relid)));
 		table_close(rel, NoLock);
@@ -684,7 +688,10 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 	}
 	ag_q_log_quarantine(statement, original, entry, NULL, list_length(tables), lsn);
 	ag_owner_close(&ls);
-	run(run_arg);
+	if (citus)
+		ag_q_truncate_as_extension_owner(run, run_arg);
+	else
+		run(run_arg);
 }
 
 /* ---- restore ---- */
@@ -722,6 +729,14 @@ ag_q_storage_can_return(Oid table, Oid kept, uint64 *rows_now)
 	bool		matched = false;
 	bool		can;
 
+	/* a Citus table's rows are in its shards, not in its files here */
+	if (unlikely(ag_citus_loaded) && ag_citus_table(table))
+	{
+		table_close(twin, NoLock);
+		table_close(rel, NoLock);
+		*rows_now = ag_q_citus_rows(table);
+		return false;
+	}
 	*rows_now = rows_in(rel);
 	RelationBuildPublicationDesc(rel, &published);
 	can = *rows_now == 0 && !published.pubactions.pubinsert && storage_can_move(rel) &&

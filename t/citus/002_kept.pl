@@ -2,8 +2,10 @@
 # (a coordinator that holds the reference tables' shards, and two workers):
 # kept in quarantine with every shard on every node, restored distributed
 # with every shard's rows, purged from every node; so is a schema that
-# holds one.  A table of a distributed schema, and a confirmed TRUNCATE or
-# DROP COLUMN of a Citus table, are refused before anything runs.
+# holds one.  A confirmed TRUNCATE of Citus tables keeps every shard's rows
+# where they were, restores and purges them.  A table of a distributed
+# schema, and a confirmed DROP COLUMN of a Citus table, are refused before
+# anything runs.
 #
 # Run by make test-citus (scripts/citus.sh), never by make test.
 use strict;
@@ -244,18 +246,98 @@ is(relations_on($_, 'orders'), ':0', '... no table or shard of it on ' . $_->nam
 is($coordinator->safe_psql('postgres', 'SELECT count(*) FROM pg_dist_shard'), $dist_shards - 4,
 	"... and none in Citus's metadata");
 
-# ---- a confirmed TRUNCATE of a Citus table is refused before anything runs ----
+# ---- a confirmed TRUNCATE of Citus tables keeps every shard's rows where they were ----
+# a placement list without its shard ids: a twin's shards have ids of their own
+sub by_node
+{
+	my ($placements) = @_;
+	$placements =~ s/^\d+\@//mg;
+	return $placements;
+}
 my $notes = checksum('notes');
+my $items_now = checksum('app.items');
+my $visits_now = checksum('tenant1.visits');
+my $items_on_nodes = join ',', map { relations_on($_, 'items') } @nodes;
+my $count_sql = q{SELECT (SELECT count(*) FROM kinds) || ',' || (SELECT count(*) FROM notes) || ','
+	|| (SELECT count(*) FROM app.items) || ',' || (SELECT count(*) FROM tenant1.visits)};
+is($coordinator->safe_psql('postgres', $count_sql), '10,5,100,20', 'before: rows in all four tables');
+($ret, undef, $stderr) = as_agent('TRUNCATE kinds, notes, app.items, tenant1.visits');
+isnt($ret, 0, "an agent's TRUNCATE of a reference, a local, a distributed and a schema's table fails");
+ok(request_code($stderr), '... with a request to confirm');
+is($coordinator->safe_psql('postgres', $count_sql), '10,5,100,20', '... every row still there');
+($ret, undef, $stderr) = confirmed('TRUNCATE kinds, notes, app.items, tenant1.visits');
+is($ret, 0, 'confirmed, it runs') or diag $stderr;
+is($coordinator->safe_psql('postgres', $count_sql), '0,0,0,0', '... and empties all four');
+like(placements('kinds'), qr/^(\d+\@\d+:0:\w+\n){2}\d+\@\d+:0:\w+$/, '... every placement of the reference table');
+like(placements('app.items'), qr/^(\d+\@\d+:0:\w+\n){3}\d+\@\d+:0:\w+$/, '... every shard of the distributed table');
+my ($truncate_id) = $coordinator->safe_psql('postgres', q{SELECT id FROM agentguard.quarantine WHERE kind = 'truncate'});
+ok($truncate_id, "kept as quarantine entry $truncate_id");
+my %kept = map { split /\|/ } split /\n/, $coordinator->safe_psql('postgres', qq{
+	SELECT original_name, quarantined_as FROM agentguard.quarantine_objects WHERE id = $truncate_id});
+is(join(',', sort keys %kept), 'items,kinds,notes,visits', '... with the rows of all four');
+is(by_node(placements($kept{items})), by_node($items_placements),
+	"... the distributed table's in shards on the nodes that held them, every row (counts, checksums)");
+is($coordinator->safe_psql('postgres', qq{SELECT count(DISTINCT colocation_id) || ':' || string_agg(citus_table_type, ',')
+	FROM citus_tables WHERE table_name IN ('app.items'::regclass, '$kept{items}'::regclass)}), '1:distributed,distributed',
+	'... colocated with the table');
+is(by_node(placements($kept{kinds})), by_node($kinds_placements), "... the reference table's on every node");
+is(checksum($kept{notes}), $notes, "... the local table's");
+is(checksum($kept{visits}), $visits_now, "... and the schema's table's, on the coordinator");
+is($workers[0]->safe_psql('postgres', qq{SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = 'agentguard_quarantine' AND has_table_privilege('bot', c.oid, 'SELECT')}), '0',
+	'... none of it readable by the agent on a worker');
+is($coordinator->safe_psql('postgres', "SELECT agentguard.restore($truncate_id)"), 'restored public.kinds',
+	'restore puts them back');
+is(checksum('kinds'), $kinds, '... every row of the reference table');
+is(placements('kinds'), $kinds_placements, '... on every node');
+is(checksum('app.items'), $items_now, '... of the distributed table');
+is(placements('app.items'), $items_placements, '... in every shard');
+is(checksum('notes'), $notes, '... of the local table');
+is(checksum('tenant1.visits'), $visits_now, "... and of the schema's table");
+is($coordinator->safe_psql('postgres', $entries_sql), '0', '... and the entry is gone');
+is(join(',', map { relations_on($_, 'items') } @nodes), $items_on_nodes, '... with its twin, on every node');
+
+# purged: from every node
+($ret, undef, $stderr) = confirmed('TRUNCATE app.items');
+is($ret, 0, 'a confirmed TRUNCATE of the distributed table again') or diag $stderr;
+($truncate_id) = $coordinator->safe_psql('postgres', q{SELECT id FROM agentguard.quarantine WHERE kind = 'truncate'});
+$coordinator->safe_psql('postgres', "SELECT agentguard.purge($truncate_id)");
+is($coordinator->safe_psql('postgres', $entries_sql), '0', 'purged: no entry');
+is(join(',', map { relations_on($_, 'items') } @nodes), $items_on_nodes, '... and no shard of its twin on any node');
+$coordinator->safe_psql('postgres', q{INSERT INTO app.items SELECT g, 'v' || g FROM generate_series(1, 100) g});
+is(placements('app.items'), $items_placements, 'the distributed table filled again as it was');
+
+# a TRUNCATE trigger would run as the extension's owner: refused before anything runs
+$coordinator->safe_psql('postgres', q{
+	CREATE FUNCTION public.planted() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+	ALTER FUNCTION public.planted() OWNER TO bot;
+	CREATE TRIGGER planted BEFORE TRUNCATE ON notes EXECUTE FUNCTION public.planted();
+});
 ($ret, undef, $stderr) = confirmed('TRUNCATE kinds, notes');
-isnt($ret, 0, 'a confirmed TRUNCATE of a reference table and a table fails');
-like($stderr, qr/cannot quarantine this TRUNCATE: public\.kinds is a Citus table/, '... refused by agentguard');
-like($stderr, qr/DETAIL:  Its rows live in its shards/, '... saying why');
+isnt($ret, 0, 'a confirmed TRUNCATE of a Citus table with a TRUNCATE trigger on a table it empties fails');
+like($stderr, qr/cannot quarantine this TRUNCATE: trigger planted of public\.notes would run/, '... refused by agentguard');
 is(placements('kinds'), $kinds_placements, '... every placement of the reference table whole');
 is(checksum('notes'), $notes, '... and the other table');
 is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
+$coordinator->safe_psql('postgres', q{DROP TRIGGER planted ON notes});
+
+# run as agentguard's own change, it reaches only what its trial reached
+$coordinator->safe_psql('postgres', q{
+	CREATE TABLE notes_child() INHERITS (notes);
+	ALTER TABLE notes_child OWNER TO bot;
+	INSERT INTO notes_child VALUES (7);
+});
+my $notes_family = checksum('notes');
+($ret, undef, $stderr) = confirmed('TRUNCATE kinds, ONLY notes');
+isnt($ret, 0, 'a confirmed TRUNCATE of a Citus table that leaves a child out with ONLY fails');
+like($stderr, qr/cannot run this TRUNCATE: public\.notes_child, a child of or referring to a table it empties, is not one it was tried on/,
+	'... refused by agentguard');
+is(placements('kinds'), $kinds_placements, '... every placement of the reference table whole');
+is(checksum('notes'), $notes_family, '... and the other table and its child');
+is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
+$coordinator->safe_psql('postgres', q{DROP TABLE notes_child});
 
 # ---- nor a confirmed DROP COLUMN, whose values are in the shards ----
-my $items_now = checksum('app.items');
 ($ret, undef, $stderr) = confirmed('ALTER TABLE app.items DROP COLUMN v');
 isnt($ret, 0, 'a confirmed DROP COLUMN of a distributed table fails');
 like($stderr, qr/cannot quarantine this ALTER TABLE: app\.items is a Citus table/, '... refused by agentguard');
