@@ -337,6 +337,15 @@ is(checksum('notes'), $notes_family, '... and the other table and its child');
 is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
 $coordinator->safe_psql('postgres', q{DROP TABLE notes_child});
 
+# not kept, it would run as the agent, and every worker refuses the shards' TRUNCATE
+$coordinator->safe_psql('postgres', q{ALTER SYSTEM SET agentguard.quarantine_drops = 'off'; SELECT pg_reload_conf()});
+($ret, undef, $stderr) = confirmed('TRUNCATE app.items');
+isnt($ret, 0, "with quarantine_drops = 'off', a confirmed TRUNCATE of a distributed table fails");
+like($stderr, qr/while executing command on/, '... on a worker');
+is(placements('app.items'), $items_placements, '... with every shard whole');
+is($coordinator->safe_psql('postgres', $entries_sql), '0', '... nothing kept');
+$coordinator->safe_psql('postgres', q{ALTER SYSTEM RESET agentguard.quarantine_drops; SELECT pg_reload_conf()});
+
 # ---- nor a confirmed DROP COLUMN, whose values are in the shards ----
 ($ret, undef, $stderr) = confirmed('ALTER TABLE app.items DROP COLUMN v');
 isnt($ret, 0, 'a confirmed DROP COLUMN of a distributed table fails');
