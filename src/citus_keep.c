@@ -71,20 +71,25 @@ ag_citus_own_changes_propagate(void)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/* what a caller reads from the row it asked for: catalogId is the table's */
+typedef void (*MetadataReader) (HeapTuple row, TupleDesc desc, Oid catalogId, void *arg);
+
 /*
  * Does Citus's metadata table (in pg_catalog, where only a superuser with
  * allow_system_table_mods could make one of the name) have a row whose
- * first column is this OID?  Without CREATE EXTENSION citus in this
- * database there is no such table, and no Citus table either.  The tables
- * are small, read in C, with no SQL an agent could shadow.
+ * first column is this OID?  If so, read (when given) reads it.  Without
+ * CREATE EXTENSION citus in this database there is no such table, and no
+ * Citus table either.  The tables are small, read in C, with no SQL an
+ * agent could shadow.
  */
 static bool
-citus_metadata_has(const char *catalog_name, Oid oid)
+citus_metadata_row(const char *catalog_name, Oid oid, MetadataReader read, void *arg)
 {
 	Oid			catalogId = get_relname_relid(catalog_name, PG_CATALOG_NAMESPACE);
 	Relation	catalog;
 	ScanKeyData key;
 	SysScanDesc scan;
+	HeapTuple	row;
 	bool		found;
 
 	if (!OidIsValid(catalogId))
@@ -92,7 +97,10 @@ citus_metadata_has(const char *catalog_name, Oid oid)
 	catalog = table_open(catalogId, AccessShareLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(oid));
 	scan = systable_beginscan(catalog, InvalidOid, false, NULL, 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
+	row = systable_getnext(scan);
+	found = HeapTupleIsValid(row);
+	if (found && read != NULL)
+		read(row, RelationGetDescr(catalog), catalogId, arg);
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	return found;
@@ -101,56 +109,54 @@ citus_metadata_has(const char *catalog_name, Oid oid)
 bool
 ag_citus_table(Oid relid)
 {
-	return citus_metadata_has("pg_dist_partition", relid);
+	return citus_metadata_row("pg_dist_partition", relid, NULL, NULL);
 }
 
+/* a table's placement, and where asked for its distribution column */
+typedef struct Placement
+{
+	Oid			relid;
+	AgCitusPlacement placement;
+	char	  **column;
+} Placement;
+
 /*
- * Read from the table's row in pg_dist_partition: partmethod 'h' is hash
- * distribution, whose partkey is the distribution column's Var as
- * nodeToString wrote it; partmethod 'n' with repmodel 't' (two-phase
- * commit to every placement) is a reference table.
+ * Its row in pg_dist_partition: partmethod 'h' is hash distribution, whose
+ * partkey is the distribution column's Var as nodeToString wrote it;
+ * partmethod 'n' with repmodel 't' (two-phase commit to every placement) is
+ * a reference table.
  */
+static void
+read_placement(HeapTuple row, TupleDesc desc, Oid catalogId, void *arg)
+{
+	Placement  *p = arg;
+	bool		isnull;
+	char		method = DatumGetChar(heap_getattr(row, get_attnum(catalogId, "partmethod"), desc, &isnull));
+	char		model = DatumGetChar(heap_getattr(row, get_attnum(catalogId, "repmodel"), desc, &isnull));
+	Datum		partkey = heap_getattr(row, get_attnum(catalogId, "partkey"), desc, &isnull);
+
+	p->placement = AG_CITUS_OTHER;
+	if (method == 'h' && !isnull)
+	{
+		Var		   *var = (Var *) stringToNode(TextDatumGetCString(partkey));
+
+		if (IsA(var, Var))
+		{
+			*p->column = get_attname(p->relid, var->varattno, false);
+			p->placement = AG_CITUS_HASH;
+		}
+	}
+	else if (method == 'n' && model == 't')
+		p->placement = AG_CITUS_REFERENCE;
+}
+
 AgCitusPlacement
 ag_citus_placement(Oid relid, char **column)
 {
-	Oid			catalogId = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-	Relation	catalog;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	AgCitusPlacement placement = AG_CITUS_NOT;
+	Placement	p = {relid, AG_CITUS_NOT, column};
 
-	if (!OidIsValid(catalogId))
-		return AG_CITUS_NOT;
-	catalog = table_open(catalogId, AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(catalog, InvalidOid, false, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(catalog);
-		bool		isnull;
-		char		method = DatumGetChar(heap_getattr(tuple, get_attnum(catalogId, "partmethod"), desc, &isnull));
-		char		model = DatumGetChar(heap_getattr(tuple, get_attnum(catalogId, "repmodel"), desc, &isnull));
-		Datum		partkey = heap_getattr(tuple, get_attnum(catalogId, "partkey"), desc, &isnull);
-
-		placement = AG_CITUS_OTHER;
-		if (method == 'h' && !isnull)
-		{
-			Var		   *var = (Var *) stringToNode(TextDatumGetCString(partkey));
-
-			if (IsA(var, Var))
-			{
-				*column = get_attname(relid, var->varattno, false);
-				placement = AG_CITUS_HASH;
-			}
-		}
-		else if (method == 'n' && model == 't')
-			placement = AG_CITUS_REFERENCE;
-	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
-	return placement;
+	(void) citus_metadata_row("pg_dist_partition", relid, read_placement, &p);
+	return p.placement;
 }
 
 /*
@@ -194,7 +200,7 @@ ag_citus_step_alters_citus_table(const char *sql)
 static bool
 tenant_schema(Oid namespace)
 {
-	return OidIsValid(namespace) && citus_metadata_has("pg_dist_schema", namespace);
+	return OidIsValid(namespace) && citus_metadata_row("pg_dist_schema", namespace, NULL, NULL);
 }
 
 void
@@ -227,7 +233,7 @@ ag_citus_check_drop_kept(List *objects)
 }
 
 void
-ag_citus_check_rows_kept(const char *action, List *tables)
+ag_citus_check_columns_kept(List *tables)
 {
 	ListCell   *lc;
 
@@ -238,11 +244,10 @@ ag_citus_check_rows_kept(const char *action, List *tables)
 		if (ag_citus_table(relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("agentguard: cannot quarantine this %s: %s is a Citus table", action,
+					 errmsg("agentguard: cannot quarantine this ALTER TABLE: %s is a Citus table",
 							quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													   get_rel_name(relid))),
-					 errdetail("Its rows live in its shards, tables of their own on the workers, and agentguard would keep what the %s takes from the table on this node, which holds none of them: nothing was changed.",
-							   action),
+					 errdetail("Its rows live in its shards, tables of their own on the workers, and agentguard would keep what the ALTER TABLE takes from the table on this node, which holds none of them: nothing was changed."),
 					 errhint("A DBA runs it, from a session that is not an agent session, with agentguard.quarantine_drops other than 'all'; an agent can delete or update rows named in a WHERE clause, a batch at a time.")));
 	}
 }

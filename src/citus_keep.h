@@ -56,9 +56,9 @@ extern void ag_citus_check_drop_kept(List *objects);
 
 /*
  * Before a confirmed ALTER TABLE ... DROP COLUMN or ALTER COLUMN TYPE is
- * kept: refuses one that changes a Citus table, whose rows
- * live in shards that keeping on this node cannot reach.  tables are OIDs.
+ * kept: refuses one that changes a Citus table, whose rows live in shards
+ * that keeping on this node cannot reach.  tables are OIDs.
  */
-extern void ag_citus_check_rows_kept(const char *action, List *tables);
+extern void ag_citus_check_columns_kept(List *tables);
 
 #endif							/* AGENTGUARD_CITUS_KEEP_H */

@@ -261,7 +261,7 @@ ag_quarantine_alter_table(const AgStatement *statement, List *objects,
 	}
 	refuse_what_cannot_be_kept(objects, doomed, tables);
 	if (unlikely(ag_citus_loaded))
-		ag_citus_check_rows_kept("ALTER TABLE", tables);
+		ag_citus_check_columns_kept(tables);
 	if (!ag_q_open_or_warn(&ls, "ALTER TABLE"))
 	{
 		run(run_arg);

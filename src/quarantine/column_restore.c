@@ -131,18 +131,6 @@ put_back_column(const Member *m)
 	relation_close(kept, AccessShareLock);
 }
 
-/* the rows of a relation, named as SQL */
-static uint64
-count_rows(const char *relation)
-{
-	bool		isnull;
-
-	/* not read-only: the count must see the table as restore just rewrote it */
-	if (SPI_execute(ag_q_sql_text("SELECT pg_catalog.count(*) FROM %s", relation), false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not count the rows of %s", relation);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /*
  * The UPDATE that finds each kept value's row by the row's other columns,
  * compared as text (so that any type compares, and NULL with NULL): rows
@@ -212,7 +200,7 @@ fill_column(const Member *m, uint64 *kept_count)
 							table, column, column, kept, match.data);
 	}
 	relation_close(rel, AccessShareLock);
-	*kept_count = count_rows(kept);
+	*kept_count = ag_q_count_rows(kept);
 	if (desc->natts == 1)
 		return 0;
 	return ag_q_fill_as_owner(m->table, kept, sql);
@@ -246,7 +234,7 @@ ag_q_restore_columns(const Entry *e)
 			continue;
 		filled += fill_column(m, &kept_here);
 		kept += kept_here;
-		rows += count_rows(psprintf("ONLY %s", ag_q_relation_qualified(m->table)));
+		rows += ag_q_count_rows(psprintf("ONLY %s", ag_q_relation_qualified(m->table)));
 	}
 	appendStringInfo(&report, " (" UINT64_FORMAT " values went back into their rows", filled);
 	if (rows > filled)

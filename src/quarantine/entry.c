@@ -285,6 +285,17 @@ ag_q_rows_inserter(Oid relid)
 	return ag_q_relation_owner(relid);
 }
 
+uint64
+ag_q_count_rows(const char *relation)
+{
+	bool		isnull;
+
+	/* not read-only: the count must see the table as restore just rewrote it */
+	if (SPI_execute(ag_q_sql_text("SELECT pg_catalog.count(*) FROM %s", relation), false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "agentguard: could not count the rows of %s", relation);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /* an aclitem[] as text, with role names, as it is kept for restore */
 char *
 ag_q_acl_text(Acl *acl)

@@ -99,6 +99,9 @@ extern uint64 ag_q_fill_as_owner(Oid table, const char *kept, const char *sql);
 /* the role that puts kept rows back into a table: its owner, or see entry.c */
 extern Oid	ag_q_rows_inserter(Oid relid);
 
+/* the rows of a relation named as SQL, as this transaction sees it now */
+extern uint64 ag_q_count_rows(const char *relation);
+
 /* names, quoted for SQL */
 extern char *ag_q_qualified(const char *schema, const char *name);
 extern char *ag_q_relation_qualified(Oid relid);
@@ -209,14 +212,14 @@ extern void ag_q_return_storage(Oid table, Oid kept);
  */
 extern bool ag_q_truncate_reaches_citus(List *objects);
 
-/* a Citus table's rows copied into a twin kept (unqualified) placed as it is */
-extern void ag_q_keep_citus_rows(Oid relid, const char *kept);
+/*
+ * A Citus table's rows copied into a twin kept (unqualified) placed as it
+ * is; false, with nothing done, for a table that is not Citus's.
+ */
+extern bool ag_q_keep_citus_rows(Oid relid, const char *kept);
 
 /* the statement, its rows kept, run as agentguard's own change */
 extern void ag_q_truncate_as_extension_owner(AgUtilityRunner run, void *run_arg);
-
-/* how many rows a Citus table holds in its shards (SPI connected) */
-extern uint64 ag_q_citus_rows(Oid relid);
 
 /* ---- keep_column.c: how a column is kept ---- */
 

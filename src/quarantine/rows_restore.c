@@ -156,7 +156,6 @@ restore_table(int64 entry, const Member *m, uint64 *kept_rows)
 	char	   *table = ag_q_qualified(m->original_schema, m->original_name);
 	RowsPlan	plan;
 	uint64		back;
-	bool		isnull;
 
 	plan_rows(entry, m, &plan);
 	back = ag_q_fill_as_owner(m->table, kept,
@@ -179,9 +178,7 @@ restore_table(int64 entry, const Member *m, uint64 *kept_rows)
 												 "AND t.xmin OPERATOR(pg_catalog.=) k.agentguard_xmin "
 												 "AND t.cmin OPERATOR(pg_catalog.=) k.agentguard_cmin",
 												 table, plan.updated.data, kept, plan.new_key.data));
-	if (SPI_execute(ag_q_sql_text("SELECT pg_catalog.count(*) FROM %s", kept), false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not count the rows of %s", kept);
-	*kept_rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*kept_rows = ag_q_count_rows(kept);
 	return back;
 }
 

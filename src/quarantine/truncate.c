@@ -674,9 +674,7 @@ ag_quarantine_truncate(const AgStatement *statement, List *objects,
 		char	   *kept = ag_q_quarantine_name(entry, position, get_rel_name(relid));
 		Relation	rel = table_open(relid, AccessExclusiveLock);
 
-		if (citus && ag_citus_table(relid))
-			ag_q_keep_citus_rows(relid, kept);
-		else if (!keep_storage(rel, kept))
+		if (!(citus && ag_q_keep_citus_rows(relid, kept)) && !keep_storage(rel, kept))
 			ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s",
 									   ag_q_qualified(AG_QUARANTINE_SCHEMA, kept), ag_q_relation_qualified(relid)));
 		table_close(rel, NoLock);
@@ -723,8 +721,8 @@ rows_in(Relation rel)
 bool
 ag_q_storage_can_return(Oid table, Oid kept, uint64 *rows_now)
 {
-	Relation	rel = table_open(table, AccessExclusiveLock);
-	Relation	twin = table_open(kept, AccessExclusiveLock);
+	Relation	rel;
+	Relation	twin;
 	PublicationDesc published;
 	bool		matched = false;
 	bool		can;
@@ -732,11 +730,11 @@ ag_q_storage_can_return(Oid table, Oid kept, uint64 *rows_now)
 	/* a Citus table's rows are in its shards, not in its files here */
 	if (unlikely(ag_citus_loaded) && ag_citus_table(table))
 	{
-		table_close(twin, NoLock);
-		table_close(rel, NoLock);
-		*rows_now = ag_q_citus_rows(table);
+		*rows_now = ag_q_count_rows(psprintf("ONLY %s", ag_q_relation_qualified(table)));
 		return false;
 	}
+	rel = table_open(table, AccessExclusiveLock);
+	twin = table_open(kept, AccessExclusiveLock);
 	*rows_now = rows_in(rel);
 	RelationBuildPublicationDesc(rel, &published);
 	can = *rows_now == 0 && !published.pubactions.pubinsert && storage_can_move(rel) &&

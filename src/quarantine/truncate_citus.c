@@ -25,8 +25,8 @@
  * propagation on, once every table it reaches is locked and known to be
  * one its trial reached.  Its own TRUNCATE triggers would then run with
  * the owner's rights: a statement that would fire one is refused before
- * anything runs.  Restore copies the rows back (restore.c), as the table's
- * owner.
+ * anything runs.  Restore copies the rows back (restore.c), as the
+ * extension's owner (entry.c's ag_q_rows_inserter).
  */
 #include "postgres.h"
 
@@ -38,7 +38,6 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -103,18 +102,10 @@ refuse_reached_since(Oid relid)
  * then they must all be among the tables emptied.
  */
 static void
-check_reach_unchanged(List *objects)
+check_reach_unchanged(List *emptied)
 {
-	List	   *emptied = NIL;
 	ListCell   *lc;
 
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->objectSubId == AG_CAPTURED_TRUNCATE)
-			emptied = list_append_unique_oid(emptied, a->objectId);
-	}
 	foreach(lc, emptied)
 		LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
 	foreach(lc, emptied)
@@ -133,6 +124,7 @@ check_reach_unchanged(List *objects)
 bool
 ag_q_truncate_reaches_citus(List *objects)
 {
+	List	   *emptied = NIL;
 	ListCell   *lc;
 	bool		citus = false;
 
@@ -140,23 +132,20 @@ ag_q_truncate_reaches_citus(List *objects)
 	{
 		ObjectAddress *a = lfirst(lc);
 
-		if (a->objectSubId == AG_CAPTURED_TRUNCATE && ag_citus_table(a->objectId))
-			citus = true;
+		if (a->objectSubId != AG_CAPTURED_TRUNCATE)
+			continue;
+		emptied = list_append_unique_oid(emptied, a->objectId);
+		citus = citus || ag_citus_table(a->objectId);
 	}
 	if (!citus)
 		return false;
-	foreach(lc, objects)
-	{
-		ObjectAddress *a = lfirst(lc);
-
-		if (a->objectSubId == AG_CAPTURED_TRUNCATE)
-			refuse_truncate_trigger(a->objectId);
-	}
-	check_reach_unchanged(objects);
+	foreach(lc, emptied)
+		refuse_truncate_trigger(lfirst_oid(lc));
+	check_reach_unchanged(emptied);
 	return true;
 }
 
-void
+bool
 ag_q_keep_citus_rows(Oid relid, const char *kept)
 {
 	char	   *table = ag_q_relation_qualified(relid);
@@ -165,6 +154,8 @@ ag_q_keep_citus_rows(Oid relid, const char *kept)
 
 	switch (ag_citus_placement(relid, &column))
 	{
+		case AG_CITUS_NOT:
+			return false;
 		case AG_CITUS_HASH:
 			ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s (LIKE %s)", twin, table));
 			ag_q_run_sql(ag_q_sql_text("SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => %s)",
@@ -175,11 +166,12 @@ ag_q_keep_citus_rows(Oid relid, const char *kept)
 			ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s (LIKE %s)", twin, table));
 			ag_q_run_sql(ag_q_sql_text("SELECT pg_catalog.create_reference_table(%s)", quote_literal_cstr(twin)));
 			break;
-		default:
+		case AG_CITUS_OTHER:
 			ag_q_run_sql(ag_q_sql_text("CREATE TABLE %s AS SELECT * FROM ONLY %s", twin, table));
-			return;
+			return true;
 	}
 	ag_q_run_sql(ag_q_sql_text("INSERT INTO %s SELECT * FROM ONLY %s", twin, table));
+	return true;
 }
 
 void
@@ -198,15 +190,4 @@ ag_q_truncate_as_extension_owner(AgUtilityRunner run, void *run_arg)
 	ag_internal_changes_end();
 	SetUserIdAndSecContext(saved_user, saved_context);
 	AtEOXact_GUC(true, nest_level);
-}
-
-uint64
-ag_q_citus_rows(Oid relid)
-{
-	bool		isnull;
-
-	if (SPI_execute(ag_q_sql_text("SELECT pg_catalog.count(*) FROM ONLY %s", ag_q_relation_qualified(relid)),
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "agentguard: could not count the rows of %s", ag_q_relation_qualified(relid));
-	return (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
