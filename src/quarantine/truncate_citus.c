@@ -30,9 +30,7 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
+#include "access/relation.h"
 #include "catalog/dependency.h"
 #include "catalog/heap.h"
 #include "catalog/pg_inherits.h"
@@ -41,9 +39,9 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "capture.h"
 #include "citus_keep.h"
@@ -51,20 +49,16 @@
 #include "quarantine.h"
 #include "quarantine/internal.h"
 
-/* a trigger of the table that a TRUNCATE run now would fire */
+/* a trigger of the table (locked) that a TRUNCATE run now would fire */
 static void
 refuse_truncate_trigger(Oid relid)
 {
-	Relation	catalog = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
+	Relation	rel = relation_open(relid, NoLock);
+	TriggerDesc *triggers = rel->trigdesc;
 
-	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(catalog, TriggerRelidNameIndexId, true, NULL, 1, &key);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 	{
-		Form_pg_trigger trigger = (Form_pg_trigger) GETSTRUCT(tuple);
+		Trigger    *trigger = &triggers->triggers[i];
 
 		/* Citus's own (citus_truncate_trigger) is internal */
 		if (trigger->tgisinternal || !TRIGGER_FOR_TRUNCATE(trigger->tgtype) ||
@@ -73,12 +67,11 @@ refuse_truncate_trigger(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("agentguard: cannot quarantine this TRUNCATE: trigger %s of %s would run",
-						quote_identifier(NameStr(trigger->tgname)), ag_q_relation_qualified(relid)),
+						quote_identifier(trigger->tgname), ag_q_relation_qualified(relid)),
 				 errdetail("A TRUNCATE of a Citus table is kept and then run as the owner of the agentguard extension, so that every worker lets Citus empty the shards; the trigger's code would run with that role's rights.  Nothing was changed."),
 				 errhint("A DBA disables the trigger (ALTER TABLE ... DISABLE TRIGGER) or runs the TRUNCATE, from a session that is not an agent session, with agentguard.quarantine_drops other than 'all'.")));
 	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
+	relation_close(rel, NoLock);
 }
 
 /* a table the TRUNCATE would reach now that its trial did not */
@@ -139,9 +132,9 @@ ag_q_truncate_reaches_citus(List *objects)
 	}
 	if (!citus)
 		return false;
+	check_reach_unchanged(emptied);
 	foreach(lc, emptied)
 		refuse_truncate_trigger(lfirst_oid(lc));
-	check_reach_unchanged(emptied);
 	return true;
 }
 
